@@ -1,0 +1,73 @@
+"""The one place that holds configuration: defaults < config file < environment < flags.
+
+Config file: the path in $POLICY_SEARCH_CONFIG, else ./policy-search.toml if present. Keys are the
+field names of ``Settings`` (e.g. ``index = "/data/ps-index"``). Environment: POLICY_SEARCH_<FIELD>
+in upper case (POLICY_SEARCH_INDEX, POLICY_SEARCH_CORPUS, POLICY_SEARCH_BASE_URL, ...).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "POLICY_SEARCH_"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = PROJECT_ROOT / "corpus"
+    index: Path = PROJECT_ROOT / "index"
+    max_chunk_chars: int = 1000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""  # public URL prefix for permalinks; empty = the request's own host
+    userdict: Path | None = None  # extra jieba user dictionary (the corpus's userdict.txt is used too)
+    max_query_chars: int = 200
+    max_query_terms: int = 12
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if value is None:
+            return None
+        if "Path" in str(kind):
+            return Path(os.path.expanduser(str(value)))
+        if kind == "int" or kind is int:
+            return int(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: {value!r} is not valid ({exc})") from exc
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    settings = Settings()
+    names = {f.name for f in fields(Settings)}
+
+    config_path = environ.get(ENV_PREFIX + "CONFIG")
+    path = Path(config_path) if config_path else Path("policy-search.toml")
+    if path.exists():
+        try:
+            loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc})") from exc
+        unknown = set(loaded) - names
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        settings = replace(settings, **{k: _coerce(k, v) for k, v in loaded.items()})
+    elif config_path:
+        raise ConfigError(f"{path}: config file named by {ENV_PREFIX}CONFIG does not exist")
+
+    from_env = {n: environ[ENV_PREFIX + n.upper()] for n in names if ENV_PREFIX + n.upper() in environ}
+    settings = replace(settings, **{k: _coerce(k, v) for k, v in from_env.items()})
+
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return replace(settings, **{k: _coerce(k, v) for k, v in flags.items()})

@@ -1,0 +1,83 @@
+"""The typed values that flow between the pipeline stages.
+
+file -> reader (RawText) -> structure (Report of Paragraphs with SectionPaths and ReportMeta)
+-> analyser/writer -> index -> searcher (Hit, SearchResult).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+ParagraphKind = Literal["heading", "body"]
+SectionPath = tuple[str, ...]
+
+
+class ReadError(Exception):
+    """A file that cannot be turned into a report; the message names the file and the reason."""
+
+    def __init__(self, source: str, reason: str):
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RawText:
+    """What a reader hands on: the document's text with blank lines between paragraphs.
+
+    Readers of formats that know their headings (docx heading styles) mark them with a leading
+    markdown ``#``, so the structure stage sees one dialect whatever the file format was.
+    ``fields`` holds metadata the container itself carried (the HTML 信息公开 table, docx core
+    properties), keyed by the Chinese label (索引号, 发文字号, 发布机构, 发布日期, 标题 ...).
+    """
+
+    source: str
+    text: str
+    format: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReportMeta:
+    title: str = ""
+    issuers: list[str] = field(default_factory=list)
+    doc_number: str = ""
+    date: str = ""  # ISO yyyy-mm-dd, or "" when the report does not say
+    region: str = ""  # county or district
+    city: str = ""
+    province: str = ""
+    year: int | None = None  # the year the report covers
+    doc_type: str = ""  # 报告 / 总结 / 工作要点 / 通知 ...
+    recipient: str = ""  # 主送 line, e.g. 海东市人民政府
+    signer: str = ""  # 签发人
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    ordinal: int  # 1-based position in the report
+    kind: ParagraphKind
+    section: SectionPath  # enclosing heading titles, outermost first (a heading includes itself)
+    text: str  # original text, for display and citation
+
+    def to_dict(self) -> dict:
+        return {"ordinal": self.ordinal, "kind": self.kind, "section": list(self.section), "text": self.text}
+
+
+@dataclass
+class Report:
+    source: str  # path as given (corpus-relative when indexed)
+    format: str
+    meta: ReportMeta
+    paragraphs: list[Paragraph]
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "ok": True,
+            "meta": self.meta.to_dict(),
+            "paragraphs": [p.to_dict() for p in self.paragraphs],
+        }

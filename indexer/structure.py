@@ -1,0 +1,189 @@
+"""RawText -> Report: paragraphs with kinds and section paths, plus report metadata.
+
+Heading levels come from numbering, never from markdown levels:
+    一、  >  （一） (一) 七)  >  1. 1、  >  （1） (1)
+Markdown ``#`` and ``**bold**`` are removed from the text; a leading bold run marks where a run-in
+heading ends (``**（二）依法履行职责，提升服务效能。**一是…``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .metadata import extract_meta, is_back_matter_line, parse_web_header
+from .model import Paragraph, RawText, Report
+
+DEFAULT_MAX_CHARS = 1000
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+_LEVEL_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s*[、.．]")),
+    (2, re.compile(rf"^[(（]\s*[{_CN_NUM}]{{1,3}}\s*[)）]")),
+    (2, re.compile(rf"^[{_CN_NUM}]{{1,3}}[)）]")),  # a heading that lost its opening paren
+    (3, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
+    (4, re.compile(r"^[(（]\s*\d{1,2}\s*[)）]")),
+]
+# A run-in heading is one short sentence; anything longer is a numbered body paragraph.
+HEADING_MAX_CHARS = 60
+_SENTENCE_END = "。！？!?"
+_CONTINUES_AFTER = set("。！？!?；;：:…”’」』）)】") 
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_BOLD = re.compile(r"\*\*(.*?)\*\*")
+
+
+@dataclass
+class _Line:
+    text: str  # markup removed
+    bold_prefix: str = ""  # text of a leading **bold** run, if any
+    markdown_heading: bool = False
+    gap_before: bool = False  # a blank line preceded it (a page break in these dumps)
+
+
+def heading_level(text: str) -> int | None:
+    for level, pattern in _LEVEL_PATTERNS:
+        if pattern.match(text):
+            return level
+    return None
+
+
+def _clean_inline(text: str) -> str:
+    text = text.replace("**", "")
+    return re.sub(r"[ \t\u3000\xa0]+", lambda m: " ", text).strip()
+
+
+def _lines(raw: str) -> list[_Line]:
+    out: list[_Line] = []
+    gap = False
+    for line in raw.split("\n"):
+        stripped = line.strip().strip("\u3000\xa0")
+        if not stripped:
+            gap = True
+            continue
+        md = bool(_MD_HEADING.match(stripped))
+        if md:
+            stripped = _MD_HEADING.sub("", stripped)
+        bold_prefix = ""
+        m = re.match(r"^\*\*(.+?)\*\*", stripped)
+        if m:
+            bold_prefix = _clean_inline(m.group(1))
+        text = _clean_inline(stripped)
+        if text:
+            out.append(_Line(text, bold_prefix, md, gap))
+        gap = False
+    return out
+
+
+def _split_run_in(line: _Line) -> tuple[str, str] | None:
+    """(heading, body) when a numbered line is a heading, with or without a body run in after it."""
+    text = line.text
+    if line.bold_prefix and heading_level(line.bold_prefix) is not None and text.startswith(line.bold_prefix):
+        return line.bold_prefix, text[len(line.bold_prefix):].strip()
+    end = next((i for i, ch in enumerate(text) if ch in _SENTENCE_END), None)
+    if end is None:
+        return (text, "") if len(text) <= HEADING_MAX_CHARS else None
+    if end + 1 > HEADING_MAX_CHARS:
+        return None
+    return text[: end + 1], text[end + 1:].strip()
+
+
+def _is_unfinished(text: str) -> bool:
+    return bool(text) and text[-1] not in _CONTINUES_AFTER
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Splits at sentence ends so that no chunk is longer than max_chars (hard cut if it must)."""
+    if len(text) <= max_chars:
+        return [text]
+    chunks: list[str] = []
+    start = 0
+    n = len(text)
+    while n - start > max_chars:
+        window_end = start + max_chars
+        cut = -1
+        for i in range(window_end - 1, start + max_chars // 4, -1):
+            if text[i] in "。！？!?；;":
+                cut = i + 1
+                break
+        if cut == -1:
+            cut = window_end
+        chunks.append(text[start:cut])
+        start = cut
+    if start < n:
+        chunks.append(text[start:])
+    return chunks
+
+
+@dataclass
+class _Block:
+    text: str
+    kind: str  # heading | body | front | back | header
+    level: int | None = None
+    gap_before: bool = False
+    parts: list[str] = field(default_factory=list)
+
+
+def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
+    lines = _lines(raw.text)
+    fields = dict(raw.fields)
+    lines = parse_web_header(lines, fields)
+
+    # Front matter runs until the first numbered heading or the first real prose paragraph.
+    first_content = len(lines)
+    for i, line in enumerate(lines):
+        if heading_level(line.text) is not None or _looks_like_prose(line.text):
+            first_content = i
+            break
+    front = [ln.text for ln in lines[:first_content]]
+
+    blocks: list[_Block] = [_Block(t, "front") for t in front]
+    for line in lines[first_content:]:
+        level = heading_level(line.text)
+        if level is not None:
+            split = _split_run_in(line)
+            if split is not None:
+                heading, body = split
+                blocks.append(_Block(heading, "heading", level, line.gap_before))
+                if body:
+                    blocks.append(_Block(body, "body"))
+                continue
+        if is_back_matter_line(line.text):
+            blocks.append(_Block(line.text, "back", gap_before=line.gap_before))
+            continue
+        prev = blocks[-1] if blocks else None
+        if (
+            prev is not None
+            and prev.kind == "body"
+            and line.gap_before
+            and _is_unfinished(prev.text)
+            and (len(prev.text) >= 30 or prev.text[-1] in "，,、")
+            and level is None
+        ):
+            # A page break inside a sentence: the dump shows it as a blank line.
+            prev.text += line.text
+            continue
+        blocks.append(_Block(line.text, "body", gap_before=line.gap_before))
+
+    meta = extract_meta(front, blocks, fields)
+
+    paragraphs: list[Paragraph] = []
+    stack: list[tuple[int, str]] = []
+    for block in blocks:
+        if block.kind == "heading":
+            assert block.level is not None
+            while stack and stack[-1][0] >= block.level:
+                stack.pop()
+            stack.append((block.level, block.text))
+            section = tuple(t for _, t in stack)
+            paragraphs.append(Paragraph(len(paragraphs) + 1, "heading", section, block.text))
+            continue
+        section = tuple(t for _, t in stack) if block.kind == "body" else ()
+        for chunk in _split_long(block.text, max_chars):
+            paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk))
+    return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
+
+
+def _looks_like_prose(text: str) -> bool:
+    """A sentence of running text, as opposed to a red head, title, 文号 or 主送 line."""
+    if any(ch in text for ch in "。！？"):
+        return True
+    return len(text) > HEADING_MAX_CHARS and not text.rstrip().endswith((":", "："))
