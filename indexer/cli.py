@@ -80,3 +80,166 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -
         else:
             _echo_outline(report)
     sys.exit(1 if failed else 0)
+
+
+def _index_dir_option(f):
+    return click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+                        help="Index directory (default: index/ in the project; env POLICY_SEARCH_INDEX).")(f)
+
+
+def _engine(settings):
+    from .search import SearchEngine
+    from .writer import IndexMissing
+
+    try:
+        return SearchEngine(settings.index, max_query_chars=settings.max_query_chars,
+                            max_query_terms=settings.max_query_terms)
+    except IndexMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_index_dir_option
+@click.option("--rebuild", is_flag=True, help="Re-read every file instead of only new and changed ones.")
+@click.option("--userdict", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Extra jieba user dictionary (corpus/userdict.txt is always used when present).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdict: Path | None, as_json: bool) -> None:
+    """Build or update the index from corpus files (default: the bundled corpus/).
+
+    Incremental by content hash: new files are added, changed ones re-read, files no longer in the
+    corpus removed. A file that cannot be read is skipped with its reason (a previously indexed
+    version is kept). The previous index stays searchable until the update is committed.
+    """
+    from .writer import IndexBusy, default_progress, update_index
+
+    settings = _settings(index=index_dir, userdict=userdict)
+    roots = list(paths) or [settings.corpus]
+    try:
+        summary = update_index(roots, settings.index, rebuild=rebuild, userdict=settings.userdict,
+                               max_chars=settings.max_chunk_chars, progress=None if as_json else default_progress)
+    except IndexBusy as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"index {settings.index}: {summary.reports} reports, {summary.paragraphs} paragraphs")
+        click.echo(f"  added {len(summary.added)}, updated {len(summary.updated)}, removed {len(summary.removed)}, "
+                   f"unchanged {summary.unchanged}, skipped {len(summary.skipped)}")
+        for source, reason in summary.skipped:
+            click.echo(f"  skipped {source}: {reason}", err=True)
+    sys.exit(1 if summary.skipped else 0)
+
+
+def _highlight(text: str, spans: list[list[int]], color: bool) -> str:
+    out, pos = [], 0
+    for s, e in spans:
+        out.append(text[pos:s])
+        seg = text[s:e]
+        out.append(click.style(seg, fg="red", bold=True) if color else f"【{seg}】")
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+@main.command()
+@click.argument("query")
+@_index_dir_option
+@click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date", "report"]), default="relevance", show_default=True)
+@click.option("--by-report", is_flag=True, help="Group hits by report.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, as_json: bool) -> None:
+    """Find every paragraph that contains QUERY.
+
+    \b
+    Query language:
+      出庭应诉率                 paragraphs containing the phrase, as Ctrl+F finds it
+      2021年 行政复议            both terms (AND is implicit)
+      复议 OR 诉讼  (or  复议 | 诉讼)   either term
+      -临猗                      exclude paragraphs containing the term
+      "双随机、一公开"            one literal term, spaces and punctuation included
+      法律顾问 /s 村              both terms in one sentence (同句)
+      region:互助  year:2021  year:2020..2022  type:报告  report:ID  section:复议  docno:互政〔2022〕4号
+    Matching folds full/half width, punctuation variants, spaces between digits and Chinese
+    (2021 年 = 2021年) and traditional/simplified characters (行政復議 = 行政复议).
+    """
+    from .query import QueryError
+
+    settings = _settings(index=index_dir)
+    engine = _engine(settings)
+    try:
+        result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
+    except QueryError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": {"message": exc.message, "query": query,
+                                                          "position": exc.position}}, ensure_ascii=False))
+            sys.exit(2)
+        msg = f"invalid query: {exc.message}"
+        if exc.pointer():
+            msg += "\n" + exc.pointer()
+        raise click.UsageError(msg) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    color = sys.stdout.isatty()
+    click.echo(f"{result.total} paragraphs in {result.reports} reports for {result.folded or query} "
+               f"({result.took_ms:.0f} ms) — page {result.page}/{result.pages}")
+    if result.total == 0:
+        click.echo("No paragraph contains it. Try fewer or shorter terms.")
+    for hit in result.hits:
+        ref = hit.report
+        click.echo("")
+        head = f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}"
+        click.echo(click.style(head, bold=True) if color else head)
+        if hit.section:
+            click.echo("  " + " › ".join(hit.section))
+        click.echo(f"  ¶{hit.ordinal}  {hit.id}")
+        click.echo("  " + _highlight(hit.text, hit.highlights, color))
+
+
+@main.command()
+@click.argument("paragraph_id")
+@_index_dir_option
+@click.option("--context", "-C", type=click.IntRange(0, 20), default=1, show_default=True,
+              help="Paragraphs to show before and after.")
+@click.option("--json", "as_json", is_flag=True)
+def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool) -> None:
+    """Print one paragraph (by the id search prints) in its report and section."""
+    from .search import NotFound
+
+    engine = _engine(_settings(index=index_dir))
+    try:
+        view = engine.paragraph(paragraph_id)
+    except NotFound:
+        raise click.ClickException(f"no paragraph with id {paragraph_id!r} in this index")
+    before, after = [], []
+    cur = view
+    for _ in range(context):
+        if not cur.previous_id:
+            break
+        cur = engine.paragraph(cur.previous_id)
+        before.insert(0, cur)
+    cur = view
+    for _ in range(context):
+        if not cur.next_id:
+            break
+        cur = engine.paragraph(cur.next_id)
+        after.append(cur)
+    if as_json:
+        click.echo(json.dumps({"paragraph": view.to_dict(), "before": [p.to_dict() for p in before],
+                               "after": [p.to_dict() for p in after]}, ensure_ascii=False))
+        return
+    ref = view.report
+    click.echo(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} · {ref.source}")
+    if view.section:
+        click.echo(" › ".join(view.section))
+    for p in before + [view] + after:
+        mark = ">" if p.id == view.id else " "
+        click.echo(f"{mark} ¶{p.ordinal} {p.text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Exact substring matching beside Whoosh: every paragraph that contains the folded query.
+
+Design: all folded paragraph texts of one index generation are laid end to end as UTF-16 code
+units in one numpy array (``codes``), separated by a newline, which folding never leaves inside a
+paragraph and a query never contains. A term is found by scanning ``codes`` for its rarest code
+unit (a vectorised compare) and checking the term's other units at the candidate offsets with
+vectorised gathers; offsets map to paragraphs by binary search in ``starts``. Recall is exact by
+construction (it is a substring scan), and jieba's segmentation plays no part in matching: it only
+ranks. UTF-16 matching is exact even for characters outside the BMP, since surrogate halves
+cannot match out of step.
+
+The arrays are written once per index generation under ``<index>/cache/exact-<gen>/`` and loaded
+with numpy (memory-mapped), so opening a searcher does not re-read every stored paragraph.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .normalise import fold
+
+SEPARATOR = 0x000A
+KIND_CODES = {"heading": 0, "body": 1}
+
+
+@dataclass
+class ReportRow:
+    rid: str
+    meta: dict
+    source: str
+    path: str
+    fmt: str
+    file_hash: str
+
+
+class ExactStore:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        load = lambda name: np.load(directory / f"{name}.npy", mmap_mode="r")  # noqa: E731
+        self.codes = load("codes")
+        self.starts = np.asarray(load("starts"))
+        self.ends = np.asarray(load("ends"))
+        self.docnums = np.asarray(load("docnums"))
+        self.report_idx = np.asarray(load("report_idx"))
+        self.ordinals = np.asarray(load("ordinals"))
+        self.kinds = np.asarray(load("kinds"))
+        self.unit_freq = np.asarray(load("unit_freq"))
+        with open(directory / "docs.json", encoding="utf-8") as f:
+            extra = json.load(f)
+        self.pids: list[str] = extra["pids"]
+        self.sections: list[list[str]] = extra["sections"]
+        self.reports = [ReportRow(**r) for r in extra["reports"]]
+        self.pid_index = {pid: i for i, pid in enumerate(self.pids)}
+        self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
+        self._folded_sections: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    # -- matching -------------------------------------------------------------------------------
+    def occurrences(self, folded_term: str) -> np.ndarray:
+        """Start offsets (in code units) of every occurrence of an already folded term."""
+        units = np.frombuffer(folded_term.encode("utf-16-le"), dtype=np.uint16)
+        if units.size == 0 or SEPARATOR in units:
+            return np.empty(0, dtype=np.int64)
+        k = int(np.argmin(self.unit_freq[units]))
+        if self.unit_freq[units[k]] == 0:
+            return np.empty(0, dtype=np.int64)
+        cand = np.flatnonzero(self.codes == units[k]).astype(np.int64) - k
+        n = self.codes.shape[0]
+        cand = cand[(cand >= 0) & (cand + units.size <= n)]
+        for j in range(units.size):
+            if j == k or cand.size == 0:
+                continue
+            cand = cand[self.codes[cand + j] == units[j]]
+        return cand
+
+    def docs_containing(self, folded_term: str) -> np.ndarray:
+        """Sorted unique paragraph indices whose folded text contains the term."""
+        occ = self.occurrences(folded_term)
+        if occ.size == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.searchsorted(self.starts, occ, side="right") - 1)
+
+    def mask_containing(self, folded_term: str) -> np.ndarray:
+        mask = np.zeros(len(self), dtype=bool)
+        mask[self.docs_containing(folded_term)] = True
+        return mask
+
+    def folded_text(self, i: int) -> str:
+        return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
+
+    def folded_section(self, i: int) -> str:
+        if self._folded_sections is None:
+            self._folded_sections = [fold(" › ".join(s)) for s in self.sections]
+        return self._folded_sections[i]
+
+
+def cache_dir(index_dir: Path, generation: int) -> Path:
+    return index_dir / "cache" / f"exact-{generation}"
+
+
+def build_exact_store(index_dir: Path, ix) -> Path:
+    """Writes the exact-match arrays for the index's current generation; returns their folder."""
+    generation = ix.latest_generation()
+    target = cache_dir(index_dir, generation)
+    if (target / "docs.json").exists():
+        return target
+    reports: list[ReportRow] = []
+    rid_to_idx: dict[str, int] = {}
+    rows = []
+    with ix.reader() as reader:
+        for docnum, stored in reader.iter_docs():
+            if stored.get("kind") == "report":
+                rid_to_idx[stored["rid"]] = len(reports)
+                reports.append(ReportRow(
+                    rid=stored["rid"], meta=json.loads(stored["meta"]), source=stored.get("source", ""),
+                    path=stored.get("path", ""), fmt=stored.get("fmt", ""), file_hash=stored.get("file_hash", ""),
+                ))
+            else:
+                rows.append((stored["rid"], stored["ordinal"], docnum, stored))
+    reports.sort(key=lambda r: r.rid)
+    rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
+    rows.sort(key=lambda r: (rid_to_idx.get(r[0], 1 << 30), r[1]))
+    rows = [r for r in rows if r[0] in rid_to_idx]
+
+    pieces: list[str] = []
+    starts = np.zeros(len(rows), dtype=np.int64)
+    ends = np.zeros(len(rows), dtype=np.int64)
+    pos = 0
+    for i, (_, _, _, stored) in enumerate(rows):
+        folded = fold(stored["text"]).replace("\n", " ")
+        units = len(folded.encode("utf-16-le")) // 2
+        starts[i] = pos
+        ends[i] = pos + units
+        pieces.append(folded)
+        pos += units + 1
+    codes = np.frombuffer("\n".join(pieces).encode("utf-16-le"), dtype=np.uint16) if pieces else np.zeros(0, np.uint16)
+
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    np.save(tmp / "codes.npy", codes)
+    np.save(tmp / "starts.npy", starts)
+    np.save(tmp / "ends.npy", ends)
+    np.save(tmp / "docnums.npy", np.array([r[2] for r in rows], dtype=np.int64))
+    np.save(tmp / "report_idx.npy", np.array([rid_to_idx[r[0]] for r in rows], dtype=np.int32))
+    np.save(tmp / "ordinals.npy", np.array([r[1] for r in rows], dtype=np.int32))
+    np.save(tmp / "kinds.npy", np.array([KIND_CODES.get(r[3]["kind"], 1) for r in rows], dtype=np.int8))
+    np.save(tmp / "unit_freq.npy", np.bincount(codes, minlength=65536).astype(np.int64))
+    with open(tmp / "docs.json", "w", encoding="utf-8") as f:
+        json.dump({
+            "pids": [r[3]["pid"] for r in rows],
+            "sections": [list(r[3].get("section") or []) for r in rows],
+            "reports": [r.__dict__ for r in reports],
+        }, f, ensure_ascii=False)
+    try:
+        tmp.rename(target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process built it first
+    for old in (index_dir / "cache").glob("exact-*"):
+        if old != target and not old.name.startswith(target.name):
+            shutil.rmtree(old, ignore_errors=True)
+    return target

@@ -1,0 +1,258 @@
+"""The query language.
+
+    出庭应诉率                 paragraphs containing the phrase (substring of the folded text)
+    2021年 行政复议            both (AND is implicit between space-separated terms)
+    复议 OR 诉讼   复议 | 诉讼   either
+    -临猗                      exclude paragraphs containing it
+    "双随机、一公开"            one literal term, spaces and punctuation included
+    法律顾问 /s 村              both within one sentence (同句)
+    region:互助  year:2021  year:2020..2022  type:报告  report:<id>  section:复议  docno:互政〔2022〕4号
+
+Terms are folded like documents (full/half width, punctuation variants, 2021 年 == 2021年,
+traditional == simplified), so they match wherever they occur, whatever jieba makes of them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .normalise import fold
+
+FIELDS = ("region", "year", "type", "report", "section", "docno")
+SYNTAX_HELP = __doc__
+
+
+class QueryError(ValueError):
+    """A malformed query; ``position`` is a character offset into the query, when known."""
+
+    def __init__(self, message: str, query: str = "", position: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.query = query
+        self.position = position
+
+    def pointer(self) -> str:
+        if self.position is None:
+            return ""
+        return f"  {self.query}\n  {' ' * _display_width(self.query[: self.position])}^"
+
+
+def _display_width(s: str) -> int:
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in s)
+
+
+@dataclass(frozen=True)
+class Term:
+    raw: str
+    folded: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    """All clauses must hold. ``any_of``: at least one term occurs; ``same_sentence``: both terms
+    occur in one sentence."""
+
+    any_of: tuple[Term, ...] = ()
+    same_sentence: tuple[Term, Term] | None = None
+
+    def terms(self) -> tuple[Term, ...]:
+        return self.same_sentence if self.same_sentence else self.any_of
+
+
+@dataclass
+class Filters:
+    region: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    doc_type: list[str] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)
+    section: list[Term] = field(default_factory=list)
+    docno: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.region or self.year_from or self.year_to or self.doc_type or self.report
+                    or self.section or self.docno)
+
+    def to_dict(self) -> dict:
+        return {
+            "region": self.region, "year_from": self.year_from, "year_to": self.year_to,
+            "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
+            "docno": self.docno,
+        }
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    clauses: list[Clause] = field(default_factory=list)
+    excluded: list[Term] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+
+    def positive_terms(self) -> list[Term]:
+        return [t for c in self.clauses for t in c.terms()]
+
+    def folded_display(self) -> str:
+        """The query as it was searched, after folding."""
+        parts = []
+        for c in self.clauses:
+            if c.same_sentence:
+                parts.append(f"{c.same_sentence[0].folded} /s {c.same_sentence[1].folded}")
+            else:
+                parts.append(" OR ".join(t.folded for t in c.any_of))
+        parts += [f"-{t.folded}" for t in self.excluded]
+        return " ".join(parts)
+
+
+@dataclass
+class _Token:
+    kind: str  # term | or | near | field
+    text: str
+    pos: int
+    negated: bool = False
+    quoted: bool = False
+    field: str = ""
+
+
+def _tokens(q: str) -> list[_Token]:
+    out: list[_Token] = []
+    i, n = 0, len(q)
+    while i < n:
+        ch = q[i]
+        if ch.isspace():
+            i += 1
+            continue
+        start = i
+        if ch == "|":
+            out.append(_Token("or", "|", start))
+            i += 1
+            continue
+        negated = False
+        if ch == "-" and i + 1 < n and not q[i + 1].isspace():
+            negated = True
+            i += 1
+        fname = ""
+        m = re.match(r"([A-Za-z]+):", q[i:])
+        if m and not negated:
+            fname = m.group(1).lower()
+            if fname not in FIELDS:
+                raise QueryError(f"unknown field '{m.group(1)}:' (known fields: {', '.join(f + ':' for f in FIELDS)})",
+                                 q, i)
+            i += m.end()
+            if i >= n or q[i].isspace():
+                raise QueryError(f"'{fname}:' needs a value", q, i)
+        if i < n and q[i] in "\"“”":
+            close = re.compile(r"[\"“”]")
+            m2 = close.search(q, i + 1)
+            if not m2:
+                raise QueryError("unclosed quotation mark", q, i)
+            text = q[i + 1:m2.start()]
+            i = m2.end()
+            tok = _Token("field" if fname else "term", text, start, negated, True, fname)
+        else:
+            j = i
+            while j < n and not q[j].isspace() and q[j] != "|":
+                if q[j] == '"':
+                    break
+                j += 1
+            text = q[i:j]
+            i = j
+            if not fname and not negated and text == "OR":
+                out.append(_Token("or", text, start))
+                continue
+            if not fname and not negated and text.lower() == "/s":
+                out.append(_Token("near", text, start))
+                continue
+            if negated and not text:
+                raise QueryError("'-' must be followed by a term", q, start)
+            tok = _Token("field" if fname else "term", text, start, negated, False, fname)
+        out.append(tok)
+    return out
+
+
+def _term(tok: _Token, q: str) -> Term:
+    folded = fold(tok.text).strip()
+    if not folded:
+        raise QueryError("empty term" + (" in quotes" if tok.quoted else ""), q, tok.pos)
+    return Term(tok.text, folded)
+
+
+def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQuery:
+    if len(q) > max_chars:
+        raise QueryError(f"query is too long ({len(q)} characters; at most {max_chars})", q, max_chars)
+    if not q.strip():
+        raise QueryError("empty query: type a phrase such as 出庭应诉率", q, 0)
+    tokens = _tokens(q)
+    parsed = ParsedQuery(q)
+    groups: list[list[_Token]] = []  # positive terms, OR-joined within a group
+    near_pairs: list[tuple[_Token, _Token]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.kind in ("or", "near"):
+            raise QueryError(f"'{tok.text}' needs a term on each side", q, tok.pos)
+        if tok.kind == "field":
+            _apply_field(parsed.filters, tok, q)
+            i += 1
+            continue
+        if tok.negated:
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if nxt is not None and nxt.kind in ("or", "near"):
+                raise QueryError(f"an excluded term cannot be combined with '{nxt.text}'", q, nxt.pos)
+            parsed.excluded.append(_term(tok, q))
+            i += 1
+            continue
+        group = [tok]
+        i += 1
+        while i < len(tokens) and tokens[i].kind in ("or", "near"):
+            op = tokens[i]
+            if i + 1 >= len(tokens) or tokens[i + 1].kind != "term" or tokens[i + 1].negated:
+                raise QueryError(f"'{op.text}' needs a term on each side", q, op.pos)
+            if op.kind == "near":
+                if len(group) != 1:
+                    raise QueryError("'/s' cannot be mixed with OR in one group", q, op.pos)
+                near_pairs.append((group[0], tokens[i + 1]))
+                group = []
+                i += 2
+                break
+            group.append(tokens[i + 1])
+            i += 2
+        if group:
+            groups.append(group)
+    for group in groups:
+        parsed.clauses.append(Clause(any_of=tuple(_term(t, q) for t in group)))
+    for a, b in near_pairs:
+        parsed.clauses.append(Clause(same_sentence=(_term(a, q), _term(b, q))))
+    n_terms = len(parsed.positive_terms()) + len(parsed.excluded) + len(parsed.filters.section)
+    if n_terms > max_terms:
+        raise QueryError(f"too many terms ({n_terms}; at most {max_terms})", q, None)
+    if not parsed.clauses and parsed.filters.is_empty():
+        raise QueryError("nothing to search for: add a term that is not excluded", q, 0)
+    return parsed
+
+
+def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
+    value = tok.text.strip()
+    if tok.field == "year":
+        m = re.fullmatch(r"(\d{4})(?:\s*(?:\.\.|-|~|—)\s*(\d{4})?)?", value) or re.fullmatch(r"\.\.(\d{4})", value)
+        if not m:
+            raise QueryError(f"year:{value} is not a year or a range like year:2020..2022", q, tok.pos)
+        if value.startswith(".."):
+            filters.year_to = int(m.group(1))
+            return
+        lo = int(m.group(1))
+        hi = m.group(2)
+        ranged = hi is not None or ".." in value or "-" in value
+        filters.year_from = lo
+        filters.year_to = int(hi) if hi else (None if ranged else lo)
+        if filters.year_to is not None and filters.year_to < lo:
+            raise QueryError(f"year range {value} ends before it starts", q, tok.pos)
+    elif tok.field == "region":
+        filters.region.append(fold(value))
+    elif tok.field == "type":
+        filters.doc_type.append(fold(value))
+    elif tok.field == "report":
+        filters.report.append(value)
+    elif tok.field == "section":
+        filters.section.append(_term(tok, q))
+    elif tok.field == "docno":
+        filters.docno.append(value)

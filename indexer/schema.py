@@ -1,0 +1,96 @@
+"""The Whoosh schema and the stable identities of reports and paragraphs.
+
+One Whoosh document per paragraph, plus one per report (``kind == "report"``) that carries the
+report's metadata and file hash, so a commit updates both atomically.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import PurePosixPath
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Positions
+
+from .analysis import PolicyTokenizer
+from .model import Report
+from .normalise import fold
+
+SCHEMA_VERSION = 1
+
+
+def make_schema(extra_words: tuple = ()) -> Schema:
+    analyzer = PolicyTokenizer(extra_words)
+    return Schema(
+        pid=ID(stored=True, unique=True),
+        rid=ID(stored=True),
+        kind=ID(stored=True),  # heading | body | report
+        ordinal=NUMERIC(stored=True, sortable=True),
+        content=TEXT(analyzer=analyzer, phrase=True, vector=None),
+        section_words=TEXT(analyzer=analyzer, phrase=False),
+        title_words=TEXT(analyzer=analyzer, phrase=False),
+        text=STORED(),
+        section=STORED(),
+        meta=STORED(),  # report docs: ReportMeta as JSON
+        source=STORED(),  # corpus-relative path
+        path=STORED(),  # absolute path at indexing time, for downloading the source file
+        file_hash=ID(stored=True),
+        fmt=STORED(),
+    )
+
+
+def report_id(relative_source: str) -> str:
+    """A report's id: its corpus-relative path without the suffix (stable across re-indexing and
+    across a change of encoding or format of the same file, e.g. report.txt -> report.pdf)."""
+    p = PurePosixPath(relative_source)
+    stem = str(p.with_suffix("")) if p.suffix else str(p)
+    return stem.replace("/", "~")
+
+
+def content_hash(text: str) -> str:
+    digest = hashlib.sha1(fold(text).encode("utf-8")).digest()
+    return base64.b32encode(digest).decode("ascii")[:10].lower()
+
+
+def paragraph_ids(rid: str, texts: list[str]) -> list[str]:
+    """Ids from the report id and the paragraph's folded content; identical paragraphs in one
+    report are told apart by their order among themselves, not by their ordinal."""
+    seen: dict[str, int] = {}
+    ids = []
+    for text in texts:
+        h = content_hash(text)
+        n = seen.get(h, 0) + 1
+        seen[h] = n
+        ids.append(f"{rid}~{h}" if n == 1 else f"{rid}~{h}-{n}")
+    return ids
+
+
+def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str) -> list[dict]:
+    meta = report.meta
+    title_text = " ".join(x for x in (meta.title, meta.region, meta.doc_number) if x)
+    docs = [{
+        "pid": f"{rid}~report",
+        "rid": rid,
+        "kind": "report",
+        "ordinal": 0,
+        "meta": json.dumps(meta.to_dict(), ensure_ascii=False),
+        "source": source,
+        "path": path,
+        "file_hash": file_hash,
+        "fmt": report.format,
+    }]
+    pids = paragraph_ids(rid, [p.text for p in report.paragraphs])
+    for pid, para in zip(pids, report.paragraphs):
+        docs.append({
+            "pid": pid,
+            "rid": rid,
+            "kind": para.kind,
+            "ordinal": para.ordinal,
+            "content": para.text,
+            "section_words": " ".join(para.section),
+            "title_words": title_text,
+            "text": para.text,
+            "section": list(para.section),
+        })
+    return docs

@@ -1,0 +1,417 @@
+"""The search API shared by the CLI and the web app: query -> hits, reports, paragraphs.
+
+Matching is exact (``exact.ExactStore``: every paragraph whose folded text contains the term);
+ranking is Whoosh BM25F over jieba words, with boosts for words in the section heading and the
+report title and for the words standing together as a phrase.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from .analysis import words as analyse_words
+from .exact import ExactStore, build_exact_store
+from .normalise import fold, fold_docno, fold_with_offsets, original_span
+from .query import Filters, ParsedQuery, QueryError, Term, parse_query
+from .writer import open_index
+
+SORTS = ("relevance", "date", "report")
+_SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
+
+
+@dataclass
+class ReportRef:
+    id: str
+    title: str
+    region: str
+    year: int | None
+    source: str
+    doc_type: str = ""
+    date: str = ""
+    city: str = ""
+    province: str = ""
+    doc_number: str = ""
+
+    @property
+    def display_title(self) -> str:
+        if self.title:
+            return self.title
+        bits = [self.region, f"{self.year}年" if self.year else "", self.doc_type or "报告"]
+        return "".join(b for b in bits if b) + "（无标题）"
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    section: list[str]
+    highlights: list[list[int]]
+    ordinal: int
+    kind: str
+    score: float
+    report: ReportRef
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["report"] = {k: d["report"][k] for k in ("id", "title", "region", "year", "source", "doc_type", "date")}
+        return d
+
+
+@dataclass
+class ReportGroup:
+    report: ReportRef
+    count: int
+    hits: list[Hit]
+
+
+@dataclass
+class SearchResult:
+    query: str
+    folded: str
+    total: int
+    reports: int
+    page: int
+    per_page: int
+    sort: str
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]]
+    took_ms: float
+    filters: dict
+    groups: list[ReportGroup] | None = None
+    group_total: int = 0  # reports on all pages, when grouped
+
+    @property
+    def pages(self) -> int:
+        units = self.group_total if self.groups is not None else self.total
+        return max(1, -(-units // self.per_page))
+
+    def to_dict(self) -> dict:
+        d = {
+            "query": self.query, "folded": self.folded, "total": self.total, "reports": self.reports,
+            "page": self.page, "per_page": self.per_page, "pages": self.pages, "sort": self.sort,
+            "took_ms": round(self.took_ms, 1), "filters": self.filters,
+            "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
+            "hits": [h.to_dict() for h in self.hits],
+        }
+        if self.groups is not None:
+            d["groups"] = [{"report": asdict(g.report), "count": g.count, "hits": [h.to_dict() for h in g.hits]}
+                           for g in self.groups]
+        return d
+
+
+@dataclass
+class ParagraphView:
+    id: str
+    ordinal: int
+    kind: str
+    section: list[str]
+    text: str
+    report: ReportRef
+    previous_id: str | None = None
+    next_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ReportView:
+    report: ReportRef
+    meta: dict
+    fmt: str
+    path: str
+    paragraphs: list[ParagraphView] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"report": asdict(self.report), "meta": self.meta, "format": self.fmt,
+                "paragraphs": [{k: v for k, v in p.to_dict().items() if k != "report"} for p in self.paragraphs]}
+
+
+class NotFound(KeyError):
+    pass
+
+
+def highlight_spans(text: str, terms: list[str]) -> list[list[int]]:
+    """Spans of the original text where any folded term occurs in the folded text, merged."""
+    folded, origin = fold_with_offsets(text)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        if not term:
+            continue
+        start = folded.find(term)
+        while start != -1:
+            spans.append(original_span(origin, start, start + len(term)))
+            start = folded.find(term, start + 1)
+    spans.sort()
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return merged
+
+
+class SearchEngine:
+    """Opens an index once and answers queries; safe to share between threads."""
+
+    def __init__(self, index_dir: Path, *, max_query_chars: int = 200, max_query_terms: int = 12):
+        self.index_dir = Path(index_dir)
+        self.max_query_chars = max_query_chars
+        self.max_query_terms = max_query_terms
+        self._lock = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        self.ix = open_index(self.index_dir)
+        self.generation = self.ix.latest_generation()
+        self.store = ExactStore(build_exact_store(self.index_dir, self.ix))
+        self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        self.extra_words = self.ix.schema["content"].analyzer.extra_words
+        analyse_words("预热", self.extra_words)  # load jieba's dictionary now, not in the first query
+        self._docnum_order = np.argsort(self.store.docnums)
+        self._sorted_docnums = self.store.docnums[self._docnum_order]
+        reports = self.store.reports
+        self._refs = [self._ref(r) for r in reports]
+        self._years = np.array([r.meta.get("year") or 0 for r in reports], dtype=np.int32)
+        dates = [r.meta.get("date") or "" for r in reports]
+        self._date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64)
+        self._region_text = [fold(" ".join([r.meta.get("region", ""), r.meta.get("city", ""), r.meta.get("province", "")]))
+                             for r in reports]
+        self._types = [fold(r.meta.get("doc_type", "")) for r in reports]
+        self._docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
+        self._report_first = np.searchsorted(self.store.report_idx, np.arange(len(reports) + 1))
+
+    def refresh(self) -> None:
+        """Picks up a newer index generation written by `policy-search index`."""
+        with self._lock:
+            if self.ix.latest_generation() != self.generation:
+                self.searcher.close()
+                self._open()
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    @staticmethod
+    def _ref(row) -> ReportRef:
+        m = row.meta
+        return ReportRef(id=row.rid, title=m.get("title", ""), region=m.get("region", ""), year=m.get("year"),
+                         source=row.source, doc_type=m.get("doc_type", ""), date=m.get("date", ""),
+                         city=m.get("city", ""), province=m.get("province", ""), doc_number=m.get("doc_number", ""))
+
+    # -- matching ---------------------------------------------------------------------------------
+    def parse(self, q: str) -> ParsedQuery:
+        return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms)
+
+    def _report_mask(self, f: Filters) -> np.ndarray | None:
+        n = len(self.store.reports)
+        mask = np.ones(n, dtype=bool)
+        touched = False
+        if f.region:
+            touched = True
+            mask &= np.array([any(v in t for v in f.region) for t in self._region_text], dtype=bool)
+        if f.year_from is not None:
+            touched = True
+            mask &= self._years >= f.year_from
+        if f.year_to is not None:
+            touched = True
+            mask &= (self._years <= f.year_to) & (self._years > 0)
+        if f.doc_type:
+            touched = True
+            mask &= np.array([any(v in t for v in f.doc_type) if t else False for t in self._types], dtype=bool)
+        if f.report:
+            touched = True
+            wanted = set(f.report)
+            mask &= np.array([r.rid in wanted for r in self.store.reports], dtype=bool)
+        if f.docno:
+            touched = True
+            wanted_nos = {fold_docno(d) for d in f.docno}
+            mask &= np.array([d in wanted_nos for d in self._docnos], dtype=bool)
+        return mask if touched else None
+
+    def match(self, parsed: ParsedQuery) -> np.ndarray:
+        """Sorted indices (into the exact store) of every paragraph the query matches."""
+        store = self.store
+        mask = np.ones(len(store), dtype=bool)
+        rmask = self._report_mask(parsed.filters)
+        if rmask is not None:
+            mask &= rmask[store.report_idx]
+        for clause in parsed.clauses:
+            if clause.same_sentence:
+                a, b = clause.same_sentence
+                both = store.mask_containing(a.folded) & store.mask_containing(b.folded) & mask
+                keep = np.zeros(len(store), dtype=bool)
+                for i in np.flatnonzero(both):
+                    if any(a.folded in s and b.folded in s for s in _SENTENCE_SPLIT.split(store.folded_text(i))):
+                        keep[i] = True
+                mask &= keep
+            else:
+                any_mask = np.zeros(len(store), dtype=bool)
+                for term in clause.any_of:
+                    any_mask[store.docs_containing(term.folded)] = True
+                mask &= any_mask
+        for term in parsed.excluded:
+            mask[store.docs_containing(term.folded)] = False
+        hits = np.flatnonzero(mask)
+        for term in parsed.filters.section:
+            hits = np.array([i for i in hits if term.folded in store.folded_section(i)], dtype=np.int64)
+        return hits
+
+    # -- ranking ----------------------------------------------------------------------------------
+    def _word_query(self, terms: list[Term]) -> wq.Query | None:
+        parts: list[wq.Query] = []
+        for term in terms:
+            ws = analyse_words(term.folded, self.extra_words)
+            for w in dict.fromkeys(ws):
+                parts.append(wq.Term("content", w))
+                parts.append(wq.Term("section_words", w, boost=2.0))
+                parts.append(wq.Term("title_words", w, boost=1.5))
+            if len(ws) > 1:
+                parts.append(wq.Phrase("content", ws, boost=3.0))
+        return wq.Or(parts) if parts else None
+
+    def _scores(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """(hit indices in rank order up to limit, their scores); unscored hits follow in report order."""
+        if hits.size == 0:
+            return hits, np.zeros(0)
+        q = self._word_query(parsed.positive_terms())
+        ranked: list[int] = []
+        scores: list[float] = []
+        if q is not None:
+            allow = set(self.store.docnums[hits].tolist())
+            results = self.searcher.search(q, filter=allow, limit=limit)
+            top = results.top_n  # [(score, docnum)], best first
+            docnums = np.array([d for _, d in top], dtype=np.int64)
+            if docnums.size:
+                pos = np.searchsorted(self._sorted_docnums, docnums)
+                ranked = self._docnum_order[pos].tolist()
+                scores = [float(s) for s, _ in top]
+        seen = set(ranked)
+        if limit is None or len(ranked) < limit:
+            rest = [int(i) for i in hits if int(i) not in seen]
+            if limit is not None:
+                rest = rest[: limit - len(ranked)]
+            ranked += rest
+            scores += [0.0] * len(rest)
+        return np.array(ranked, dtype=np.int64), np.array(scores)
+
+    # -- results ----------------------------------------------------------------------------------
+    def _hit(self, i: int, score: float, terms: list[str]) -> Hit:
+        stored = self.searcher.stored_fields(int(self.store.docnums[i]))
+        text = stored["text"]
+        return Hit(
+            id=self.store.pids[i], text=text, section=list(stored.get("section") or []),
+            highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
+            kind=stored.get("kind", "body"), score=round(score, 4), report=self._refs[int(self.store.report_idx[i])],
+        )
+
+    def _facets(self, hits: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+        ridx = self.store.report_idx[hits]
+        counts = np.bincount(ridx, minlength=len(self._refs))
+        out: dict[str, dict[str, int]] = {"region": {}, "year": {}, "type": {}}
+        for r in np.flatnonzero(counts):
+            ref = self._refs[r]
+            c = int(counts[r])
+            for key, value in (("region", ref.region), ("year", str(ref.year or "")), ("type", ref.doc_type)):
+                value = value or "未知"
+                out[key][value] = out[key].get(value, 0) + c
+        return {
+            "region": sorted(out["region"].items(), key=lambda kv: (-kv[1], kv[0])),
+            "year": sorted(out["year"].items(), key=lambda kv: kv[0]),
+            "type": sorted(out["type"].items(), key=lambda kv: (-kv[1], kv[0])),
+        }
+
+    def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
+               by_report: bool = False, extra_filters: str = "") -> SearchResult:
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort '{sort}' (choose from {', '.join(SORTS)})")
+        if page < 1 or per_page < 1 or per_page > 100:
+            raise QueryError("page must be ≥ 1 and per_page between 1 and 100")
+        parsed = q if isinstance(q, ParsedQuery) else self.parse((q + " " + extra_filters).strip())
+        hits = self.match(parsed)
+        terms = [t.folded for t in parsed.positive_terms()]
+        total = int(hits.size)
+        n_reports = int(np.unique(self.store.report_idx[hits]).size) if total else 0
+        offset = (page - 1) * per_page
+        groups = None
+        group_total = 0
+        if by_report:
+            order, scores = self._ordered(parsed, hits, sort, None)
+            first_rank: dict[int, int] = {}
+            members: dict[int, list[tuple[int, float]]] = {}
+            for rank, (i, s) in enumerate(zip(order.tolist(), scores.tolist())):
+                r = int(self.store.report_idx[i])
+                first_rank.setdefault(r, rank)
+                members.setdefault(r, []).append((i, s))
+            report_order = sorted(first_rank, key=first_rank.get)
+            group_total = len(report_order)
+            groups = [
+                ReportGroup(self._refs[r], len(members[r]), [self._hit(i, s, terms) for i, s in members[r][:3]])
+                for r in report_order[offset: offset + per_page]
+            ]
+            page_hits = [h for g in groups for h in g.hits]
+        else:
+            order, scores = self._ordered(parsed, hits, sort, offset + per_page)
+            page_hits = [self._hit(int(i), float(s), terms)
+                         for i, s in zip(order[offset: offset + per_page], scores[offset: offset + per_page])]
+        result = SearchResult(
+            query=parsed.text, folded=parsed.folded_display(), total=total, reports=n_reports, page=page,
+            per_page=per_page, sort=sort, hits=page_hits, facets=self._facets(hits),
+            took_ms=(time.perf_counter() - started) * 1000, filters=parsed.filters.to_dict(), groups=groups,
+        )
+        result.group_total = group_total
+        return result
+
+    def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None):
+        if sort == "relevance":
+            return self._scores(parsed, hits, limit)
+        ridx = self.store.report_idx[hits]
+        if sort == "date":
+            keys = np.lexsort((self.store.ordinals[hits], ridx, -self._date_keys[ridx]))
+        else:
+            keys = np.arange(hits.size)
+        order = hits[keys]
+        if limit is not None:
+            order = order[:limit]
+        return order, np.zeros(order.size)
+
+    def count(self, q: str) -> int:
+        return int(self.match(self.parse(q)).size)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def _view(self, i: int) -> ParagraphView:
+        stored = self.searcher.stored_fields(int(self.store.docnums[i]))
+        r = int(self.store.report_idx[i])
+        lo, hi = int(self._report_first[r]), int(self._report_first[r + 1])
+        return ParagraphView(
+            id=self.store.pids[i], ordinal=int(self.store.ordinals[i]), kind=stored.get("kind", "body"),
+            section=list(stored.get("section") or []), text=stored["text"], report=self._refs[r],
+            previous_id=self.store.pids[i - 1] if i - 1 >= lo else None,
+            next_id=self.store.pids[i + 1] if i + 1 < hi else None,
+        )
+
+    def paragraph(self, pid: str) -> ParagraphView:
+        i = self.store.pid_index.get(pid)
+        if i is None:
+            raise NotFound(pid)
+        return self._view(i)
+
+    def report(self, rid: str) -> ReportView:
+        r = self.store.rid_index.get(rid)
+        if r is None:
+            raise NotFound(rid)
+        row = self.store.reports[r]
+        lo, hi = int(self._report_first[r]), int(self._report_first[r + 1])
+        return ReportView(report=self._refs[r], meta=row.meta, fmt=row.fmt, path=row.path,
+                          paragraphs=[self._view(i) for i in range(lo, hi)])
+
+    def reports(self) -> list[ReportRef]:
+        return list(self._refs)

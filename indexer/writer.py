@@ -1,0 +1,262 @@
+"""Index writer: corpus files -> Whoosh documents, incremental by content hash.
+
+Every change goes through one Whoosh writer and lands with its commit, which is atomic (the new
+table of contents is written last): a crash or a kill leaves the previous generation searchable.
+Whoosh's write lock keeps a second indexer out; it is told the index is busy.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.writing import CLEAR, LockError
+
+from .analysis import load_userdict_file
+from .exact import build_exact_store
+from .model import ReadError
+from .parse import parse_file
+from .readers import SUPPORTED_SUFFIXES
+from .schema import make_schema, report_documents, report_id
+
+INDEX_NAME = "paragraphs"
+USERDICT_NAME = "userdict.txt"
+COMMIT_EVERY = 1000
+
+
+class IndexBusy(Exception):
+    pass
+
+
+class IndexMissing(Exception):
+    pass
+
+
+@dataclass
+class IndexSummary:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    paragraphs: int = 0
+    reports: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "reports": self.reports, "paragraphs": self.paragraphs,
+        }
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    source: str  # corpus-relative, posix
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def scan_corpus(roots: Iterable[Path]) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
+    """Supported files below the roots (a root may be a single file), and unsupported ones."""
+    found: list[CorpusFile] = []
+    unsupported: list[tuple[str, str]] = []
+    for root in roots:
+        if root.is_file():
+            found.append(CorpusFile(root, root.name))
+            continue
+        if not root.is_dir():
+            unsupported.append((str(root), "no such file or directory"))
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                path = Path(dirpath) / name
+                rel = path.relative_to(root).as_posix()
+                if rel == USERDICT_NAME:
+                    continue
+                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(CorpusFile(path, rel))
+                else:
+                    unsupported.append((rel, f"unsupported file type '{path.suffix or name}'"))
+    return found, unsupported
+
+
+def corpus_words(roots: Iterable[Path], userdict: Path | None) -> tuple:
+    words: tuple = ()
+    for root in roots:
+        candidate = root / USERDICT_NAME
+        if root.is_dir() and candidate.is_file():
+            words += load_userdict_file(candidate)
+    if userdict is not None:
+        words += load_userdict_file(userdict)
+    return words
+
+
+def open_index(index_dir: Path):
+    if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")
+    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def _fresh_index(index_dir: Path, extra_words: tuple):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return whoosh_index.create_in(str(index_dir), make_schema(extra_words), indexname=INDEX_NAME)
+
+
+def _schema_words(ix) -> tuple:
+    return ix.schema["content"].analyzer.extra_words
+
+
+def update_index(
+    roots: list[Path],
+    index_dir: Path,
+    *,
+    rebuild: bool = False,
+    userdict: Path | None = None,
+    max_chars: int = 1000,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
+) -> IndexSummary:
+    """Brings the index in line with the files below roots; returns what changed."""
+    summary = IndexSummary()
+    files, unsupported = scan_corpus(roots)
+    summary.skipped.extend(unsupported)
+    extra_words = corpus_words(roots, userdict)
+
+    swap_dir: Path | None = None
+    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        if _schema_words(ix) != extra_words:
+            # The dictionary changed: every paragraph must be segmented again, into a new index
+            # that replaces the old one only once it is complete.
+            swap_dir = index_dir.with_name(index_dir.name + f".rebuild-{os.getpid()}")
+            shutil.rmtree(swap_dir, ignore_errors=True)
+            ix = _fresh_index(swap_dir, extra_words)
+            rebuild = True
+    else:
+        ix = _fresh_index(index_dir, extra_words)
+
+    try:
+        writer = ix.writer(limitmb=256)
+    except LockError as exc:
+        raise IndexBusy(f"index busy: another policy-search process is writing to {index_dir}") from exc
+
+    try:
+        indexed: dict[str, tuple[str, str]] = {}  # source -> (rid, hash)
+        if not rebuild:
+            with ix.searcher() as s:
+                for stored in s.documents(kind="report"):
+                    indexed[stored["source"]] = (stored["rid"], stored["file_hash"])
+
+        rids = _assign_report_ids(files, indexed)
+        seen_sources = set()
+        iterable: Iterable = files if progress is None else progress(files, len(files))
+        pending = 0
+        for cf in iterable:
+            seen_sources.add(cf.source)
+            try:
+                digest = file_hash(cf.path)
+            except OSError as exc:
+                summary.skipped.append((cf.source, f"cannot read file: {exc.strerror or exc}"))
+                continue
+            previous = indexed.get(cf.source)
+            if previous and previous[1] == digest:
+                summary.unchanged += 1
+                continue
+            try:
+                report = parse_file(cf.path, source=cf.source, max_chars=max_chars)
+            except ReadError as exc:
+                reason = exc.reason + (" (the previously indexed version is kept)" if previous else "")
+                summary.skipped.append((cf.source, reason))
+                continue
+            except Exception as exc:  # a reader bug must not stop the batch
+                summary.skipped.append((cf.source, f"unexpected error while reading: {type(exc).__name__}: {exc}"))
+                continue
+            rid = rids[cf.source]
+            if previous:
+                writer.delete_by_term("rid", previous[0])
+                summary.updated.append(cf.source)
+            else:
+                summary.added.append(cf.source)
+            for doc in report_documents(report, rid, cf.source, str(cf.path.resolve()), digest):
+                writer.add_document(**doc)
+            pending += 1
+            if pending >= COMMIT_EVERY:
+                writer.commit()
+                writer = ix.writer(limitmb=256)
+                pending = 0
+
+        if all(r.is_dir() for r in roots):
+            for source, (rid, _) in indexed.items():
+                if source not in seen_sources and not any((r / source).exists() for r in roots):
+                    writer.delete_by_term("rid", rid)
+                    summary.removed.append(source)
+        writer.commit(mergetype=CLEAR) if rebuild and swap_dir is None else writer.commit()
+        writer = None
+    finally:
+        if writer is not None:
+            writer.cancel()
+
+    if swap_dir is not None:
+        _swap_in(swap_dir, index_dir)
+        ix = open_index(index_dir)
+    build_exact_store(index_dir, ix)
+    with ix.searcher() as s:
+        summary.reports = s.doc_count() and sum(1 for _ in s.document_numbers(kind="report"))
+        summary.paragraphs = s.doc_count() - summary.reports
+    return summary
+
+
+def _assign_report_ids(files: list[CorpusFile], indexed: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Stem-based ids; a second file with the same stem (a.txt beside a.pdf) keeps its suffix."""
+    taken = {rid: src for src, (rid, _) in indexed.items()}
+    out: dict[str, str] = {}
+    for cf in files:
+        if cf.source in indexed:
+            out[cf.source] = indexed[cf.source][0]
+            continue
+        rid = report_id(cf.source)
+        if rid in taken and taken[rid] != cf.source:
+            rid = cf.source.replace("/", "~")
+        taken[rid] = cf.source
+        out[cf.source] = rid
+    return out
+
+
+def _swap_in(new_dir: Path, index_dir: Path) -> None:
+    old = index_dir.with_name(index_dir.name + f".old-{os.getpid()}")
+    if index_dir.exists():
+        index_dir.rename(old)
+    new_dir.rename(index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary | None:
+    """Builds the index when there is none (first run of `serve`); returns None if it existed."""
+    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        ix = open_index(index_dir)
+        build_exact_store(index_dir, ix)
+        return None
+    return update_index(roots, index_dir, **kwargs)
+
+
+def default_progress(items, total):
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, unit="file", desc="indexing", file=sys.stderr,
+                disable=not sys.stderr.isatty())
