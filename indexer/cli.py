@@ -241,5 +241,22 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
         click.echo(f"{mark} ¶{p.ordinal} {p.text}")
 
 
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000; 0 picks a free one).")
+@_index_dir_option
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+              help="Corpus to build the index from when there is none (default: the bundled corpus/).")
+@click.option("--base-url", default=None, help="Public URL prefix for permalinks, e.g. https://search.example.org")
+def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir: Path | None,
+          base_url: str | None) -> None:
+    """Serve the web UI with waitress (builds the index first if there is none)."""
+    from webapp.server import run
+
+    settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url)
+    run(settings)
+
+
 if __name__ == "__main__":
     main()
