@@ -1,0 +1,33 @@
+"""Shared fixtures: the real seed corpus and one index built from it per test session."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEEDS = sorted(CORPUS.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    from indexer.writer import update_index
+
+    base = tmp_path_factory.mktemp("seed-index")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = base / "index"
+    summary = update_index([corpus], index_dir)
+    assert not summary.skipped and len(summary.added) == len(SEEDS)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(seed_index):
+    from indexer.search import SearchEngine
+
+    eng = SearchEngine(seed_index)
+    yield eng
+    eng.close()

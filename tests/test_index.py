@@ -1,0 +1,146 @@
+"""Incremental indexing, crash safety, the busy lock and stable ids, on real seed text."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from indexer.search import SearchEngine
+from indexer.writer import INDEX_NAME, IndexBusy, update_index
+
+from conftest import ROOT, SEEDS
+
+
+def make_corpus(dirpath: Path, names=None) -> Path:
+    dirpath.mkdir(parents=True, exist_ok=True)
+    for p in SEEDS:
+        if names is None or p.name in names:
+            shutil.copy(p, dirpath / p.name)
+    return dirpath
+
+
+def hits(index_dir: Path, q: str) -> int:
+    engine = SearchEngine(index_dir)
+    try:
+        return engine.search(q).total
+    finally:
+        engine.close()
+
+
+def test_add_change_remove_unchanged(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
+    index_dir = tmp_path / "index"
+    first = update_index([corpus], index_dir)
+    assert sorted(first.added) == sorted([SEEDS[0].name, SEEDS[1].name]) and first.reports == 2
+
+    again = update_index([corpus], index_dir)
+    assert again.unchanged == 2 and not (again.added or again.updated or again.removed)
+
+    shutil.copy(SEEDS[3], corpus / SEEDS[3].name)
+    (corpus / SEEDS[0].name).write_text(
+        SEEDS[0].read_text(encoding="utf-8") + "\n\n新增段落：试点推行首席法务官制度。\n", encoding="utf-8")
+    (corpus / SEEDS[1].name).unlink()
+    third = update_index([corpus], index_dir)
+    assert third.added == [SEEDS[3].name]
+    assert third.updated == [SEEDS[0].name]
+    assert third.removed == [SEEDS[1].name]
+    assert third.reports == 2
+    assert hits(index_dir, "首席法务官") == 1
+    assert hits(index_dir, "盐池") == 0  # the removed report is gone
+    assert hits(index_dir, "乐都区") > 0
+
+
+def test_bad_file_is_skipped_and_old_version_kept(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[4].name})
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "notes.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    index_dir = tmp_path / "index"
+    summary = update_index([corpus], index_dir)
+    reasons = dict(summary.skipped)
+    assert "empty" in reasons["empty.txt"]
+    assert "unsupported" in reasons["notes.xls"]
+    assert hits(index_dir, "临猗") > 0
+    before = hits(index_dir, "临猗")
+
+    (corpus / SEEDS[4].name).write_bytes(os.urandom(4096) + b"\x00\x00")
+    summary = update_index([corpus], index_dir)
+    assert "previously indexed version is kept" in dict(summary.skipped)[SEEDS[4].name]
+    assert hits(index_dir, "临猗") == before
+
+
+def test_second_writer_gets_index_busy(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[2].name})
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    writer = ix.writer()
+    try:
+        with pytest.raises(IndexBusy, match="index busy"):
+            update_index([corpus], index_dir, rebuild=True)
+        proc = subprocess.run([sys.executable, "-m", "indexer.cli", "index", str(corpus), "--index", str(index_dir)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 1 and "index busy" in proc.stderr
+    finally:
+        writer.cancel()
+    assert hits(index_dir, "府院联动") > 0
+
+
+def _variant_corpus(corpus: Path, n: int) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    for i in range(n):
+        (corpus / f"variant_{i:04d}.txt").write_text(texts[i % len(texts)] + f"\n\n批次编号{i}号试点。\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("kill_after", [1.0, 2.5, 4.0])
+def test_killed_indexer_leaves_previous_index_searchable(tmp_path, kill_after):
+    corpus = make_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    baseline = hits(index_dir, "出庭应诉率")
+    _variant_corpus(corpus, 200)
+
+    proc = subprocess.Popen([sys.executable, "-m", "indexer.cli", "index", str(corpus), "--index", str(index_dir)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    finished = proc.poll() is not None
+    if not finished:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+
+    after = hits(index_dir, "出庭应诉率")
+    # All or nothing: either the old generation or the complete new one, never a partial commit.
+    assert after in (baseline, baseline + 4 * 200 // 5), (after, finished)
+    summary = update_index([corpus], index_dir)  # the lock died with the process; finish the job
+    assert summary.reports == len(SEEDS) + 200
+    assert hits(index_dir, "批次编号1") == 111  # variant_1, variant_10..19, variant_100..199
+
+
+def test_paragraph_ids_are_stable_across_rebuild_and_edits(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name})
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    target = engine.search("出庭应诉率为").hits[0].id
+    engine.close()
+
+    update_index([corpus], index_dir, rebuild=True)
+    engine = SearchEngine(index_dir)
+    assert engine.search("出庭应诉率为").hits[0].id == target
+    engine.close()
+
+    text = SEEDS[0].read_text(encoding="utf-8").replace("海东市人民政府：", "海东市人民政府：\n\n插入的新段落。")
+    (corpus / SEEDS[0].name).write_text(text, encoding="utf-8")
+    shutil.copy(SEEDS[1], corpus / SEEDS[1].name)
+    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    hit = engine.search("出庭应诉率为").hits[0]
+    assert hit.id == target
+    assert engine.paragraph(target).text == hit.text
+    engine.close()

@@ -1,0 +1,164 @@
+"""Search on the real seed corpus: substring truth, folding, ranking, highlights, filters, errors."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from indexer.normalise import fold
+from indexer.parse import parse_file
+from indexer.query import QueryError
+from indexer.schema import report_id
+
+from conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def scan_paragraphs():
+    """(rid, ordinal) -> folded text, straight from the files: the plain substring reference."""
+    out = {}
+    for path in SEEDS:
+        report = parse_file(path)
+        for p in report.paragraphs:
+            out[(report_id(path.name), p.ordinal)] = fold(p.text)
+    return out
+
+
+def engine_keys(engine, q):
+    idx = engine.match(engine.parse(q))
+    store = engine.store
+    return {(store.reports[int(store.report_idx[i])].rid, int(store.ordinals[i])) for i in idx}
+
+
+SUBSTRING_QUERIES = [
+    "出庭应诉率", "出庭应诉", "一村一法律顾问", "一村（社区）一法律顾问", "治政府建", "治政府", "政执法人",
+    "2021年", "2021 年", "行政復議", "行政复议", "双随机、一公开", "一次办", "次办", "89%", "〔2022〕",
+    "互政[2022]4号", "(一)", "（一）", "：", "法治政府建设", "法律顾问", "北京中盈律师事务所", "12·4",
+    "2.36万件", "义义务", "领导干部履职评定挂钩", "ＡＰＰ", "app", "1+9+x", "《", "的", "乐都区",
+    "不在语料里的短语", "县",
+]
+
+
+@pytest.mark.parametrize("q", SUBSTRING_QUERIES)
+def test_hits_equal_plain_substring_scan(engine, scan_paragraphs, q):
+    term = fold(q).strip()
+    expected = {k for k, text in scan_paragraphs.items() if term in text}
+    got = engine_keys(engine, f'"{q}"' if " " in q else q)
+    assert got == expected
+    assert engine.search(f'"{q}"' if " " in q else q).total == len(expected)
+
+
+def test_jieba_word_boundaries_do_not_matter(engine, scan_paragraphs):
+    # jieba cuts 出庭应诉率为 as 出庭/应诉/率为: a word-level phrase engine misses 应诉率; substring search does not.
+    expected = {k for k, t in scan_paragraphs.items() if "应诉率" in t}
+    assert expected and engine_keys(engine, "应诉率") == expected
+
+
+@pytest.mark.parametrize("q,semantics", [
+    ("2021年 行政复议", lambda t: "2021年" in t and "行政复议" in t),
+    ("复议 OR 诉讼", lambda t: "复议" in t or "诉讼" in t),
+    ("复议 | 诉讼 法律顾问", lambda t: ("复议" in t or "诉讼" in t) and "法律顾问" in t),
+    ('"双随机、一公开" -临猗', lambda t: "双随机、一公开" in t and "临猗" not in t),
+    ("法治 -政府", lambda t: "法治" in t and "政府" not in t),
+])
+def test_boolean_semantics_equal_scan(engine, scan_paragraphs, q, semantics):
+    expected = {k for k, t in scan_paragraphs.items() if semantics(t)}
+    assert expected, q
+    assert engine_keys(engine, q) == expected
+
+
+def test_same_sentence(engine, scan_paragraphs):
+    def same_sentence(t):
+        return any("法律顾问" in s and "县" in s for s in re.split(r"(?<=[。！？!?；;])", t))
+
+    expected = {k for k, t in scan_paragraphs.items() if same_sentence(t)}
+    loose = {k for k, t in scan_paragraphs.items() if "法律顾问" in t and "县" in t}
+    assert expected and expected < loose  # the operator really narrows
+    assert engine_keys(engine, "法律顾问 /s 县") == expected
+
+
+def test_filters(engine, scan_paragraphs):
+    total_2021 = engine.search("法治").total
+    only_yanchi = engine.search("法治 region:盐池")
+    assert 0 < only_yanchi.total < total_2021
+    assert {h.report.region for h in only_yanchi.hits} == {"盐池县"}
+    assert {h.report.region for h in engine.search("法治 region:海东市", per_page=100).hits} == {"互助土族自治县", "乐都区"}
+    assert {h.report.year for h in engine.search("法治 year:2020..2021", per_page=100).hits} <= {2020, 2021}
+    assert engine.search("法治 year:2024").reports == 1
+    assert {h.report.doc_type for h in engine.search("法治 type:总结", per_page=100).hits} == {"总结"}
+    assert engine.search("法治 report:003_08e8b4a7741f3a58").reports == 1
+    assert engine.search("docno:互政[2022]4号").reports == 1
+    assert engine.search("docno:互政〔2022〕4号 出庭应诉率").total == 1
+    sec = engine.search("section:复议", per_page=100)
+    assert sec.total > 0 and all(any("复议" in fold(s) for s in h.section) for h in sec.hits)
+
+
+def test_highlights_land_on_original_text(engine):
+    result = engine.search("行政復議", per_page=50)
+    assert result.total > 0
+    for hit in result.hits:
+        assert hit.highlights
+        for s, e in hit.highlights:
+            assert fold(hit.text[s:e]) == "行政复议"
+    spaced = engine.search("2021年", per_page=50)
+    assert any(hit.text[s:e] == "2021 年" for hit in spaced.hits for s, e in hit.highlights)
+
+
+def test_ranking_prefers_heading_and_repeated_terms(engine):
+    result = engine.search("法律顾问", per_page=50)
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    top = result.hits[0]
+    assert "法律顾问" in " ".join(top.section) or top.text.count("法律顾问") >= 3
+
+
+def test_sort_by_date_and_report_order(engine):
+    by_date = engine.search("法治", sort="date", per_page=100)
+    dates = [h.report.date for h in by_date.hits if h.report.date]
+    assert dates == sorted(dates, reverse=True)
+    by_report = engine.search("法治", sort="report", per_page=100)
+    keys = [(h.report.id, h.ordinal) for h in by_report.hits]
+    assert keys == sorted(keys)
+
+
+def test_totals_pages_and_groups(engine):
+    first = engine.search("法治", per_page=5)
+    second = engine.search("法治", per_page=5, page=2)
+    assert first.total == second.total and first.total > 10
+    assert not {h.id for h in first.hits} & {h.id for h in second.hits}
+    assert first.reports == 5
+    grouped = engine.search("法治", by_report=True, per_page=10)
+    assert grouped.groups is not None and len(grouped.groups) == 5
+    assert sum(g.count for g in grouped.groups) == grouped.total
+
+
+def test_facets_count_all_hits(engine):
+    result = engine.search("法治", per_page=1)
+    assert sum(c for _, c in result.facets["region"]) == result.total
+    assert sum(c for _, c in result.facets["year"]) == result.total
+
+
+@pytest.mark.parametrize("q,message", [
+    ("", "empty query"),
+    ('"unclosed', "unclosed quotation mark"),
+    ("a OR", "needs a term on each side"),
+    ("foo:bar", "unknown field"),
+    ("year:20x", "is not a year"),
+    ("-法治", "nothing to search for"),
+    ("法" * 300, "too long"),
+    (" ".join(["法"] * 20), "too many terms"),
+])
+def test_malformed_queries_get_clear_messages(engine, q, message):
+    with pytest.raises(QueryError) as err:
+        engine.search(q)
+    assert message in err.value.message
+
+
+def test_paragraph_and_report_views(engine):
+    hit = engine.search("出庭应诉率为").hits[0]
+    view = engine.paragraph(hit.id)
+    assert view.text == hit.text and view.section == hit.section
+    report = engine.report(hit.report.id)
+    assert [p.ordinal for p in report.paragraphs] == list(range(1, len(report.paragraphs) + 1))
+    assert report.paragraphs[view.ordinal - 1].id == hit.id
+    assert engine.paragraph(view.next_id).ordinal == view.ordinal + 1
