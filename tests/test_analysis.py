@@ -1,0 +1,75 @@
+"""The analysis chain: jieba precise-mode words with ordinal positions, proven against substring search."""
+from __future__ import annotations
+
+import jieba
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.query import Phrase
+
+from indexer.analysis import PolicyTokenizer, segment, words
+from indexer.normalise import fold
+from indexer.parse import parse_file
+
+from conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def paragraphs():
+    return [p.text for path in SEEDS for p in parse_file(path).paragraphs]
+
+
+def test_positions_are_ordinal_and_offsets_point_at_words():
+    # Whoosh reuses one Token object, so copy what each step yields.
+    tokens = [(t.pos, t.text, t.startchar, t.endchar)
+              for t in PolicyTokenizer()("行政机关负责人出庭应诉率为 89%，2021 年", positions=True, chars=True)]
+    assert [pos for pos, _, _, _ in tokens] == list(range(len(tokens)))
+    folded = fold("行政机关负责人出庭应诉率为 89%，2021 年")
+    assert [w for _, w, _, _ in tokens] == ["行政机关负责人", "出庭应诉率", "为", "89%", "2021", "年"]
+    for _, text, start, end in tokens:
+        assert folded[start:end] == text
+
+
+def test_single_non_chinese_characters_are_kept():
+    assert words("A 类 x 5 项") == ["a", "类", "x", "5", "项"]
+
+
+def test_segmentation_equals_jieba_precise_mode_on_the_corpus(paragraphs):
+    # The per-run cache must not change a single token: compare with jieba.cut itself.
+    for text in paragraphs:
+        folded = fold(text)
+        expected = [w for w in jieba.cut(folded, HMM=True) if w.strip() and any(c.isalnum() for c in w)]
+        assert [w for w, _, _ in segment(folded)] == expected
+
+
+def test_user_dictionary_terms_are_single_words():
+    assert "出庭应诉率" in words("行政机关负责人出庭应诉率为89%")
+    assert "一村一法律顾问" in words("推行一村一法律顾问制度")
+    assert "放管服" in words("持续深化放管服改革")
+
+
+def _phrase_hits(analyzer, texts, phrase_words):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        ix = whoosh_index.create_in(d, Schema(n=ID(stored=True), body=TEXT(analyzer=analyzer, phrase=True)))
+        with ix.writer() as w:
+            for i, t in enumerate(texts):
+                w.add_document(n=str(i), body=t)
+        with ix.searcher() as s:
+            return {int(hit["n"]) for hit in s.search(Phrase("body", phrase_words), limit=None)}
+
+
+def test_word_phrase_queries_work_with_ordinal_positions(paragraphs):
+    # A phrase of whole words: our positions make Whoosh phrase queries find exactly the
+    # paragraphs a substring scan finds; jieba's bundled analyzer (character offsets as
+    # positions, overlapping search-mode tokens) finds none of them.
+    from jieba.analyse import ChineseAnalyzer
+
+    phrase = "行政复议体制改革"
+    expected = {i for i, t in enumerate(paragraphs) if phrase in fold(t)}
+    assert len(expected) >= 3
+    ours = _phrase_hits(PolicyTokenizer(), paragraphs, words(phrase))
+    assert ours == expected
+    bundled_words = [w for w in jieba.cut_for_search(phrase) if w.strip()]
+    assert _phrase_hits(ChineseAnalyzer(), paragraphs, bundled_words) != expected
