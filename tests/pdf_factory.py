@@ -74,16 +74,22 @@ def _draw(c: canvas.Canvas, x: float, y: float, text: str, size: float) -> None:
         x += pdfmetrics.stringWidth(s, font, size)
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9.%]+|.", re.DOTALL)
+
+
 def _wrap(text: str, first_width: float, width: float, size: float) -> list[str]:
+    """Break into lines like a word processor: never inside an ASCII word or number."""
     lines: list[str] = []
     current = ""
     limit = first_width
-    for ch in text:
-        if current and _width(current + ch, size) > limit + 0.01 and ch not in _NO_LINE_START:
+    for token in _TOKEN.findall(text):
+        if current and _width(current + token, size) > limit + 0.01 and token not in _NO_LINE_START:
             lines.append(current)
             current = ""
             limit = width
-        current += ch
+        if not current and token == " " and lines:
+            continue  # a space where a line breaks is not drawn
+        current += token
     if current:
         lines.append(current)
     return lines
@@ -98,41 +104,43 @@ def make_gov_pdf(
     title: str,
     paragraphs: Sequence[str],
     *,
-    header: str | None = "互助土族自治县人民政府文件",
+    header: str | None = "法治政府建设年度报告（公开）",
     page_numbers: bool = True,
+    page_number_format: str = "— {n} —",
     headings: Collection[int] = (),
 ) -> int:
-    """Write the document to ``path`` and return the number of pages."""
+    """Write the document to ``path`` and return the number of pages.
+
+    ``page_number_format`` may use ``{n}`` and ``{total}`` (e.g. ``"第 {n} 页 共 {total} 页"``).
+    """
     _cjk_font()
-    c = canvas.Canvas(str(path), pagesize=A4)
-    c.setTitle(title)
-    page = 1
-
-    def decorate() -> None:
-        if header:
-            _draw(c, (A4[0] - _width(header, 10.5)) / 2, A4[1] - 50, header, 10.5)
-            c.setLineWidth(0.5)
-            c.line(LEFT, A4[1] - 56, LEFT + LINE_WIDTH, A4[1] - 56)
-        if page_numbers:
-            label = f"— {page} —"
-            _draw(c, (A4[0] - _width(label, 14)) / 2, 45, label, 14)
-
-    decorate()
+    # Lay out first, so that the page count is known when page numbers are drawn.
+    pages: list[list[tuple[float, float, str, float]]] = [[]]
     y = TOP
     if title:
-        _draw(c, (A4[0] - _width(title, TITLE_SIZE)) / 2, y, title, TITLE_SIZE)
+        pages[-1].append(((A4[0] - _width(title, TITLE_SIZE)) / 2, y, title, TITLE_SIZE))
         y -= LINE_HEIGHT * 2
-
     for index, paragraph in enumerate(paragraphs):
         indent = 0.0 if (index in headings or is_heading(paragraph)) else 2 * BODY_SIZE
         for line_no, line in enumerate(_wrap(paragraph, LINE_WIDTH - indent, LINE_WIDTH, BODY_SIZE)):
             if y < BOTTOM:
-                c.showPage()
-                page += 1
-                decorate()
+                pages.append([])
                 y = TOP
-            _draw(c, LEFT + (indent if line_no == 0 else 0.0), y, line, BODY_SIZE)
+            pages[-1].append((LEFT + (indent if line_no == 0 else 0.0), y, line, BODY_SIZE))
             y -= LINE_HEIGHT
-    c.showPage()
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle(title)
+    for number, lines in enumerate(pages, start=1):
+        if header:
+            _draw(c, (A4[0] - _width(header, 10.5)) / 2, A4[1] - 50, header, 10.5)
+            c.setLineWidth(0.5)
+            c.line(LEFT, A4[1] - 56, LEFT + LINE_WIDTH, A4[1] - 56)
+        for x, y, text, size in lines:
+            _draw(c, x, y, text, size)
+        if page_numbers:
+            label = page_number_format.format(n=number, total=len(pages))
+            _draw(c, (A4[0] - _width(label, 14)) / 2, 45, label, 14)
+        c.showPage()
     c.save()
-    return page
+    return len(pages)

@@ -1,0 +1,142 @@
+"""Word .docx files: body and table-cell paragraphs in document order, heading styles as
+markdown headings, headers and footers left out."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import docx
+from docx.document import Document
+from docx.oxml.ns import qn
+
+from indexer.model import ReadError, RawText
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+_TITLE_STYLES = {"title", "标题"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+_TR, _TC = qn("w:tr"), qn("w:tc")
+_T, _TAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
+_TXBX, _DEL = qn("w:txbxContent"), qn("w:del")
+_PPR, _PSTYLE, _OUTLINE = qn("w:pPr"), qn("w:pStyle"), qn("w:outlineLvl")
+_VAL = qn("w:val")
+_HMERGE, _VMERGE, _TCPR = qn("w:hMerge"), qn("w:vMerge"), qn("w:tcPr")
+
+
+def read_docx(path: str | Path, source: str | None = None) -> RawText:
+    path = Path(path)
+    source = str(path) if source is None else source
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(8)
+    except OSError as exc:
+        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    if not magic:
+        raise ReadError(source, "file is empty")
+    if magic == _OLE_MAGIC:
+        raise ReadError(source, "an old Word 97-2003 .doc file renamed to .docx; save it as .docx first")
+    # python-docx reports damage as whatever its zip, XML and part layers happen to raise
+    # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
+    try:
+        document = docx.Document(str(path))
+        paragraphs = list(_paragraphs(document))
+        title = (document.core_properties.title or "").strip()
+    except Exception as exc:  # noqa: BLE001 - see above
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise ReadError(source, f"DOCX is corrupt or not a Word document: {detail}") from None
+    if not paragraphs:
+        raise ReadError(source, "DOCX has no text")
+    fields = {"标题": title} if title else {}
+    return RawText(source=source, text="\n\n".join(paragraphs), format="docx", fields=fields)
+
+
+def _paragraphs(document: Document):
+    styles = _style_levels(document)
+    yield from _blocks(document.element.body, styles)
+
+
+def _style_levels(document: Document) -> dict[str, int]:
+    """Heading level of each paragraph style id: by name, else by the style's outline level."""
+    levels: dict[str, int] = {}
+    for style in document.styles:
+        style_id = style.style_id
+        name = (style.name or "").strip()
+        match = _HEADING_STYLE.match(name)
+        if match and int(match.group(1)) > 0:
+            levels[style_id] = int(match.group(1))
+        elif name.lower() in _TITLE_STYLES:
+            levels[style_id] = 1
+        else:
+            ppr = style.element.find(_PPR)
+            outline = ppr.find(_OUTLINE) if ppr is not None else None
+            if outline is not None and outline.get(_VAL, "").isdigit() and int(outline.get(_VAL)) < 9:
+                levels[style_id] = int(outline.get(_VAL)) + 1
+    return levels
+
+
+def _blocks(container, styles: dict[str, int]):
+    for child in container.iterchildren():
+        if child.tag == _P:
+            text = _paragraph_text(child)
+            if text:
+                level = _level(child, styles)
+                yield f"{'#' * level} {text}" if level else text
+        elif child.tag == _TBL:
+            for row in child.iterchildren(_TR):
+                for cell in row.iterchildren(_TC):
+                    if not _merged_continuation(cell):
+                        yield from _blocks(cell, styles)
+        elif child.tag == _SDT:
+            content = child.find(_SDT_CONTENT)
+            if content is not None:
+                yield from _blocks(content, styles)
+
+
+def _merged_continuation(cell) -> bool:
+    # A vertically merged cell repeats in every row it spans; its text is in the first one.
+    tcpr = cell.find(_TCPR)
+    if tcpr is None:
+        return False
+    vmerge = tcpr.find(_VMERGE)
+    hmerge = tcpr.find(_HMERGE)
+    return (vmerge is not None and vmerge.get(_VAL) in (None, "continue")) or (
+        hmerge is not None and hmerge.get(_VAL) in (None, "continue")
+    )
+
+
+def _level(paragraph, styles: dict[str, int]) -> int:
+    ppr = paragraph.find(_PPR)
+    if ppr is None:
+        return 0
+    outline = ppr.find(_OUTLINE)
+    if outline is not None and outline.get(_VAL, "").isdigit():
+        value = int(outline.get(_VAL))
+        return value + 1 if value < 9 else 0  # 9 is "body text"
+    style = ppr.find(_PSTYLE)
+    return styles.get(style.get(_VAL), 0) if style is not None else 0
+
+
+def _paragraph_text(paragraph) -> str:
+    # Walking the XML rather than python-docx's runs also picks up text in hyperlinks, fields,
+    # content controls and tracked insertions; deleted text and text boxes stay out.
+    parts: list[str] = []
+    for node in paragraph.iter(_T, _TAB, _BR, _CR):
+        if any(ancestor.tag in (_TXBX, _DEL) for ancestor in node.iterancestors()):
+            continue
+        if node.tag == _T:
+            parts.append(node.text or "")
+        elif node.tag == _TAB:
+            parts.append("\t")
+        else:
+            parts.append("\n")
+    text = "".join(parts).strip(" \t\n\u3000\xa0")
+    # A line break inside a paragraph is layout, not a paragraph boundary.
+    text = re.sub(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0]*", lambda m: _line_break(text, m), text)
+    return text
+
+
+def _line_break(text: str, match: re.Match[str]) -> str:
+    before = text[match.start() - 1] if match.start() else ""
+    after = text[match.end()] if match.end() < len(text) else ""
+    return " " if before.isascii() and after.isascii() else ""

@@ -1,0 +1,149 @@
+"""Plain text and markdown files: detect the encoding, normalise line endings, keep the markup."""
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from pathlib import Path
+
+import charset_normalizer
+
+from indexer.model import ReadError, RawText
+
+# Longest BOMs first: the UTF-32-LE BOM begins with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# charset-normalizer names the subset it happened to need; GB18030 decodes all of them and
+# more, so a GBK file with one rare character still reads.
+_GB_FAMILY = {"gb2312", "gbk", "cp936", "ms936", "gb18030", "hz", "euc_cn", "euc-cn"}
+# cp950 is Microsoft's superset of Big5 and what Big5 files written on Windows really are.
+_BIG5_FAMILY = {"big5", "big5hkscs", "cp950"}
+
+# Text whose share of control, unassigned or private-use characters exceeds this is not text.
+_MAX_GARBAGE_SHARE = 0.02
+_GARBAGE_SAMPLE = 1 << 16
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t\u3000\xa0\f\v]*\n)+")
+
+
+def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
+    """Decode text of unknown encoding, raising ReadError for empty files and binary data.
+
+    ``declared`` is an encoding the container named (an HTML meta charset); it is trusted only
+    if the bytes decode cleanly with it.
+    """
+    if not data.strip():
+        raise ReadError(source, "file is empty")
+    text = _decode(data, source, declared)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ReadError(source, "file is empty")
+    if _looks_binary(text):
+        raise ReadError(source, "binary data in an unknown encoding")
+    return text
+
+
+def _decode(data: bytes, source: str, declared: str | None) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ReadError(source, f"invalid {encoding.upper()} text after the byte-order mark: {exc.reason}") from None
+    if b"\x00" in data:
+        raise ReadError(source, "binary data in an unknown encoding")
+    if declared:
+        encoding = _preferred(declared)
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    candidates = [_preferred(best.encoding)] if best is not None else []
+    # Chinese government files that are not UTF-8 are almost always GB-encoded.
+    candidates += [enc for enc in ("gb18030", "cp950") if enc not in candidates]
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise ReadError(source, "binary data in an unknown encoding")
+
+
+def _preferred(encoding: str) -> str:
+    name = codecs.lookup(encoding).name if _known(encoding) else encoding.lower()
+    if name in _GB_FAMILY or encoding.lower() in _GB_FAMILY:
+        return "gb18030"
+    if name in _BIG5_FAMILY or encoding.lower() in _BIG5_FAMILY:
+        return "cp950"
+    return name
+
+
+def _known(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
+
+
+def _looks_binary(text: str) -> bool:
+    # A sample from the start, middle and end keeps this linear and cheap on huge files.
+    if len(text) > 3 * _GARBAGE_SAMPLE:
+        mid = len(text) // 2
+        text = text[:_GARBAGE_SAMPLE] + text[mid:mid + _GARBAGE_SAMPLE] + text[-_GARBAGE_SAMPLE:]
+    bad = 0
+    for ch in text:
+        if ch in "\n\r\t\f\v":
+            continue
+        if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs"):
+            bad += 1
+    return bad > _MAX_GARBAGE_SHARE * len(text)
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_plain(path: str | Path, source: str | None = None) -> RawText:
+    path = Path(path)
+    source = str(path) if source is None else source
+    fmt = "md" if path.suffix.lower() == ".md" else "txt"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    text = normalise_newlines(decode_bytes(data, source))
+    return RawText(source=source, text=_paragraphs(text, fmt), format=fmt)
+
+
+def _paragraphs(text: str, fmt: str) -> str:
+    lines = text.split("\n")
+    if fmt == "txt":
+        # Chinese text files indent paragraphs with full-width spaces; the indent is layout.
+        lines = [line.strip(" \t\u3000\xa0\f\v") for line in lines]
+    else:
+        # Leading ASCII spaces can be markdown syntax (nested lists, code); trailing ones are not.
+        lines = [line.lstrip("\u3000\xa0").rstrip(" \t\u3000\xa0\f\v") for line in lines]
+    while lines and not lines[-1]:
+        lines.pop()
+    start = 0
+    while start < len(lines) and not lines[start]:
+        start += 1
+    lines = lines[start:]
+    if fmt == "txt" and "" not in lines:
+        # A text file without any blank line writes one paragraph per line.
+        return "\n\n".join(lines)
+    joined = "\n".join(lines)
+    return _BLANK_LINES.sub("\n\n", joined)

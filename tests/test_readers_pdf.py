@@ -1,0 +1,238 @@
+"""PDF reader: government-style PDFs drawn with reportlab (see pdf_factory), and damaged ones."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from indexer.model import ReadError
+from indexer.readers import read_file
+from indexer.readers.pdf import tidy_spaces
+from pdf_factory import make_gov_pdf
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+HEADER = "法治政府建设年度报告（公开）"
+
+
+def compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def corpus_paragraphs(name: str) -> tuple[str, list[str]]:
+    """Title and paragraphs of a real report, with its markdown and PDF-extraction splits undone."""
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    blocks = [re.sub(r"^#+\s*", "", b.strip().replace("**", "")) for b in text.split("\n\n") if b.strip()]
+    blocks = [re.sub(r"\s*\n\s*", "", b) for b in blocks]
+    merged: list[str] = []
+    for block in blocks:
+        # The corpus text came out of PDFs and keeps their page breaks as blank lines mid-sentence.
+        if merged and len(merged[-1]) > 40 and not re.search(r"[。：；！？]$", merged[-1]):
+            merged[-1] += block
+        else:
+            merged.append(block)
+    return merged[0], merged[1:]
+
+
+def page_texts(path: Path) -> list[str]:
+    return [compact(page.extract_text()) for page in PdfReader(str(path)).pages]
+
+
+@pytest.fixture(scope="module")
+def yanchi(tmp_path_factory):
+    title, paragraphs = corpus_paragraphs("001_623fe7deefd3bc57.txt")
+    path = tmp_path_factory.mktemp("pdf") / "yanchi.pdf"
+    pages = make_gov_pdf(path, title, paragraphs, header=HEADER)
+    return path, title, paragraphs, pages
+
+
+def test_paragraphs_recovered(yanchi):
+    path, title, paragraphs, pages = yanchi
+    assert pages >= 5
+    raw = read_file(path)
+    assert raw.format == "pdf"
+    assert [compact(p) for p in raw.text.split("\n\n")] == [compact(p) for p in [title, *paragraphs]]
+    assert raw.fields == {"标题": title}
+
+
+def test_no_page_numbers_or_running_header(yanchi):
+    path, *_ = yanchi
+    text = read_file(path).text
+    assert HEADER not in text
+    assert "—1—" not in compact(text) and not re.search(r"—\s*\d+\s*—", text)
+    for line in text.split("\n"):
+        assert not re.fullmatch(r"\s*\d+\s*", line)
+
+
+def test_paragraph_crossing_a_page_is_one_paragraph(yanchi):
+    path, title, paragraphs, _ = yanchi
+    pages = page_texts(path)
+    crossing = [p for p in paragraphs if not any(compact(p) in page for page in pages)]
+    assert crossing, "the fixture should have paragraphs that cross a page break"
+    out = [compact(p) for p in read_file(path).text.split("\n\n")]
+    for paragraph in crossing:
+        assert compact(paragraph) in out
+
+
+def test_text_format(yanchi):
+    path, *_ = yanchi
+    text = read_file(path).text
+    assert "\r" not in text and "\n\n\n" not in text and not text.startswith("\n")
+    assert all("\n" not in p for p in text.split("\n\n"))
+
+
+@pytest.mark.parametrize("name", ["000_0d8bbccb02c01f0a.txt", "002_6785f9f2da4cfcb2.txt", "003_08e8b4a7741f3a58.txt"])
+def test_other_reports(tmp_path, name):
+    title, paragraphs = corpus_paragraphs(name)
+    path = tmp_path / "report.pdf"
+    make_gov_pdf(path, title, paragraphs)
+    raw = read_file(path)
+    assert [compact(p) for p in raw.text.split("\n\n")] == [compact(p) for p in [title, *paragraphs]]
+
+
+SECTIONED = [
+    "一、总体情况",
+    "（一）加强组织领导",
+    "2021年，县政府坚持以习近平新时代中国特色社会主义思想为指导，调整了法治政府建设工作领导小组，完善了工作机制，"
+    "印发了《互助县2021年法治政府建设工作要点和任务台账》等文件，层层分解落实全县各部门、各单位依法行政及法治政府建设的工作任务。"
+    "年内，县政府听取全县法治政府建设工作情况专题汇报2次，开展法治培训12场次，参训人员达1500余人次。",
+    "（二）依法履行职责",
+    "截至目前，各部门共有行政许可事项148项、公共服务事项351项。印发了《2021年度互助县营商环境建设工作方案》，"
+    "推进社会信用体系建设，归集“双公示”信息数据5081条，其中行政许可信息4263条、行政处罚信息818条。",
+    # Exactly two full lines (26 characters after the indent, then 28): nothing marks its end
+    # except the heading that follows, flush left.
+    "全县法治政府建设虽然取得成效但与上级要求还有差距部门推进法治政府建设不均衡个别部门协调配合不够推动力度不够。",
+    "二、存在的问题",
+    "一是部门推进法治政府建设不均衡。二是全社会重法治氛围还未完全形成。三是执法规范化建设还有短板。",
+]
+
+
+def test_headings_and_font_change_gaps(tmp_path):
+    assert len(SECTIONED[5]) == 54
+    path = tmp_path / "sections.pdf"
+    make_gov_pdf(path, "互助县2021年度法治政府建设工作情况报告", SECTIONED * 3)
+    paragraphs = read_file(path).text.split("\n\n")
+    assert [compact(p) for p in paragraphs] == [compact(p) for p in ["互助县2021年度法治政府建设工作情况报告", *SECTIONED * 3]]
+    # Digits are drawn in Helvetica and 年 in the CJK font; the gap between them is gone.
+    assert paragraphs[0] == "互助县2021年度法治政府建设工作情况报告"
+    assert paragraphs[3] == SECTIONED[2]
+    assert paragraphs[5] == SECTIONED[4]
+
+
+@pytest.mark.parametrize("page_format", ["第 {n} 页 共 {total} 页", "- {n} -", "{n}", "{n}/{total}"])
+def test_page_number_styles(tmp_path, page_format):
+    title, paragraphs = corpus_paragraphs("001_623fe7deefd3bc57.txt")
+    path = tmp_path / "numbers.pdf"
+    make_gov_pdf(path, title, paragraphs[:8], header=None, page_number_format=page_format)
+    raw = read_file(path)
+    assert [compact(p) for p in raw.text.split("\n\n")] == [compact(p) for p in [title, *paragraphs[:8]]]
+
+
+def test_tidy_spaces():
+    assert tidy_spaces("2021 年，全县 51 个部门提升水平 。") == "2021年，全县51个部门提升水平。"
+    assert tidy_spaces("政务 APP 提供 Word   Online 服务") == "政务APP提供Word Online服务"
+    assert tidy_spaces("  （2021 — 2025 年） ") == "（2021—2025年）"
+
+
+# --- damaged and unreadable PDFs -------------------------------------------------------------
+
+
+def test_scanned_pdf_without_text(tmp_path):
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for _ in range(2):
+        c.setFillGray(0.85)
+        c.rect(60, 80, 470, 680, fill=1, stroke=0)
+        c.setFillGray(0.2)
+        for y in range(700, 100, -28):
+            c.rect(80, y, 430, 10, fill=1, stroke=0)
+        c.showPage()
+    c.save()
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason == "PDF has no text layer (scanned image?)"
+
+
+def test_scanned_pdf_with_image(tmp_path):
+    pil = pytest.importorskip("PIL.Image")
+    image = pil.new("L", (200, 280), 255)
+    for x in range(20, 180):
+        for y in range(30, 250, 12):
+            image.putpixel((x, y), 0)
+    image_path = tmp_path / "page.png"
+    image.save(image_path)
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.drawImage(str(image_path), 0, 0, width=A4[0], height=A4[1])
+    c.showPage()
+    c.save()
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason == "PDF has no text layer (scanned image?)"
+
+
+def _small_pdf(path: Path) -> None:
+    make_gov_pdf(path, "互助县2021年度法治政府建设工作情况报告", SECTIONED[:3])
+
+
+def test_encrypted_pdf(tmp_path):
+    plain = tmp_path / "plain.pdf"
+    _small_pdf(plain)
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason == "PDF is encrypted"
+    assert str(path) in str(info.value)
+
+
+def test_owner_password_only_pdf_reads(tmp_path):
+    plain = tmp_path / "plain.pdf"
+    _small_pdf(plain)
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt(user_password="", owner_password="owner")
+    path = tmp_path / "restricted.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    assert compact(read_file(path).text) == compact(read_file(plain).text)
+
+
+def test_truncated_pdf(tmp_path):
+    plain = tmp_path / "plain.pdf"
+    _small_pdf(plain)
+    data = plain.read_bytes()
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason.startswith("PDF is corrupt or truncated")
+
+
+def test_garbage_with_pdf_header(tmp_path):
+    path = tmp_path / "garbage.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason.startswith("PDF is corrupt or truncated")
+
+
+def test_not_a_pdf(tmp_path):
+    path = tmp_path / "fake.pdf"
+    path.write_text("这是一个文本文件，不是PDF。", encoding="utf-8")
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason.startswith("PDF is corrupt or truncated")
+
+
+def test_empty_pdf_file(tmp_path):
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason == "file is empty"
