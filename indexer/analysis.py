@@ -118,8 +118,20 @@ class PolicyTokenizer(Tokenizer):
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        self.prepare()
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if isinstance(value, (list, tuple)):
+            # Already analysed (the writer segments paragraphs in worker processes): the words as given.
+            for i, word in enumerate(value):
+                t.text = word
+                t.boost = 1.0
+                if keeporiginal:
+                    t.original = word
+                t.stopped = False
+                if positions:
+                    t.pos = start_pos + i
+                yield t
+            return
+        self.prepare()
         text = fold(value)
         if not tokenize:
             t.original = t.text = text
@@ -145,6 +157,11 @@ class PolicyTokenizer(Tokenizer):
 
 def policy_analyzer(extra_words: tuple[tuple[str, int | None], ...] = ()) -> PolicyTokenizer:
     return PolicyTokenizer(extra_words)
+
+
+def analyse(text: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> tuple[str, ...]:
+    """A paragraph's indexed words, ready to hand to the Whoosh field as a pre-analysed value."""
+    return tuple(words(text, extra_words))
 
 
 def words(text: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> list[str]:

@@ -57,7 +57,7 @@ class ExactStore:
         self.reports = [ReportRow(**r) for r in extra["reports"]]
         self.pid_index = {pid: i for i, pid in enumerate(self.pids)}
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
-        self._folded_sections: list[str] | None = None
+        self._folded_sections: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -96,9 +96,13 @@ class ExactStore:
         return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
 
     def folded_section(self, i: int) -> str:
+        # Folded on demand: most paragraphs are never asked for their section.
         if self._folded_sections is None:
-            self._folded_sections = [fold(" › ".join(s)) for s in self.sections]
-        return self._folded_sections[i]
+            self._folded_sections = [None] * len(self.sections)
+        value = self._folded_sections[i]
+        if value is None:
+            value = self._folded_sections[i] = fold(" › ".join(self.sections[i]))
+        return value
 
 
 def cache_dir(index_dir: Path, generation: int) -> Path:

@@ -10,10 +10,9 @@ import hashlib
 import json
 from pathlib import PurePosixPath
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.formats import Positions
+from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import PolicyTokenizer
+from .analysis import PolicyTokenizer, analyse
 from .model import Report
 from .normalise import fold
 
@@ -26,16 +25,16 @@ def make_schema(extra_words: tuple = ()) -> Schema:
         pid=ID(stored=True, unique=True),
         rid=ID(stored=True),
         kind=ID(stored=True),  # heading | body | report
-        ordinal=NUMERIC(stored=True, sortable=True),
-        content=TEXT(analyzer=analyzer, phrase=True, vector=None),
-        section_words=TEXT(analyzer=analyzer, phrase=False),
-        title_words=TEXT(analyzer=analyzer, phrase=False),
+        ordinal=STORED(),
+        # Word frequencies only: matching is done by the exact store, so Whoosh needs no positions;
+        # heading, title and adjacency boosts are applied when re-ranking (search.py).
+        content=TEXT(analyzer=analyzer, phrase=False),
         text=STORED(),
         section=STORED(),
         meta=STORED(),  # report docs: ReportMeta as JSON
         source=STORED(),  # corpus-relative path
         path=STORED(),  # absolute path at indexing time, for downloading the source file
-        file_hash=ID(stored=True),
+        file_hash=STORED(),
         fmt=STORED(),
     )
 
@@ -66,9 +65,10 @@ def paragraph_ids(rid: str, texts: list[str]) -> list[str]:
     return ids
 
 
-def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str) -> list[dict]:
+def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str,
+                     extra_words: tuple = ()) -> list[dict]:
+    """The Whoosh documents of one report, paragraphs already analysed into words."""
     meta = report.meta
-    title_text = " ".join(x for x in (meta.title, meta.region, meta.doc_number) if x)
     docs = [{
         "pid": f"{rid}~report",
         "rid": rid,
@@ -87,9 +87,7 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
             "rid": rid,
             "kind": para.kind,
             "ordinal": para.ordinal,
-            "content": para.text,
-            "section_words": " ".join(para.section),
-            "title_words": title_text,
+            "content": analyse(para.text, extra_words),
             "text": para.text,
             "section": list(para.section),
         })

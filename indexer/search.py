@@ -23,6 +23,7 @@ from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .writer import open_index
 
 SORTS = ("relevance", "date", "report")
+RERANK_DEPTH = 200  # BM25 candidates re-ranked with the heading/title/adjacency boosts
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
 
 
@@ -186,6 +187,7 @@ class SearchEngine:
         self._region_text = [fold(" ".join([r.meta.get("region", ""), r.meta.get("city", ""), r.meta.get("province", "")]))
                              for r in reports]
         self._types = [fold(r.meta.get("doc_type", "")) for r in reports]
+        self._folded_titles = [fold(r.meta.get("title", "")) for r in reports]
         self._docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
         self._report_first = np.searchsorted(self.store.report_idx, np.arange(len(reports) + 1))
 
@@ -266,19 +268,29 @@ class SearchEngine:
 
     # -- ranking ----------------------------------------------------------------------------------
     def _word_query(self, terms: list[Term]) -> wq.Query | None:
-        parts: list[wq.Query] = []
+        ws = dict.fromkeys(w for term in terms for w in analyse_words(term.folded, self.extra_words))
+        return wq.Or([wq.Term("content", w) for w in ws]) if ws else None
+
+    def _boost(self, i: int, terms: list[str]) -> float:
+        """Re-ranking factor: terms in the section heading or the report title, terms adjacent."""
+        factor = 1.0
+        section = self.store.folded_section(i)
+        title = self._folded_titles[int(self.store.report_idx[i])]
         for term in terms:
-            ws = analyse_words(term.folded, self.extra_words)
-            for w in dict.fromkeys(ws):
-                parts.append(wq.Term("content", w))
-                parts.append(wq.Term("section_words", w, boost=2.0))
-                parts.append(wq.Term("title_words", w, boost=1.5))
-            if len(ws) > 1:
-                parts.append(wq.Phrase("content", ws, boost=3.0))
-        return wq.Or(parts) if parts else None
+            if term in section:
+                factor *= 2.0
+            if term in title:
+                factor *= 1.5
+        if len(terms) > 1:
+            text = self.store.folded_text(i)
+            factor *= 1.0 + sum(0.5 for a, b in zip(terms, terms[1:]) if a + b in text)
+        return factor
 
     def _scores(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """(hit indices in rank order up to limit, their scores); unscored hits follow in report order."""
+        """(hit indices in rank order up to limit, their scores); unscored hits follow in report order.
+
+        BM25F over jieba words picks the candidates (a generous top-N), boosts re-rank them.
+        """
         if hits.size == 0:
             return hits, np.zeros(0)
         q = self._word_query(parsed.positive_terms())
@@ -286,15 +298,21 @@ class SearchEngine:
         scores: list[float] = []
         if q is not None:
             allow = set(self.store.docnums[hits].tolist())
-            results = self.searcher.search(q, filter=allow, limit=limit)
+            depth = None if limit is None else max(RERANK_DEPTH, limit * 2)
+            results = self.searcher.search(q, filter=allow, limit=depth)
             top = results.top_n  # [(score, docnum)], best first
-            docnums = np.array([d for _, d in top], dtype=np.int64)
-            if docnums.size:
-                pos = np.searchsorted(self._sorted_docnums, docnums)
-                ranked = self._docnum_order[pos].tolist()
-                scores = [float(s) for s, _ in top]
-        seen = set(ranked)
+            if top:
+                docnums = np.array([d for _, d in top], dtype=np.int64)
+                idx = self._docnum_order[np.searchsorted(self._sorted_docnums, docnums)].tolist()
+                terms = [t.folded for t in parsed.positive_terms()]
+                boosted = sorted(((float(sc) * self._boost(i, terms), i) for (sc, _), i in zip(top, idx)),
+                                 key=lambda x: (-x[0], x[1]))
+                ranked = [i for _, i in boosted]
+                scores = [sc for sc, _ in boosted]
+                if limit is not None:
+                    ranked, scores = ranked[:limit], scores[:limit]
         if limit is None or len(ranked) < limit:
+            seen = set(ranked)
             rest = [int(i) for i in hits if int(i) not in seen]
             if limit is not None:
                 rest = rest[: limit - len(ranked)]

@@ -7,12 +7,15 @@ Whoosh's write lock keeps a second indexer out; it is told the index is busy.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, LockError
@@ -27,6 +30,7 @@ from .schema import make_schema, report_documents, report_id
 INDEX_NAME = "paragraphs"
 USERDICT_NAME = "userdict.txt"
 COMMIT_EVERY = 1000
+PARALLEL_FROM = 16  # fewer files are read in-process: a worker's start-up would cost more
 
 
 class IndexBusy(Exception):
@@ -165,9 +169,8 @@ def update_index(
 
         rids = _assign_report_ids(files, indexed)
         seen_sources = set()
-        iterable: Iterable = files if progress is None else progress(files, len(files))
-        pending = 0
-        for cf in iterable:
+        jobs: list[tuple] = []
+        for cf in files:
             seen_sources.add(cf.source)
             try:
                 digest = file_hash(cf.path)
@@ -178,22 +181,25 @@ def update_index(
             if previous and previous[1] == digest:
                 summary.unchanged += 1
                 continue
-            try:
-                report = parse_file(cf.path, source=cf.source, max_chars=max_chars)
-            except ReadError as exc:
-                reason = exc.reason + (" (the previously indexed version is kept)" if previous else "")
-                summary.skipped.append((cf.source, reason))
+            jobs.append((str(cf.path), cf.source, rids[cf.source], digest, max_chars, extra_words))
+
+        results = _read_jobs(jobs)
+        if progress is not None:
+            results = progress(results, len(jobs))
+        pending = 0
+        for source, rid, docs, reason in results:
+            previous = indexed.get(source)
+            if docs is None:
+                if previous:
+                    reason += " (the previously indexed version is kept)"
+                summary.skipped.append((source, reason))
                 continue
-            except Exception as exc:  # a reader bug must not stop the batch
-                summary.skipped.append((cf.source, f"unexpected error while reading: {type(exc).__name__}: {exc}"))
-                continue
-            rid = rids[cf.source]
             if previous:
                 writer.delete_by_term("rid", previous[0])
-                summary.updated.append(cf.source)
+                summary.updated.append(source)
             else:
-                summary.added.append(cf.source)
-            for doc in report_documents(report, rid, cf.source, str(cf.path.resolve()), digest):
+                summary.added.append(source)
+            for doc in docs:
                 writer.add_document(**doc)
             pending += 1
             if pending >= COMMIT_EVERY:
@@ -220,6 +226,41 @@ def update_index(
         summary.reports = s.doc_count() and sum(1 for _ in s.document_numbers(kind="report"))
         summary.paragraphs = s.doc_count() - summary.reports
     return summary
+
+
+def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:
+    """reader -> structure -> analyser for one file: (source, rid, documents or None, reason)."""
+    path, source, rid, digest, max_chars, extra_words = job
+    try:
+        report = parse_file(path, source=source, max_chars=max_chars)
+        return source, rid, report_documents(report, rid, source, str(Path(path).resolve()), digest, extra_words), ""
+    except ReadError as exc:
+        return source, rid, None, exc.reason
+    except Exception as exc:  # a reader bug must not stop the batch
+        return source, rid, None, f"unexpected error while reading: {type(exc).__name__}: {exc}"
+
+
+def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
+    """Reads and analyses files in worker processes (in order, a bounded number in flight) while
+    the caller feeds Whoosh: segmentation and Whoosh's writer each keep one core busy."""
+    workers = max(1, min(4, (os.cpu_count() or 1) - 1))
+    if len(jobs) < PARALLEL_FROM:
+        yield from map(read_job, jobs)
+        return
+    ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        in_flight: deque = deque()
+        it = iter(jobs)
+        for job in it:
+            in_flight.append(pool.submit(read_job, job))
+            if len(in_flight) >= workers * 4:
+                break
+        while in_flight:
+            result = in_flight.popleft().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                in_flight.append(pool.submit(read_job, nxt))
+            yield result
 
 
 def _assign_report_ids(files: list[CorpusFile], indexed: dict[str, tuple[str, str]]) -> dict[str, str]:
