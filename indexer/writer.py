@@ -247,7 +247,9 @@ def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
     if len(jobs) < PARALLEL_FROM:
         yield from map(read_job, jobs)
         return
-    ctx = multiprocessing.get_context("fork") if sys.platform != "win32" else None
+    # "spawn", not "fork": a forked worker would share the open file of Whoosh's write lock and
+    # keep the index locked after the indexer itself was killed.
+    ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         in_flight: deque = deque()
         it = iter(jobs)
