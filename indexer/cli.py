@@ -185,19 +185,34 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         return
     color = sys.stdout.isatty()
+    unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
     click.echo(f"{result.total} paragraphs in {result.reports} reports for {result.folded or query} "
-               f"({result.took_ms:.0f} ms) — page {result.page}/{result.pages}")
+               f"({result.took_ms:.0f} ms) — {unit}")
     if result.total == 0:
-        click.echo("No paragraph contains it. Try fewer or shorter terms.")
+        click.echo("No paragraph contains it. Try fewer or shorter terms, or drop a filter.")
+    if result.groups is not None:
+        for group in result.groups:
+            ref = group.report
+            click.echo("")
+            head = f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} — {group.count} paragraphs"
+            click.echo(click.style(head, bold=True) if color else head)
+            for hit in group.hits:
+                _echo_hit(hit, color, with_report=False)
+        return
     for hit in result.hits:
-        ref = hit.report
+        _echo_hit(hit, color, with_report=True)
+
+
+def _echo_hit(hit, color: bool, with_report: bool) -> None:
+    ref = hit.report
+    if with_report:
         click.echo("")
         head = f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}"
         click.echo(click.style(head, bold=True) if color else head)
-        if hit.section:
-            click.echo("  " + " › ".join(hit.section))
-        click.echo(f"  ¶{hit.ordinal}  {hit.id}")
-        click.echo("  " + _highlight(hit.text, hit.highlights, color))
+    if hit.section:
+        click.echo("  " + " › ".join(hit.section))
+    click.echo(f"  ¶{hit.ordinal}  {hit.id}")
+    click.echo("  " + _highlight(hit.text, hit.highlights, color))
 
 
 @main.command()

@@ -144,3 +144,24 @@ def test_paragraph_ids_are_stable_across_rebuild_and_edits(tmp_path):
     assert hit.id == target
     assert engine.paragraph(target).text == hit.text
     engine.close()
+
+
+def test_corpus_user_dictionary_is_used_and_a_change_rebuilds(tmp_path):
+    from indexer.analysis import words
+
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name})
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    assert engine.extra_words == ()
+    before = engine.search("负责人出庭").total
+    engine.close()
+
+    (corpus / "userdict.txt").write_text("负责人出庭 100 n\n", encoding="utf-8")
+    summary = update_index([corpus], index_dir)
+    assert summary.reports == 1 and not summary.skipped  # the dictionary itself is not a report
+    engine = SearchEngine(index_dir)
+    assert engine.extra_words == (("负责人出庭", 100),)
+    assert "负责人出庭" in words("行政负责人出庭制度", engine.extra_words)
+    assert engine.search("负责人出庭").total == before  # matching never depends on segmentation
+    engine.close()
