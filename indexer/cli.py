@@ -174,7 +174,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
     except QueryError as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "error": {"message": exc.message, "query": query,
+            click.echo(json.dumps({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
                                                           "position": exc.position}}, ensure_ascii=False))
             sys.exit(2)
         msg = f"invalid query: {exc.message}"

@@ -87,6 +87,13 @@ class ExactStore:
             return np.empty(0, dtype=np.int64)
         return np.unique(np.searchsorted(self.starts, occ, side="right") - 1)
 
+    def term_counts(self, folded_term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted paragraph indices containing the term, occurrences of the term in each)."""
+        occ = self.occurrences(folded_term)
+        if occ.size == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.unique(np.searchsorted(self.starts, occ, side="right") - 1, return_counts=True)
+
     def mask_containing(self, folded_term: str) -> np.ndarray:
         mask = np.zeros(len(self), dtype=bool)
         mask[self.docs_containing(folded_term)] = True

@@ -49,6 +49,8 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+# Characters whose folded form is not exactly one character; texts without them fold 1:1.
+_UNEVEN = re.compile("[" + "".join(re.escape(chr(cp)) for cp, out in _TABLE.items() if len(out) != 1) + "]")
 _T2S = opencc.OpenCC("t2s")
 _SPACE_RUN = re.compile(r"\s+")
 
@@ -91,14 +93,18 @@ def tidy_spaces(text: str) -> str:
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """The folded text and, for each of its characters, the index of its source character."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        out = _TABLE.get(ord(ch), ch)
-        for c in out:
-            chars.append(c)
-            origin.append(i)
-    s = "".join(chars)
+    if _UNEVEN.search(text) is None:
+        s = text.translate(_TABLE)
+        origin = list(range(len(text)))
+    else:
+        chars: list[str] = []
+        origin = []
+        for i, ch in enumerate(text):
+            out = _TABLE.get(ord(ch), ch)
+            for c in out:
+                chars.append(c)
+                origin.append(i)
+        s = "".join(chars)
     simplified, aligned = _to_simplified(s)
     if not aligned:
         chars2: list[str] = []

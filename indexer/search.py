@@ -23,7 +23,8 @@ from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .writer import open_index
 
 SORTS = ("relevance", "date", "report")
-RERANK_DEPTH = 200  # BM25 candidates re-ranked with the heading/title/adjacency boosts
+RERANK_DEPTH = 100  # pre-ranked hits that Whoosh scores and the boosts re-rank
+BM25_K1, BM25_B = 1.2, 0.75
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
 
 
@@ -195,7 +196,8 @@ class SearchEngine:
         """Picks up a newer index generation written by `policy-search index`."""
         with self._lock:
             if self.ix.latest_generation() != self.generation:
-                self.searcher.close()
+                # Other threads may still be reading the old searcher: replace, don't close it
+                # (it closes its files when the last reference goes).
                 self._open()
 
     def close(self) -> None:
@@ -211,6 +213,31 @@ class SearchEngine:
     # -- matching ---------------------------------------------------------------------------------
     def parse(self, q: str) -> ParsedQuery:
         return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms)
+
+    def _parse_with_filters(self, q: str, extra_filters: str) -> ParsedQuery:
+        """The user's query (within the length limits) plus filters chosen in the UI (not limited)."""
+        if not extra_filters.strip():
+            return self.parse(q)
+        if not q.strip():
+            return parse_query(extra_filters, max_chars=10_000, max_terms=1_000)
+        parsed = self.parse(q)
+        extra = parse_query(extra_filters, max_chars=10_000, max_terms=1_000)
+        if extra.clauses or extra.excluded:
+            raise QueryError("extra filters may only hold field:value filters", extra_filters)
+        f, g = parsed.filters, extra.filters
+        f.region += g.region
+        f.doc_type += g.doc_type
+        f.report += g.report
+        f.section += g.section
+        f.docno += g.docno
+        if g.year_from is not None:
+            f.year_from = g.year_from if f.year_from is None else max(f.year_from, g.year_from)
+        if g.year_to is not None:
+            f.year_to = g.year_to if f.year_to is None else min(f.year_to, g.year_to)
+        return parsed
+
+    def stats(self) -> dict:
+        return {"reports": len(self.store.reports), "paragraphs": len(self.store), "generation": self.generation}
 
     def _report_mask(self, f: Filters) -> np.ndarray | None:
         n = len(self.store.reports)
@@ -238,9 +265,19 @@ class SearchEngine:
             mask &= np.array([d in wanted_nos for d in self._docnos], dtype=bool)
         return mask if touched else None
 
-    def match(self, parsed: ParsedQuery) -> np.ndarray:
-        """Sorted indices (into the exact store) of every paragraph the query matches."""
+    def match(self, parsed: ParsedQuery, counts: dict | None = None) -> np.ndarray:
+        """Sorted indices (into the exact store) of every paragraph the query matches.
+
+        ``counts``, if given, receives {folded term: (paragraph indices, occurrences)} for ranking.
+        """
         store = self.store
+        counts = {} if counts is None else counts
+
+        def docs(term: str) -> np.ndarray:
+            if term not in counts:
+                counts[term] = store.term_counts(term)
+            return counts[term][0]
+
         mask = np.ones(len(store), dtype=bool)
         rmask = self._report_mask(parsed.filters)
         if rmask is not None:
@@ -248,7 +285,9 @@ class SearchEngine:
         for clause in parsed.clauses:
             if clause.same_sentence:
                 a, b = clause.same_sentence
-                both = store.mask_containing(a.folded) & store.mask_containing(b.folded) & mask
+                both = np.zeros(len(store), dtype=bool)
+                both[np.intersect1d(docs(a.folded), docs(b.folded), assume_unique=True)] = True
+                both &= mask
                 keep = np.zeros(len(store), dtype=bool)
                 for i in np.flatnonzero(both):
                     if any(a.folded in s and b.folded in s for s in _SENTENCE_SPLIT.split(store.folded_text(i))):
@@ -257,10 +296,10 @@ class SearchEngine:
             else:
                 any_mask = np.zeros(len(store), dtype=bool)
                 for term in clause.any_of:
-                    any_mask[store.docs_containing(term.folded)] = True
+                    any_mask[docs(term.folded)] = True
                 mask &= any_mask
         for term in parsed.excluded:
-            mask[store.docs_containing(term.folded)] = False
+            mask[docs(term.folded)] = False
         hits = np.flatnonzero(mask)
         for term in parsed.filters.section:
             hits = np.array([i for i in hits if term.folded in store.folded_section(i)], dtype=np.int64)
@@ -286,38 +325,72 @@ class SearchEngine:
             factor *= 1.0 + sum(0.5 for a, b in zip(terms, terms[1:]) if a + b in text)
         return factor
 
-    def _scores(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """(hit indices in rank order up to limit, their scores); unscored hits follow in report order.
+    def _prerank(self, terms: list[str], hits: np.ndarray, counts: dict) -> np.ndarray:
+        """BM25 over exact term occurrences, vectorised over every hit: orders the hits cheaply so
+        that Whoosh need only score the few that can reach the page."""
+        store = self.store
+        n = len(store)
+        lengths = (store.ends[hits] - store.starts[hits]).astype(np.float64)
+        avg = float((store.ends - store.starts).mean()) if n else 1.0
+        score = np.zeros(hits.size)
+        for term in dict.fromkeys(terms):
+            docs, occ = counts.get(term) or store.term_counts(term)
+            if docs.size == 0:
+                continue
+            tf = np.zeros(hits.size)
+            pos = np.searchsorted(docs, hits)
+            pos[pos >= docs.size] = 0
+            present = docs[pos] == hits
+            tf[present] = occ[pos[present]]
+            idf = np.log(1.0 + (n - docs.size + 0.5) / (docs.size + 0.5))
+            score += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg))
+        return score
 
-        BM25F over jieba words picks the candidates (a generous top-N), boosts re-rank them.
+    def _whoosh_scores(self, q: wq.Query, docnums: list[int]) -> dict[int, float]:
+        """BM25F over jieba words for just these documents (a matcher skipped to each in turn,
+        instead of scoring every document the words occur in)."""
+        out: dict[int, float] = {}
+        wanted = sorted(docnums)
+        context = self.searcher.context()
+        k = 0
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            matcher = q.matcher(sub, context)
+            while k < len(wanted) and wanted[k] < end:
+                local = wanted[k] - offset
+                if matcher.is_active() and matcher.id() < local:
+                    matcher.skip_to(local)
+                if matcher.is_active() and matcher.id() == local:
+                    out[wanted[k]] = float(matcher.score())
+                k += 1
+        return out
+
+    def _scores(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None,
+                counts: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(hit indices in rank order up to limit, their scores).
+
+        Every hit is pre-ranked by BM25 over exact occurrences; the best RERANK_DEPTH of them are
+        scored by Whoosh's BM25F over jieba words and re-ranked with the section-heading, title and
+        adjacency boosts; the rest follow in pre-rank order.
         """
         if hits.size == 0:
             return hits, np.zeros(0)
+        terms = [t.folded for t in parsed.positive_terms()]
+        pre = self._prerank(terms, hits, counts)
+        order = np.lexsort((hits, -pre))
+        depth = RERANK_DEPTH if limit is None else max(RERANK_DEPTH, limit)
+        head = hits[order[:depth]]
         q = self._word_query(parsed.positive_terms())
-        ranked: list[int] = []
-        scores: list[float] = []
-        if q is not None:
-            allow = set(self.store.docnums[hits].tolist())
-            depth = None if limit is None else max(RERANK_DEPTH, limit * 2)
-            results = self.searcher.search(q, filter=allow, limit=depth)
-            top = results.top_n  # [(score, docnum)], best first
-            if top:
-                docnums = np.array([d for _, d in top], dtype=np.int64)
-                idx = self._docnum_order[np.searchsorted(self._sorted_docnums, docnums)].tolist()
-                terms = [t.folded for t in parsed.positive_terms()]
-                boosted = sorted(((float(sc) * self._boost(i, terms), i) for (sc, _), i in zip(top, idx)),
-                                 key=lambda x: (-x[0], x[1]))
-                ranked = [i for _, i in boosted]
-                scores = [sc for sc, _ in boosted]
-                if limit is not None:
-                    ranked, scores = ranked[:limit], scores[:limit]
-        if limit is None or len(ranked) < limit:
-            seen = set(ranked)
-            rest = [int(i) for i in hits if int(i) not in seen]
-            if limit is not None:
-                rest = rest[: limit - len(ranked)]
-            ranked += rest
-            scores += [0.0] * len(rest)
+        bm25 = self._whoosh_scores(q, self.store.docnums[head].tolist()) if q is not None else {}
+        rescored = sorted(
+            ((bm25.get(int(self.store.docnums[i]), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(i))
+             for i, p in zip(head, pre[order[:depth]])),
+            key=lambda x: (-x[0], x[1]),
+        )
+        ranked = [i for _, i in rescored] + hits[order[depth:]].tolist()
+        scores = [sc for sc, _ in rescored] + [0.0] * (hits.size - len(rescored))
+        if limit is not None:
+            ranked, scores = ranked[:limit], scores[:limit]
         return np.array(ranked, dtype=np.int64), np.array(scores)
 
     # -- results ----------------------------------------------------------------------------------
@@ -353,8 +426,9 @@ class SearchEngine:
             raise QueryError(f"unknown sort '{sort}' (choose from {', '.join(SORTS)})")
         if page < 1 or per_page < 1 or per_page > 100:
             raise QueryError("page must be ≥ 1 and per_page between 1 and 100")
-        parsed = q if isinstance(q, ParsedQuery) else self.parse((q + " " + extra_filters).strip())
-        hits = self.match(parsed)
+        parsed = q if isinstance(q, ParsedQuery) else self._parse_with_filters(q, extra_filters)
+        counts: dict = {}
+        hits = self.match(parsed, counts)
         terms = [t.folded for t in parsed.positive_terms()]
         total = int(hits.size)
         n_reports = int(np.unique(self.store.report_idx[hits]).size) if total else 0
@@ -362,7 +436,7 @@ class SearchEngine:
         groups = None
         group_total = 0
         if by_report:
-            order, scores = self._ordered(parsed, hits, sort, None)
+            order, scores = self._ordered(parsed, hits, sort, None, counts)
             first_rank: dict[int, int] = {}
             members: dict[int, list[tuple[int, float]]] = {}
             for rank, (i, s) in enumerate(zip(order.tolist(), scores.tolist())):
@@ -377,7 +451,7 @@ class SearchEngine:
             ]
             page_hits = [h for g in groups for h in g.hits]
         else:
-            order, scores = self._ordered(parsed, hits, sort, offset + per_page)
+            order, scores = self._ordered(parsed, hits, sort, offset + per_page, counts)
             page_hits = [self._hit(int(i), float(s), terms)
                          for i, s in zip(order[offset: offset + per_page], scores[offset: offset + per_page])]
         result = SearchResult(
@@ -388,9 +462,9 @@ class SearchEngine:
         result.group_total = group_total
         return result
 
-    def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None):
+    def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None, counts: dict):
         if sort == "relevance":
-            return self._scores(parsed, hits, limit)
+            return self._scores(parsed, hits, limit, counts)
         ridx = self.store.report_idx[hits]
         if sort == "date":
             keys = np.lexsort((self.store.ordinals[hits], ridx, -self._date_keys[ridx]))

@@ -1,0 +1,221 @@
+"""End to end in a real browser: `policy-search serve` on a free loopback port, driven by Debian's
+chromium through Playwright. Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshot-*.png.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+DOCS = ROOT / "docs"
+SHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run", "--disable-sync"]
+URL_LINE = re.compile(r"Serving policy-search on (http://\S+?/)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`serve --port 0` on a corpus with no index yet: builds it, prints the URL, serves."""
+    from test_web_app import make_corpus
+
+    base = tmp_path_factory.mktemp("browser")
+    corpus = make_corpus(base)
+    index_dir = base / "index"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
+    env.pop("POLICY_SEARCH_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+         "--index", str(index_dir), "--corpus", str(corpus)],
+        cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    lines: queue.Queue = queue.Queue()
+    output: list[str] = []
+
+    def pump():
+        for line in proc.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    url = None
+    try:
+        while url is None:
+            line = lines.get(timeout=120)
+            if line is None:
+                raise AssertionError("serve exited before printing its URL:\n" + "".join(output))
+            m = URL_LINE.search(line)
+            if m:
+                url = m.group(1)
+        assert index_dir.is_dir(), "serve should have built the missing index"
+        assert "Built index" in "".join(output)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; .ci/run does "
+                    "this). Browser tests are not optional.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.on("dialog", lambda d: (problems.append("dialog opened: " + d.message), d.dismiss()))  # XSS would alert()
+    pg.problems = problems
+    yield pg
+    ctx.close()
+
+
+def in_viewport(pg, selector: str) -> bool:
+    return pg.eval_on_selector(selector, """el => {
+        const r = el.getBoundingClientRect();
+        return r.bottom > 0 && r.top < window.innerHeight && r.height > 0;
+    }""")
+
+
+def summary_total(pg) -> int:
+    return int(pg.locator("#summary strong").first.inner_text())
+
+
+def test_search_filter_open_hit_and_navigate(page, server):
+    pg = page
+    pg.goto(server)
+    assert pg.title() == "法治政府建设报告检索"
+    # "/" focuses the query box from anywhere on the page
+    pg.locator("body").click(position={"x": 5, "y": 400})
+    pg.keyboard.press("/")
+    assert pg.evaluate("document.activeElement.id") == "q"
+    pg.keyboard.type("出庭应诉率")
+    pg.keyboard.press("Enter")
+    pg.wait_for_selector("#summary")
+    assert "共" in pg.inner_text("#summary") and "份报告" in pg.inner_text("#summary")
+    total = summary_total(pg)
+    assert total == 5
+    marks = pg.locator("ol.hits mark")
+    assert marks.count() >= 5 and marks.first.inner_text() == "出庭应诉率"
+    crumbs = pg.locator("ol.hits .crumbs li")
+    assert crumbs.count() >= 5
+    assert any(re.match(r"^[一二三四五六七八九十]+、", t) for t in crumbs.all_inner_texts())
+    assert pg.locator("svg.bars").count() == 2
+
+    # cite button copies and confirms
+    pg.locator("button.cite").first.click()
+    pg.wait_for_function("document.querySelector('button.cite').textContent.includes('已复制')")
+
+    # filter by region: the count changes, the facet shows as selected
+    pg.locator('#facet-region a[data-value="乐都区"]').click()
+    pg.wait_for_selector('#facet-region a[data-value="乐都区"][aria-pressed="true"]')
+    assert summary_total(pg) == 1 < total
+    assert "region=" in pg.url
+    assert all(t == "乐都区" for t in pg.locator("ol.hits .tag").all_inner_texts() if "区" in t or "县" in t)
+
+    # open the hit: land on the paragraph, scrolled into view and marked
+    pg.locator("a.hit-title").first.click()
+    pg.wait_for_selector(".para.is-target")
+    assert "#p-" in pg.url
+    target_id = pg.url.split("#", 1)[1]
+    assert pg.get_attribute(".para.is-target", "id") == target_id
+    assert pg.locator(".para.is-target mark").first.inner_text() == "出庭应诉率"
+    assert in_viewport(pg, ".para.is-target")
+    assert pg.locator(".meta dl").inner_text().count("乐都区") >= 1
+
+    # a query with several hits in one report: follow next-hit with the button and the keyboard
+    pg.fill("#q", "行政复议")
+    pg.keyboard.press("Enter")
+    pg.wait_for_selector("#summary")
+    assert summary_total(pg) > 10
+    if SHOTS:
+        pg.screenshot(path=str(DOCS / "screenshot-search.png"))
+    pg.locator('#facet-region a[data-value="乐都区"]').click()
+    pg.wait_for_selector('#facet-region a[data-value="乐都区"][aria-pressed="true"]')
+    pg.locator("a.hit-title").first.click()
+    pg.wait_for_selector(".para.is-target")
+    hits = pg.locator(".para.is-hit")
+    assert hits.count() >= 2
+    first = pg.get_attribute(".para.is-target", "id")
+    pg.click("#next-hit")
+    pg.wait_for_function(f"document.querySelector('.para.is-target').id !== {first!r}")
+    second = pg.get_attribute(".para.is-target", "id")
+    assert in_viewport(pg, ".para.is-target") and pg.url.endswith("#" + second)
+    assert "当前第" in pg.inner_text("#hit-pos")
+    if SHOTS:
+        pg.screenshot(path=str(DOCS / "screenshot-report.png"))
+    pg.locator("body").press("j")
+    pg.wait_for_function(f"document.querySelector('.para.is-target').id !== {second!r}")
+    pg.locator("body").press("k")
+    pg.wait_for_function(f"document.querySelector('.para.is-target').id === {second!r}")
+    assert in_viewport(pg, ".para.is-target")
+    assert not pg.problems, pg.problems  # no CSP violations or script errors
+
+
+def test_permalink_lands_marked(page, server):
+    pg = page
+    pg.goto(server + "?q=" + "出庭应诉率" + "&region=互助土族自治县")
+    link = pg.locator("a.permalink").first.get_attribute("href")
+    assert "/p/" in link
+    pg.goto(link)
+    pg.wait_for_selector(".para.is-target")
+    assert in_viewport(pg, ".para.is-target")
+    assert pg.url.split("#", 1)[1] == pg.get_attribute(".para.is-target", "id")
+    # arriving from the search marks the query in place
+    pg.goto(server + "?q=出庭应诉率&region=互助土族自治县")
+    pg.locator("a.hit-title").first.click()
+    pg.wait_for_selector(".para.is-target mark")
+    assert in_viewport(pg, ".para.is-target mark")
+    assert not pg.problems, pg.problems
+
+
+def test_bad_query_and_phone_layout(browser, server):
+    ctx = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN", is_mobile=True,
+                              has_touch=True, device_scale_factor=2)
+    pg = ctx.new_page()
+    try:
+        resp = pg.goto(server + '?q="出庭应诉率')
+        assert resp.status == 400
+        assert "unclosed quotation mark" in pg.inner_text("#query-error")
+        assert pg.input_value("#q") == '"出庭应诉率'
+        pg.goto(server + "?q=出庭应诉率")
+        width = pg.evaluate("document.documentElement.scrollWidth")
+        assert width <= 376, f"horizontal scrolling on a phone: {width}px"
+        assert pg.locator("ol.hits mark").count() >= 5
+        pg.locator("a.hit-title").first.click()
+        pg.wait_for_selector(".para.is-target")
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 376
+        assert in_viewport(pg, ".para.is-target")
+    finally:
+        ctx.close()
+
+
+def test_healthz_and_404_over_http(page, server):
+    pg = page
+    resp = pg.goto(server + "healthz")
+    assert resp.status == 200 and '"ok": true' in pg.inner_text("body").replace('"ok":true', '"ok": true')
+    resp = pg.goto(server + "reports/nope")
+    assert resp.status == 404 and "页面不存在" in pg.inner_text("main")

@@ -1,0 +1,102 @@
+"""HTML pages. Each renders the dict its JSON twin in ``api`` returns (built by ``views``)."""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException
+
+from indexer.query import SYNTAX_HELP
+
+from . import views
+from .views import WebError
+
+bp = Blueprint("pages", __name__)
+
+ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了"}
+ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+@bp.get("/")
+def search():
+    args = request.args
+    if not args.get("q", "").strip() and not any(args.getlist(d) for d in views.FACETS):
+        return render_template("search.html", model=None, home=views.home_model(), error=None,
+                               q=args.get("q", ""))
+    try:
+        model = views.search_model(args)
+    except WebError as err:
+        return render_template("search.html", model=None, home=None, error=err.to_dict()["error"],
+                               q=args.get("q", "")[: views.MAX_RAW_QUERY]), err.status
+    return render_template("search.html", model=model, home=None, error=None, q=model["query"])
+
+
+@bp.get("/syntax")
+def syntax():
+    return render_template("syntax.html", raw=SYNTAX_HELP, q=request.args.get("q", ""))
+
+
+@bp.get("/reports/<rid>")
+def report(rid: str):
+    model = views.report_model(rid, request.args)
+    status = 400 if model["query"]["error"] else 200
+    return render_template("report.html", model=model, q=model["query"]["q"]), status
+
+
+@bp.get("/reports/<rid>/source")
+def report_source(rid: str):
+    path = views.source_file(rid)
+    return send_file(path, as_attachment=True, download_name=os.path.basename(path))
+
+
+@bp.get("/p/<path:pid>")
+def paragraph(pid: str):
+    """Permalink of a paragraph: lands on it in its report, scrolled and marked."""
+    model = views.paragraph_model(pid, request.args)
+    return redirect(model["url"], code=302)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(views.health_model())
+
+
+def install_error_handlers(app) -> None:
+    @app.errorhandler(WebError)
+    def _web_error(err: WebError):
+        if _wants_json():
+            return jsonify(err.to_dict()), err.status
+        return render_template("error.html", status=err.status, title=ERROR_TITLES.get(err.status, "出错了"),
+                               message=err.message, q=""), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = ERROR_CODES.get(status, "http_error")
+        message = {404: "没有这个页面。", 405: "这个网站是只读的：只接受 GET 请求。"}.get(status, exc.description)
+        if _wants_json():
+            return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
+        return render_template("error.html", status=status, title=ERROR_TITLES.get(status, exc.name),
+                               message=message, q=""), status
+
+    @app.errorhandler(Exception)
+    def _server_error(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        app.logger.exception("unhandled error on %s", request.path)
+        message = "服务器内部错误，请稍后再试。"
+        if _wants_json():
+            return jsonify({"ok": False, "error": {"code": "internal_error", "message": message}}), 500
+        return render_template("error.html", status=500, title=ERROR_TITLES[500], message=message, q=""), 500
+
+
+__all__ = ["bp", "install_error_handlers", "abort"]

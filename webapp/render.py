@@ -1,0 +1,107 @@
+"""Template helpers: highlighted text and snippets (every piece escaped), URL building, chart rows."""
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from markupsafe import Markup, escape
+
+SNIPPET_WINDOW = 160
+SNIPPET_FULL_BELOW = 300
+SENTENCE_END = "。！？；!?;"
+_MAX_EXTEND = 80
+
+
+def highlight(text: str, spans) -> Markup:
+    """The text with each span wrapped in <mark>; every piece of document text escaped."""
+    out, pos = [], 0
+    for s, e in spans or []:
+        s, e = max(s, pos), min(e, len(text))
+        if e <= s:
+            continue
+        out.append(escape(text[pos:s]))
+        out.append(Markup("<mark>") + escape(text[s:e]) + Markup("</mark>"))
+        pos = e
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def snippet_bounds(text: str, spans) -> tuple[int, int]:
+    n = len(text)
+    if n <= SNIPPET_FULL_BELOW:
+        return 0, n
+    first = spans[0][0] if spans else 0
+    start = max(0, first - SNIPPET_WINDOW // 3)
+    end = min(n, start + SNIPPET_WINDOW)
+    start = max(0, min(start, end - SNIPPET_WINDOW))
+    # extend to sentence boundaries, within reason
+    lo = start
+    while lo > 0 and start - lo < _MAX_EXTEND and text[lo - 1] not in SENTENCE_END:
+        lo -= 1
+    if lo > 0 and text[lo - 1] not in SENTENCE_END:
+        lo = start
+    hi = end
+    while hi < n and hi - end < _MAX_EXTEND and text[hi - 1] not in SENTENCE_END:
+        hi += 1
+    if hi < n and text[hi - 1] not in SENTENCE_END:
+        hi = end
+    return lo, hi
+
+
+def snippet(text: str, spans) -> Markup:
+    """A readable window around the first hit, cut at sentence ends, hits marked."""
+    lo, hi = snippet_bounds(text, spans or [])
+    inner = [[max(s, lo) - lo, min(e, hi) - lo] for s, e in spans or [] if e > lo and s < hi]
+    body = highlight(text[lo:hi], inner)
+    return (Markup("…") if lo > 0 else Markup("")) + body + (Markup("…") if hi < len(text) else Markup(""))
+
+
+def url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str:
+    """The current request's URL for ``endpoint`` with some arguments changed (None removes)."""
+    args: dict[str, list[str]] = {k: request.args.getlist(k) for k in request.args if k not in _drop}
+    for k, v in changes.items():
+        if v is None or v == "" or v == []:
+            args.pop(k, None)
+        else:
+            args[k] = v if isinstance(v, list) else [str(v)]
+    return url_for(endpoint, **args)
+
+
+def toggle_url(dim: str, value: str, single: bool = False) -> str:
+    current = request.args.getlist(dim)
+    if value in current:
+        new = [v for v in current if v != value]
+    else:
+        new = [value] if single else current + [value]
+    return url_with(**{dim: new, "page": None})
+
+
+def chart_rows(items, limit: int = 12) -> list[dict]:
+    items = [i for i in items if i["count"] > 0][:limit]
+    top = max((i["count"] for i in items), default=1) or 1
+    return [dict(i, frac=i["count"] / top) for i in items]
+
+
+def short(label: str, n: int = 8) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
+    shown = sorted({1, pages, *range(max(1, page - width), min(pages, page + width) + 1)})
+    out: list[int | None] = []
+    for p in shown:
+        if out and p - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(p)
+    return out
+
+
+def section_path(section) -> str:
+    return " › ".join(section or [])
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters.update(highlight=highlight, snippet=snippet, short=short, section_path=section_path)
+    app.jinja_env.globals.update(url_with=url_with, toggle_url=toggle_url, chart_rows=chart_rows,
+                                 page_window=page_window)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+

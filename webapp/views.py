@@ -1,0 +1,375 @@
+"""View models shared by the HTML pages and their JSON twins.
+
+Each builder takes the engine and the request arguments and returns a JSON-safe dict; ``api``
+jsonifies it, ``pages`` renders it. Errors are ``WebError`` with the one error shape
+``{"ok": false, "error": {"code", "message", "position"?, "query"?}}``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+
+from flask import current_app, request, url_for
+
+from indexer.query import QueryError
+from indexer.search import NotFound, highlight_spans
+
+SORTS = ("relevance", "date", "report")
+FACETS = ("region", "year", "type")
+MAX_FILTER_VALUES = 20
+MAX_RAW_QUERY = 2000  # hard cap before parsing; the engine's own limit (max_query_chars) is lower
+MAX_REPORT_HIT_PAGES = 20  # hits marked on a report page: at most 2000 paragraphs
+_QUOTES = re.compile(r"[\"“”]")
+_YEAR = re.compile(r"\d{4}(?:\.\.\d{4})?")
+UNKNOWN = "未知"
+
+
+class WebError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, *, position: int | None = None,
+                 query: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status, self.position, self.query = code, message, status, position, query
+
+    def to_dict(self) -> dict:
+        err: dict = {"code": self.code, "message": self.message}
+        if self.position is not None:
+            err["position"] = self.position
+        if self.query is not None:
+            err["query"] = self.query
+        return {"ok": False, "error": err}
+
+    @classmethod
+    def from_query_error(cls, exc: QueryError, q: str) -> "WebError":
+        position = exc.position if exc.position is not None and exc.position <= len(q) else None
+        return cls("bad_query", exc.message, 400, position=position, query=q)
+
+
+def engine():
+    return current_app.extensions["policy_search_engine"]
+
+
+def settings():
+    return current_app.config["SETTINGS"]
+
+
+# -- links --------------------------------------------------------------------------------------
+def external(path: str) -> str:
+    """An absolute URL for an app path, on ``settings.base_url`` when set, else the request's host."""
+    base = settings().base_url.rstrip("/")
+    if base:
+        root = request.script_root
+        return base + (path[len(root):] if root and path.startswith(root) else path)
+    return request.host_url.rstrip("/") + path
+
+
+def anchor(pid: str) -> str:
+    return "p-" + pid
+
+
+def permalink(pid: str) -> str:
+    return external(url_for("pages.paragraph", pid=pid))
+
+
+def report_link(rid: str, pid: str | None = None, q: str = "") -> str:
+    args = {}
+    if q:
+        args["q"] = q
+    if pid:
+        args["hl"] = pid
+    return url_for("pages.report", rid=rid, **args) + (f"#{anchor(pid)}" if pid else "")
+
+
+def citation(title: str, section: list[str], ordinal: int, link: str) -> str:
+    bits = [title]
+    if section:
+        bits.append(" › ".join(section))
+    bits.append(f"第{ordinal}段")
+    return "，".join(bits) + "。" + link
+
+
+def _ref_dict(ref) -> dict:
+    d = asdict(ref)
+    d["display_title"] = ref.display_title
+    return d
+
+
+# -- arguments ------------------------------------------------------------------------------------
+def _int_arg(args, name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = args.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WebError("bad_request", f"参数 {name} 必须是整数（收到 {raw[:20]!r}）") from None
+    if value < lo or (hi is not None and value > hi):
+        rng = f"{lo}–{hi}" if hi is not None else f"≥ {lo}"
+        raise WebError("bad_request", f"参数 {name} 超出范围（{rng}）")
+    return value
+
+
+def _values(args, name: str) -> list[str]:
+    out = []
+    for raw in args.getlist(name):
+        v = _QUOTES.sub("", raw).strip()
+        if v and v not in out:
+            out.append(v)
+    if len(out) > MAX_FILTER_VALUES:
+        raise WebError("bad_request", f"参数 {name} 的取值太多（最多 {MAX_FILTER_VALUES} 个）")
+    return out
+
+
+def search_params(args) -> dict:
+    q = args.get("q", "")
+    if len(q) > MAX_RAW_QUERY:
+        raise WebError("bad_query", f"query is too long ({len(q)} characters)", query=q[:MAX_RAW_QUERY])
+    q = q.strip()
+    sort = args.get("sort", "relevance") or "relevance"
+    if sort not in SORTS:
+        raise WebError("bad_request", f"参数 sort 只能是 {' / '.join(SORTS)}")
+    params = {
+        "q": q,
+        "page": _int_arg(args, "page", 1, 1),
+        "per_page": _int_arg(args, "per_page", 10, 1, 100),
+        "sort": sort,
+        "group": args.get("group", "") in ("1", "true", "on", "yes"),
+        "region": _values(args, "region"),
+        "year": _values(args, "year"),
+        "type": _values(args, "type"),
+    }
+    for y in params["year"]:
+        if not _YEAR.fullmatch(y):
+            raise WebError("bad_request", f"参数 year 应为年份（如 2021）或范围（如 2020..2022），收到 {y[:20]!r}")
+    return params
+
+
+def _year_filter(years: list[str]) -> str:
+    if not years:
+        return ""
+    if len(years) == 1:
+        return f"year:{years[0]}"
+    if any(".." in y for y in years):
+        raise WebError("bad_request", "参数 year：范围只能单独使用")
+    ys = sorted(int(y) for y in years)
+    if ys != list(range(ys[0], ys[-1] + 1)):
+        raise WebError("bad_request", "参数 year：可以选一个年份或连续的几年")
+    return f"year:{ys[0]}..{ys[-1]}"
+
+
+def extra_filters(params: dict, skip: str = "") -> str:
+    parts = []
+    if skip != "region":
+        parts += [f'region:"{v}"' for v in params["region"]]
+    if skip != "type":
+        parts += [f'type:"{v}"' for v in params["type"]]
+    if skip != "year":
+        parts.append(_year_filter(params["year"]))
+    return " ".join(p for p in parts if p)
+
+
+# -- search ---------------------------------------------------------------------------------------
+def _run(q: str, extra: str, **kwargs):
+    try:
+        return engine().search(q, extra_filters=extra, **kwargs)
+    except QueryError as exc:
+        raise WebError.from_query_error(exc, q) from exc
+
+
+def _facets(params: dict, result) -> dict:
+    """Facet counts over all hits; a dimension with a selection counts hits without its own filter,
+    so the other values stay visible and selectable (OR within a dimension, AND across)."""
+    out = {}
+    for dim in FACETS:
+        values = result.facets.get(dim, [])
+        others = extra_filters(params, skip=dim)
+        if params[dim] and (params["q"] or others):
+            other = _run(params["q"], others, page=1, per_page=1, sort="report")
+            values = other.facets.get(dim, [])
+        counts = dict(values)
+        for sel in params[dim]:
+            counts.setdefault(sel, 0)
+        items = sorted(counts.items(), key=lambda kv: kv[0]) if dim == "year" else \
+            sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        out[dim] = [{"value": v, "count": c, "selected": v in params[dim], "filterable": v != UNKNOWN}
+                    for v, c in items]
+    return out
+
+
+def _decorate_hit(h: dict, q: str) -> dict:
+    ref = h["report"]
+    ref["display_title"] = ref.get("title") or _display_title(ref)
+    h["permalink"] = permalink(h["id"])
+    h["url"] = report_link(ref["id"], h["id"], q)
+    h["citation"] = citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
+    return h
+
+
+def _display_title(ref: dict) -> str:
+    bits = [ref.get("region") or "", f"{ref['year']}年" if ref.get("year") else "", ref.get("doc_type") or "报告"]
+    return "".join(b for b in bits if b) + "（无标题）"
+
+
+def _suggestions(params: dict, parsed) -> list[dict]:
+    """Looser queries that do find something, with their counts."""
+    eng = engine()
+    q = params["q"]
+    cands: list[tuple[str, dict]] = []
+    if any(params[d] for d in FACETS):
+        cands.append((q, {"region": [], "year": [], "type": []}))
+    terms = [t.raw for t in parsed.positive_terms()] if parsed else []
+    if len(terms) > 1:
+        cands.append((" OR ".join(terms), {}))
+        cands += [(t, {}) for t in terms]
+    for t in terms[:2]:
+        if len(t) >= 3:
+            half = max(2, len(t) // 2)
+            cands += [(t[:-1], {}), (t[1:], {}), (t[:half], {}), (t[half:], {}), (t[:-2], {})]
+    out, seen = [], set()
+    for cq, override in cands:
+        p = dict(params, **override)
+        key = (cq, extra_filters(p))
+        if len(cq) < 2 or key in seen or (cq == q and not override):
+            continue
+        seen.add(key)
+        try:
+            n = eng.count((cq + " " + key[1]).strip())
+        except QueryError:
+            continue
+        if n:
+            args = {"q": cq, **{d: p[d] for d in FACETS if p[d]}}
+            out.append({"q": cq, "count": n, "filters_dropped": bool(override),
+                        "url": url_for("pages.search", **args)})
+        if len(out) >= 4:
+            break
+    return out
+
+
+def search_model(args) -> dict:
+    params = search_params(args)
+    if not params["q"] and not any(params[d] for d in FACETS):
+        raise WebError("bad_query", "empty query: type a phrase such as 出庭应诉率", query="", position=0)
+    result = _run(params["q"], extra_filters(params), page=params["page"], per_page=params["per_page"],
+                  sort=params["sort"], by_report=params["group"])
+    d = {"ok": True, **result.to_dict()}
+    d["query"] = params["q"]
+    d["searched"] = result.query
+    d["facets"] = _facets(params, result)
+    d["params"] = params
+    for h in d["hits"]:
+        _decorate_hit(h, params["q"])
+    if "groups" in d:
+        for grp in d["groups"]:
+            grp["report"]["display_title"] = grp["report"].get("title") or _display_title(grp["report"])
+            grp["url"] = url_for("pages.report", rid=grp["report"]["id"], q=params["q"] or None)
+            for h in grp["hits"]:
+                _decorate_hit(h, params["q"])
+    d["suggestions"] = []
+    if result.total == 0:
+        try:
+            parsed = engine().parse(params["q"]) if params["q"] else None
+        except QueryError:
+            parsed = None
+        d["suggestions"] = _suggestions(params, parsed)
+    return d
+
+
+def facets_model(args) -> dict:
+    d = search_model(args)
+    return {k: d[k] for k in ("ok", "query", "folded", "total", "reports", "filters", "facets", "took_ms")}
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def _report_hits(q: str, rid: str) -> tuple[list[str], list[str], dict | None]:
+    """(paragraph ids the query matches in the report, folded terms, error dict)."""
+    eng = engine()
+    try:
+        parsed = eng.parse(q)
+        terms = [t.folded for t in parsed.positive_terms()]
+        ids: list[tuple[int, str]] = []
+        page = 1
+        while page <= MAX_REPORT_HIT_PAGES:
+            res = eng.search(q, extra_filters=f'report:"{rid}"', page=page, per_page=100, sort="report")
+            ids += [(h.ordinal, h.id) for h in res.hits]
+            if page >= res.pages:
+                break
+            page += 1
+    except QueryError as exc:
+        return [], [], WebError.from_query_error(exc, q).to_dict()["error"]
+    return [pid for _, pid in sorted(ids)], terms, None
+
+
+def report_model(rid: str, args) -> dict:
+    try:
+        view = engine().report(rid)
+    except NotFound:
+        raise WebError("not_found", f"没有这份报告：{rid}", 404) from None
+    q = args.get("q", "")[:MAX_RAW_QUERY].strip()
+    hl = args.get("hl", "")
+    d = {"ok": True, **view.to_dict()}
+    d["report"] = _ref_dict(view.report)
+    d["source_url"] = url_for("pages.report_source", rid=rid)
+    d["permalink"] = external(url_for("pages.report", rid=rid))
+    hits, terms, error = _report_hits(q, rid) if q else ([], [], None)
+    hit_set = set(hits)
+    order = {pid: i for i, pid in enumerate(hits)}
+    toc = []
+    for p in d["paragraphs"]:
+        pid = p["id"]
+        p["anchor"] = anchor(pid)
+        p["level"] = len(p["section"])
+        p["permalink"] = permalink(pid)
+        p["highlights"] = highlight_spans(p["text"], terms) if pid in hit_set else []
+        p["hit"] = order.get(pid)
+        p["target"] = pid == hl
+        if p["kind"] == "heading":
+            toc.append({"id": pid, "anchor": p["anchor"], "text": p["text"], "level": max(1, p["level"])})
+    d["toc"] = toc
+    d["query"] = {"q": q, "folded": engine().parse(q).folded_display() if q and not error else "",
+                  "hits": hits, "error": error}
+    d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
+    return d
+
+
+def source_file(rid: str) -> str:
+    """The report's source file on disk (absolute path); WebError not_found when it is gone."""
+    import os
+
+    try:
+        path = engine().report(rid).path
+    except NotFound:
+        raise WebError("not_found", f"没有这份报告：{rid}", 404) from None
+    if not path or not os.path.isfile(path):
+        raise WebError("not_found", f"原始文件已不在服务器上：{os.path.basename(path or '')}", 404)
+    return path
+
+
+def paragraph_model(pid: str, args) -> dict:
+    try:
+        view = engine().paragraph(pid)
+    except NotFound:
+        raise WebError("not_found", f"没有这个段落：{pid}", 404) from None
+    q = args.get("q", "")[:MAX_RAW_QUERY].strip()
+    d = {"ok": True, **view.to_dict()}
+    d["report"] = _ref_dict(view.report)
+    d["anchor"] = anchor(pid)
+    d["permalink"] = permalink(pid)
+    d["url"] = report_link(view.report.id, pid, q)
+    d["citation"] = citation(view.report.display_title, view.section, view.ordinal, d["permalink"])
+    d["highlights"] = []
+    if q:
+        try:
+            d["highlights"] = highlight_spans(view.text, [t.folded for t in engine().parse(q).positive_terms()])
+        except QueryError as exc:
+            raise WebError.from_query_error(exc, q) from exc
+    return d
+
+
+def health_model() -> dict:
+    eng = engine()
+    stats = eng.stats()
+    return {"ok": True, "reports": stats["reports"], "paragraphs": stats["paragraphs"]}
+
+
+def home_model() -> dict:
+    reports = sorted(engine().reports(), key=lambda r: (-(r.year or 0), r.region, r.id))
+    return {"ok": True, "reports": [dict(_ref_dict(r), url=url_for("pages.report", rid=r.id)) for r in reports]}
