@@ -112,6 +112,19 @@ def _add(values: list[str], value: str) -> None:
         values.append(value)
 
 
+REGION_SCAN_CHARS = 20_000
+
+
+def _prefix(texts: list[str], limit: int) -> list[str]:
+    out, used = [], 0
+    for t in texts:
+        if used >= limit:
+            break
+        out.append(t[: limit - used])
+        used += len(out[-1])
+    return out
+
+
 def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str]) -> ReportMeta:
     meta = ReportMeta(fields=dict(fields))
     issuers: list[str] = []
@@ -190,7 +203,8 @@ def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str
         place = named[0]
     else:
         counts: Counter = Counter()
-        for text in body_texts:
+        # The region is named early; scanning a bounded prefix keeps huge files linear and fast.
+        for text in _prefix(body_texts, REGION_SCAN_CHARS):
             for p in gazetteer.find_counties(text):
                 counts[p] += text.count(p.county) or 1
         place = counts.most_common(1)[0][0] if counts else None

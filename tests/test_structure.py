@@ -135,3 +135,20 @@ def test_long_paragraph_split_at_sentence_ends():
 def test_single_line_without_punctuation_is_hard_split():
     report = build_report(RawText("x.txt", "法" * 5000, "txt"), max_chars=1000)
     assert [len(p.text) for p in report.paragraphs] == [1000] * 5
+
+
+def test_large_single_line_file_is_chunked_with_bounded_memory(tmp_path):
+    import tracemalloc
+
+    seed_text = (CORPUS / "001_623fe7deefd3bc57.txt").read_text(encoding="utf-8").replace("\n", "")
+    big = tmp_path / "one-line.txt"
+    big.write_text(seed_text * (4_000_000 // len(seed_text.encode("utf-8")) + 1), encoding="utf-8")
+    size = big.stat().st_size
+    tracemalloc.start()
+    report = parse_file(big, max_chars=1000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(report.paragraphs) > size // 3 // 1000
+    assert max(len(p.text) for p in report.paragraphs) <= 1000
+    assert "".join(p.text for p in report.paragraphs) == big.read_text(encoding="utf-8").strip()
+    assert peak < 12 * size, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"
