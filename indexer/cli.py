@@ -30,6 +30,7 @@ def main() -> None:
       policy-search index                 # build or update the index from corpus/
       policy-search search 出庭应诉率       # every paragraph that contains the phrase
       policy-search parse report.pdf      # see how a file is read
+      policy-search cite ID -f bibtex     # cite a paragraph; cite --quote "…" finds a quote's source
     """
 
 
@@ -255,6 +256,87 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
         mark = ">" if p.id == view.id else " "
         click.echo(f"{mark} ¶{p.ordinal} {p.text}")
 
+
+
+def _permalink_base(settings) -> str:
+    """Where permalinks point: --base-url / POLICY_SEARCH_BASE_URL, else the local server address."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return f"http://{settings.host}:{settings.port}"
+
+
+@main.command()
+@click.argument("paragraph_id", required=False)
+@_index_dir_option
+@click.option("--format", "-f", "fmt", default="gbt7714", show_default=True, metavar="FORMAT",
+              help="gbt7714 | text | markdown | bibtex | ris | csl-json | all")
+@click.option("--quote", "-q", "quote", default=None, metavar="TEXT",
+              help="Find the paragraph a quote comes from instead (use - to read it from stdin).")
+@click.option("--limit", "-n", type=click.IntRange(1, 20), default=5, show_default=True, help="Quote matches to show.")
+@click.option("--base-url", default=None, help="URL prefix for permalinks (default: the local server).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str | None, limit: int,
+         base_url: str | None, as_json: bool) -> None:
+    """Cite a paragraph (by the id search prints), or find where a quote comes from.
+
+    \b
+      policy-search cite 000_0d8bbccb02c01f0a~2qkvku75b2               # GB/T 7714-2015
+      policy-search cite 000_0d8bbccb02c01f0a~2qkvku75b2 -f bibtex
+      policy-search cite --quote "行政机关负责人出庭应诉率为 89%"        # which paragraph is this?
+    Exit status: 0 found, 1 quote not found in this corpus, 2 usage errors.
+    """
+    import datetime as dt
+
+    from .cite import FORMATS, UnknownFormat, format_citation
+    from .search import NotFound
+
+    settings = _settings(index=index_dir, base_url=base_url)
+    if (quote is None) == (paragraph_id is None):
+        raise click.UsageError("give either a paragraph id or --quote TEXT")
+    fmts = list(FORMATS) if fmt == "all" else [fmt]
+    if fmt != "all" and fmt not in FORMATS:
+        raise click.UsageError(str(UnknownFormat(fmt)))
+    engine = _engine(settings)
+    base = _permalink_base(settings)
+    today = dt.date.today()
+
+    def citations(pid: str) -> dict[str, str]:
+        view = engine.paragraph(pid)
+        meta = engine.report(view.report.id).meta
+        return {f: format_citation(view, meta, f"{base}/p/{pid}", f, today) for f in fmts}
+
+    if quote is not None:
+        from .quote import find_quote
+
+        text = click.get_text_stream("stdin").read() if quote == "-" else quote
+        matches = find_quote(engine, text, limit=limit)
+        if as_json:
+            click.echo(json.dumps({"ok": True, "found": bool(matches), "matches": [
+                dict(m.to_dict(), url=f"{base}/p/{m.pid}", citations=citations(m.pid)) for m in matches]},
+                ensure_ascii=False))
+        elif not matches:
+            click.echo("not found in this corpus (no paragraph shares at least half of the quote)")
+        for m in [] if as_json else matches:
+            view = engine.paragraph(m.pid)
+            click.echo("")
+            click.echo(f"{m.score:.0%}  {view.report.display_title} · ¶{view.ordinal}  {m.pid}"
+                       + (f" (+ {len(m.pids) - 1} more paragraph)" if len(m.pids) > 1 else ""))
+            click.echo("  " + m.matched_text.replace("\n", "\n  "))
+            for f, c in citations(m.pid).items():
+                click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + c.rstrip("\n"))
+        sys.exit(0 if matches else 1)
+    try:
+        out = citations(paragraph_id)
+    except NotFound:
+        raise click.ClickException(f"no paragraph with id {paragraph_id!r} in this index")
+    if as_json:
+        click.echo(json.dumps({"ok": True, "id": paragraph_id, "url": f"{base}/p/{paragraph_id}", "citations": out},
+                              ensure_ascii=False))
+        return
+    for f, c in out.items():
+        if len(out) > 1:
+            click.echo(f"[{f}]")
+        click.echo(c.rstrip("\n"))
 
 
 @main.command()

@@ -7,6 +7,7 @@
     "双随机、一公开"            one literal term, spaces and punctuation included
     法律顾问 /s 村              both within one sentence (同句)
     region:互助  year:2021  year:2020..2022  type:报告  report:<id>  section:复议  docno:互政〔2022〕4号
+    cites:互政〔2022〕4号   cites:"法治政府建设实施纲要（2021—2025年）"   paragraphs citing a 文号 or a 《title》
 
 Terms are folded like documents (full/half width, punctuation variants, 2021 年 == 2021年,
 traditional == simplified), so they match wherever they occur, whatever jieba makes of them.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .normalise import fold
 
-FIELDS = ("region", "year", "type", "report", "section", "docno")
+FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
 SYNTAX_HELP = __doc__
 
 
@@ -68,16 +69,17 @@ class Filters:
     report: list[str] = field(default_factory=list)
     section: list[Term] = field(default_factory=list)
     docno: list[str] = field(default_factory=list)
+    cites: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.region or self.year_from or self.year_to or self.doc_type or self.report
-                    or self.section or self.docno)
+                    or self.section or self.docno or self.cites)
 
     def to_dict(self) -> dict:
         return {
             "region": self.region, "year_from": self.year_from, "year_to": self.year_to,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
-            "docno": self.docno,
+            "docno": self.docno, "cites": self.cites,
         }
 
 
@@ -256,3 +258,5 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.section.append(_term(tok, q))
     elif tok.field == "docno":
         filters.docno.append(value)
+    elif tok.field == "cites":
+        filters.cites.append(value)

@@ -169,6 +169,7 @@ class SearchEngine:
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
         self._lock = threading.Lock()
+        self._cite_lock = threading.Lock()
         self._open()
 
     def _open(self) -> None:
@@ -191,6 +192,7 @@ class SearchEngine:
         self._folded_titles = [fold(r.meta.get("title", "")) for r in reports]
         self._docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
         self._report_first = np.searchsorted(self.store.report_idx, np.arange(len(reports) + 1))
+        self._citations = None  # references.CitationIndex of this generation, built on first use
 
     def refresh(self) -> None:
         """Picks up a newer index generation written by `policy-search index`."""
@@ -230,6 +232,7 @@ class SearchEngine:
         f.report += g.report
         f.section += g.section
         f.docno += g.docno
+        f.cites += g.cites
         if g.year_from is not None:
             f.year_from = g.year_from if f.year_from is None else max(f.year_from, g.year_from)
         if g.year_to is not None:
@@ -265,6 +268,24 @@ class SearchEngine:
             mask &= np.array([d in wanted_nos for d in self._docnos], dtype=bool)
         return mask if touched else None
 
+    def citations(self):
+        """What cites what in this generation (``references.CitationIndex``), built on first use."""
+        with self._cite_lock:
+            if self._citations is None:
+                from .references import cited_by_index
+
+                self._citations = cited_by_index(self)
+            return self._citations
+
+    def _citing_mask(self, value: str) -> np.ndarray:
+        """Paragraphs citing ``value`` (a 文号, or a title with or without 《》); a report's own
+        letterhead 文号 is not a citation of itself."""
+        keep = np.zeros(len(self.store), dtype=bool)
+        entry = self.citations().get(value)
+        if entry is not None:
+            keep[[self.store.pid_index[p] for p in entry.pids]] = True
+        return keep
+
     def match(self, parsed: ParsedQuery, counts: dict | None = None) -> np.ndarray:
         """Sorted indices (into the exact store) of every paragraph the query matches.
 
@@ -298,6 +319,8 @@ class SearchEngine:
                 for term in clause.any_of:
                     any_mask[docs(term.folded)] = True
                 mask &= any_mask
+        for value in parsed.filters.cites:
+            mask &= self._citing_mask(value)
         for term in parsed.excluded:
             mask[docs(term.folded)] = False
         hits = np.flatnonzero(mask)

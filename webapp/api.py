@@ -41,3 +41,38 @@ def report(rid: str):
 @bp.get("/paragraphs/<path:pid>")
 def paragraph(pid: str):
     return jsonify(views.paragraph_model(pid, request.args))
+
+
+@bp.get("/cite/<path:pid>")
+def cite(pid: str):
+    """Citations of a paragraph (?format=gbt7714|text|markdown|bibtex|ris|csl-json; &download=1 for the file)."""
+    from flask import Response
+
+    from indexer.cite import FILE_EXTENSIONS, MEDIA_TYPES
+
+    d = views.cite_model(pid, request.args)
+    if d.get("format") and request.args.get("download"):
+        fmt = d["format"]
+        resp = Response(d["citation"], mimetype=MEDIA_TYPES.get(fmt, "text/plain"))
+        resp.headers["Content-Disposition"] = f'attachment; filename="citation.{FILE_EXTENSIONS.get(fmt, "txt")}"'
+        return resp
+    return jsonify(d)
+
+
+@bp.route("/quote", methods=["GET", "POST"])
+def quote():
+    """Source of a quote: GET ?q=…, or POST text (form field ``text`` or JSON {"text": …})."""
+    if request.method == "POST":
+        body = request.get_json(silent=True) if request.is_json else None
+        text = (body or {}).get("text", "") if body is not None else request.form.get("text", "")
+    else:
+        text = request.args.get("q", "")
+    return jsonify(views.quote_model(text, request.args))
+
+
+@bp.get("/citations")
+def citations():
+    """Most cited documents (?n=50&kind=title|docno)."""
+    d = views.citations_model(request.args)
+    d.pop("chart_svg", None)
+    return jsonify(d)

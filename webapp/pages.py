@@ -60,6 +60,26 @@ def paragraph(pid: str):
     return redirect(model["url"], code=302)
 
 
+@bp.route("/quote", methods=["GET", "POST"])
+def quote():
+    """Paste a quote, get the paragraph it comes from (GET ?q= keeps a shareable URL; POST for long text)."""
+    text = request.form.get("text", "") if request.method == "POST" else request.args.get("q", "")
+    model, error = None, None
+    if text.strip():
+        try:
+            model = views.quote_model(text, request.args)
+        except WebError as err:
+            error = err.to_dict()["error"]
+    return render_template("quote.html", model=model, error=error, text=text[: views.MAX_QUOTE_CHARS], q=""), \
+        (400 if error else 200)
+
+
+@bp.get("/citations")
+def citations():
+    """The most cited documents, with counts and a bar chart."""
+    return render_template("citations.html", model=views.citations_model(request.args), q="")
+
+
 @bp.get("/favicon.ico")
 def favicon():
     return redirect(url_for("static", filename="favicon.svg"), code=301)

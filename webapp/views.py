@@ -327,6 +327,9 @@ def report_model(rid: str, args) -> dict:
     d["query"] = {"q": q, "folded": engine().parse(q).folded_display() if q and not error else "",
                   "hits": hits, "error": error}
     d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
+    d["citations"] = report_citations(rid)
+    for p in d["paragraphs"]:
+        p["cite_url"] = url_for("api.cite", pid=p["id"])
     return d
 
 
@@ -373,3 +376,87 @@ def health_model() -> dict:
 def home_model() -> dict:
     reports = sorted(engine().reports(), key=lambda r: (-(r.year or 0), r.region, r.id))
     return {"ok": True, "reports": [dict(_ref_dict(r), url=url_for("pages.report", rid=r.id)) for r in reports]}
+
+
+# -- citations ------------------------------------------------------------------------------------
+MAX_QUOTE_CHARS = 5000
+
+
+def cite_model(pid: str, args) -> dict:
+    """Citations of one paragraph: every format, or only ``format`` (gbt7714 text markdown bibtex ris csl-json)."""
+    import datetime as dt
+
+    from indexer.cite import FORMATS, UnknownFormat, all_citations, format_citation
+
+    try:
+        view = engine().paragraph(pid)
+    except NotFound:
+        raise WebError("not_found", f"没有这个段落：{pid}", 404) from None
+    meta = engine().report(view.report.id).meta
+    link = permalink(pid)
+    today = dt.date.today()
+    d = {"ok": True, "id": pid, "url": link, "report": _ref_dict(view.report), "section": view.section,
+         "ordinal": view.ordinal, "formats": list(FORMATS)}
+    fmt = args.get("format", "").strip()
+    if fmt:
+        try:
+            d["format"] = fmt
+            d["citation"] = format_citation(view, meta, link, fmt, today)
+        except UnknownFormat as exc:
+            raise WebError("unknown_format", str(exc), 400) from None
+    else:
+        d["citations"] = all_citations(view, meta, link, today)
+    return d
+
+
+def quote_model(text: str, args) -> dict:
+    """Where a pasted quote comes from: matches best first, [] when it is not in this corpus."""
+    from indexer.cite import format_citation
+    from indexer.quote import find_quote
+
+    text = (text or "").strip()
+    if not text:
+        raise WebError("empty_quote", "请粘贴要查找出处的文字", 400)
+    if len(text) > MAX_QUOTE_CHARS:
+        raise WebError("quote_too_long", f"引文过长（{len(text)} 字；最多 {MAX_QUOTE_CHARS} 字）", 400)
+    limit = _int_arg(args, "limit", 5, 1, 20)
+    eng = engine()
+    matches = []
+    for m in find_quote(eng, text, limit=limit):
+        view = eng.paragraph(m.pid)
+        md = m.to_dict()
+        md.update(report=_ref_dict(view.report), section=view.section, text=view.text,
+                  url=report_link(view.report.id, m.pid), permalink=permalink(m.pid),
+                  citation=format_citation(view, eng.report(view.report.id).meta, permalink(m.pid), "gbt7714"))
+        matches.append(md)
+    return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
+
+
+def _entry_dict(e) -> dict:
+    d = e.to_dict()
+    d["search_url"] = url_for("pages.search", q=f"cites:{e.key}")  # keys hold no spaces or quotes
+    d["report_url"] = url_for("pages.report", rid=e.report_id) if e.report_id else None
+    return d
+
+
+def report_citations(rid: str) -> dict:
+    """What report ``rid`` cites and who cites it, for the report page."""
+    ci = engine().citations()
+    return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
+            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": report_link(p.split("~", 1)[0], p)}
+                                                       for p in e.pids]) for e in ci.cited_by(rid)]}
+
+
+def citations_model(args) -> dict:
+    """The most cited documents of the corpus, with counts, and an SVG bar chart of the top ones."""
+    from indexer.references import most_cited_svg
+
+    kind = args.get("kind", "") or None
+    if kind not in (None, "title", "docno"):
+        raise WebError("bad_kind", "kind 只能是 title 或 docno", 400)
+    n = _int_arg(args, "n", 50, 1, 500)
+    ci = engine().citations()
+    top = ci.most_cited(n, kind=kind)
+    return {"ok": True, "documents": len(ci.entries), "citing_paragraphs": len(ci.by_pid), "kind": kind or "",
+            "most_cited": [_entry_dict(e) for e in top],
+            "chart_svg": most_cited_svg(top[:20], href=lambda e: _entry_dict(e)["search_url"])}

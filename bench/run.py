@@ -1,0 +1,457 @@
+"""Speed benchmark (issue 3): build time, index size, memory, warm query latency and exact recall.
+
+    python3 bench/run.py --reports 1000 [--keep] [--out bench/out] [--profile]
+
+One run: generate the corpus (or reuse bench/corpus-N), build the index from scratch in a child
+process, then, in this process, time warm queries (engine.search(q, per_page=10): exact total plus
+the top 10 with highlights) and the references measured on the same machine in the same run: raw
+jieba segmentation throughput and a plain Python substring scan over the folded paragraph texts,
+which is also the truth that the engine's recall and false hits are measured against.
+Results: a Markdown table on stdout and bench/out/results-N.md, plus bench/out/results-N.json.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # stay on one core: the machine is shared
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {  # from issue 3
+    10000: {"build_s": 120, "index_mb": 400, "p50_ms": 20, "p95_ms": 100},
+    1000: {"build_s": 15, "p95_ms": 20},
+}
+REFERENCE_FTS5 = "SQLite FTS5 trigram at 10k reports: recall 1.0, p50 55 ms, p95 832 ms, build 95 s, index 777 MB"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = (len(xs) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb = 0.0
+    try:
+        for line in open("/proc/meminfo", encoding="utf-8"):
+            if line.startswith("MemTotal"):
+                ram_gb = int(line.split()[1]) / 1024 / 1024
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "indexer"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(ram_gb, 1), "python": platform.python_version(),
+            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "commit": commit,
+            "indexer_dirty": bool(dirty), "loadavg": os.getloadavg()[0]}
+
+
+def load_queries(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        cat, q = line.split("\t", 1)
+        out.append((cat, q))
+    return out
+
+
+# -- build (child process) ---------------------------------------------------------------------
+def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None:
+    """Runs in a fresh interpreter so that its peak RSS is the build's alone; prints JSON."""
+    import indexer.writer as writer
+
+    timings = {"exact_store_s": 0.0}
+    real_build_exact = writer.build_exact_store
+
+    def timed_build_exact(*a, **kw):  # bench-side wrapper: splits Whoosh time from exact-store time
+        t = time.perf_counter()
+        try:
+            return real_build_exact(*a, **kw)
+        finally:
+            timings["exact_store_s"] += time.perf_counter() - t
+
+    writer.build_exact_store = timed_build_exact
+    if profile_out and hasattr(writer, "PARALLEL_FROM"):
+        writer.PARALLEL_FROM = 1 << 30  # profile reading and segmenting too: no worker processes
+    shutil.rmtree(index_dir, ignore_errors=True)
+    prof = cProfile.Profile() if profile_out else None
+    started = time.perf_counter()
+    if prof:
+        prof.enable()
+    # From scratch = into an empty directory. Not rebuild=True: update_index's final
+    # commit(mergetype=CLEAR) then drops every batch committed before the last COMMIT_EVERY files.
+    summary = writer.update_index([corpus], index_dir)
+    if prof:
+        prof.disable()
+    took = time.perf_counter() - started
+    if prof:
+        prof.dump_stats(str(profile_out))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({
+        "build_s": took, "exact_store_s": timings["exact_store_s"], "maxrss_mb": maxrss_mb(),
+        "worker_maxrss_mb": children.ru_maxrss / 1024, "worker_cpu_s": children.ru_utime + children.ru_stime,
+        "reports": summary.reports, "paragraphs": summary.paragraphs, "skipped": len(summary.skipped),
+        "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+    }))
+
+
+def run_build(corpus: Path, index_dir: Path, profile_out: Path | None, cpus: int | None) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--build-child", str(corpus), str(index_dir)]
+    if cpus:
+        cmd = ["taskset", "-c", ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:cpus])] + cmd
+    if profile_out:
+        cmd += ["--profile-out", str(profile_out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"build failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- references --------------------------------------------------------------------------------
+def scan_matches(texts: list[str], parsed) -> list[int]:
+    """The query's semantics evaluated with Python `in` over the folded paragraph texts."""
+    clauses = [[t.folded for t in c.any_of] for c in parsed.clauses if not c.same_sentence]
+    if any(c.same_sentence for c in parsed.clauses) or not parsed.filters.is_empty():
+        raise ValueError("the scan reference handles terms, OR and exclusions only")
+    excluded = [t.folded for t in parsed.excluded]
+    if len(clauses) == 1 and len(clauses[0]) == 1 and not excluded:
+        term = clauses[0][0]
+        return [i for i, t in enumerate(texts) if term in t]
+    return [i for i, t in enumerate(texts)
+            if all(any(a in t for a in c) for c in clauses) and not any(x in t for x in excluded)]
+
+
+def jieba_throughput(files: list[Path], min_bytes: int) -> dict:
+    import jieba
+
+    jieba.initialize()
+    sample: list[str] = []
+    size = 0
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        sample.append(text)
+        size += len(text.encode("utf-8"))
+        if size >= min_bytes:
+            break
+    t = time.perf_counter()
+    words = 0
+    for text in sample:
+        for _ in jieba.cut(text):
+            words += 1
+    took = time.perf_counter() - t
+    return {"sample_mb": size / 1e6, "sample_files": len(sample), "seconds": took, "mb_s": size / 1e6 / took,
+            "words": words}
+
+
+def segment_throughput(files: list[Path], min_bytes: int) -> dict:
+    """The indexer's own analysis (fold + segment with its per-run cache), same sample as jieba."""
+    from indexer.analysis import segment, _cut_run
+    from indexer.normalise import fold
+
+    _cut_run.cache_clear()
+    size = 0
+    texts = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        texts.append(text)
+        size += len(text.encode("utf-8"))
+        if size >= min_bytes:
+            break
+    t = time.perf_counter()
+    for text in texts:
+        segment(fold(text))
+    took = time.perf_counter() - t
+    return {"sample_mb": size / 1e6, "seconds": took, "mb_s": size / 1e6 / took}
+
+
+def ripgrep_latency(corpus: Path, queries: list[tuple[str, str]], engine) -> dict | None:
+    rg = shutil.which("rg")
+    if not rg:
+        return None
+    lat = []
+    for _, q in queries:
+        parsed = engine.parse(q)
+        terms = parsed.positive_terms()
+        if len(terms) != 1 or parsed.excluded:
+            continue
+        t = time.perf_counter()
+        subprocess.run([rg, "-c", "-F", "--", terms[0].raw, str(corpus)], capture_output=True)
+        lat.append((time.perf_counter() - t) * 1000)
+    return {"p50_ms": percentile(lat, 0.5), "p95_ms": percentile(lat, 0.95), "queries": len(lat),
+            "note": "raw files, unfolded, single-term queries only"}
+
+
+# -- main --------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="policy-search speed benchmark")
+    ap.add_argument("--reports", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=BENCH / "out")
+    ap.add_argument("--keep", action="store_true", help="keep the built index in OUT/index-N")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--queries", type=Path, default=BENCH / "queries.txt")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats of each query after a warm-up")
+    ap.add_argument("--scan-repeats", type=int, default=3)
+    ap.add_argument("--jieba-mb", type=float, default=5.0, help="jieba reference sample size (MB)")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the build and the 3 slowest queries; top functions to OUT/profile-N-*.txt")
+    ap.add_argument("--cpus", type=int, help="pin the build (and its worker processes) to this many cores")
+    ap.add_argument("--build-child", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
+    ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.build_child:
+        build_child(Path(args.build_child[0]), Path(args.build_child[1]), args.profile_out)
+        return 0
+
+    n = args.reports
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict = {"reports_requested": n, "machine": machine()}
+    log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+
+    # 1. corpus
+    corpus = BENCH / f"corpus-{n}"
+    marker = corpus / ".complete"
+    if marker.exists():
+        log(f"reusing {corpus}")
+        result["generate_s"] = None
+    else:
+        shutil.rmtree(corpus, ignore_errors=True)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, str(BENCH / "generate.py"), "--reports", str(n), "--out", str(corpus),
+                        "--seed", str(args.seed)], check=True)
+        result["generate_s"] = time.perf_counter() - t
+        marker.write_text(f"seed={args.seed}\n")
+    files = sorted(corpus.glob("*.txt"))
+    corpus_bytes = sum(f.stat().st_size for f in files)
+    result["corpus"] = {"reports": len(files), "mb": corpus_bytes / 1e6}
+
+    # 2. build from scratch, in a child process
+    index_dir = out / f"index-{n}"
+    prof_build = out / f"profile-{n}-build.prof" if args.profile else None
+    log(f"building index of {len(files)} reports ({corpus_bytes / 1e6:.1f} MB) in {index_dir}")
+    build = run_build(corpus, index_dir, prof_build, args.cpus)
+    build["cpus"] = args.cpus or os.cpu_count()
+    build["mb_s"] = corpus_bytes / 1e6 / build["build_s"]
+    build["index_mb"] = dir_size(index_dir) / 1e6
+    build["exact_cache_mb"] = dir_size(index_dir / "cache") / 1e6 if (index_dir / "cache").exists() else 0.0
+    result["build"] = build
+    result["corpus"]["paragraphs"] = build["paragraphs"]
+    if build["reports"] != len(files):
+        result["warning"] = f"index holds {build['reports']} reports, corpus has {len(files)}"
+        log("WARNING: " + result["warning"])
+    log(f"build {build['build_s']:.1f} s ({build['mb_s']:.2f} MB/s), index {build['index_mb']:.0f} MB, "
+        f"peak RSS {build['maxrss_mb']:.0f} MB")
+    if prof_build:
+        write_profile(prof_build, out / f"profile-{n}-build.txt")
+
+    # 3. warm queries in this process
+    from indexer.search import SearchEngine
+
+    queries = load_queries(args.queries)
+    t = time.perf_counter()
+    engine = SearchEngine(index_dir)
+    open_s = time.perf_counter() - t
+    per_query = []
+    for cat, q in queries:
+        engine.search(q, per_page=10)  # warm-up
+        lat, match_lat, cpu = [], [], []
+        for _ in range(args.repeats):
+            t, c = time.perf_counter(), time.process_time()
+            res = engine.search(q, per_page=10)
+            lat.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            engine.match(engine.parse(q))
+            match_lat.append((time.perf_counter() - t) * 1000)
+        per_query.append({"category": cat, "query": q, "total": res.total, "reports": res.reports,
+                          "latencies_ms": lat, "p50_ms": statistics.median(lat), "max_ms": max(lat),
+                          "cpu_ms": cpu, "cpu_p50_ms": statistics.median(cpu),
+                          "match_p50_ms": statistics.median(match_lat)})
+    all_lat = [x for r in per_query for x in r["latencies_ms"]]
+    all_cpu = [x for r in per_query for x in r["cpu_ms"]]
+    result["query"] = {"open_s": open_s, "p50_ms": percentile(all_lat, 0.5), "p95_ms": percentile(all_lat, 0.95),
+                       "max_ms": max(all_lat), "samples": len(all_lat), "maxrss_mb": maxrss_mb(),
+                       "cpu_p50_ms": percentile(all_cpu, 0.5), "cpu_p95_ms": percentile(all_cpu, 0.95),
+                       "match_p50_ms": percentile([r["match_p50_ms"] for r in per_query], 0.5)}
+    log(f"queries p50 {result['query']['p50_ms']:.1f} ms p95 {result['query']['p95_ms']:.1f} ms")
+
+    if args.profile:
+        slow = sorted(per_query, key=lambda r: -r["p50_ms"])[:3]
+        prof = cProfile.Profile()
+        prof.enable()
+        for r in slow:
+            for _ in range(args.repeats):
+                engine.search(r["query"], per_page=10)
+        prof.disable()
+        path = out / f"profile-{n}-queries.prof"
+        prof.dump_stats(str(path))
+        write_profile(path, out / f"profile-{n}-queries.txt",
+                      header="slowest queries: " + ", ".join(r["query"] for r in slow))
+
+    # 4. references: plain substring scan (also the recall truth), jieba, ripgrep
+    store = engine.store
+    t = time.perf_counter()
+    texts = [store.folded_text(i) for i in range(len(store))]
+    scan_load_s = time.perf_counter() - t
+    scan_lat = []
+    for r in per_query:
+        parsed = engine.parse(r["query"])
+        engine_hits = set(engine.match(parsed).tolist())
+        lat = []
+        for _ in range(args.scan_repeats):
+            t = time.perf_counter()
+            truth = scan_matches(texts, parsed)
+            lat.append((time.perf_counter() - t) * 1000)
+        truth_set = set(truth)
+        r["scan_total"] = len(truth_set)
+        r["scan_p50_ms"] = statistics.median(lat)
+        r["recall"] = len(engine_hits & truth_set) / len(truth_set) if truth_set else 1.0
+        r["false_hits"] = len(engine_hits - truth_set)
+        scan_lat += lat
+    del texts
+    result["scan"] = {"load_s": scan_load_s, "p50_ms": percentile(scan_lat, 0.5),
+                      "p95_ms": percentile(scan_lat, 0.95), "paragraphs": len(store)}
+    result["recall_min"] = min(r["recall"] for r in per_query)
+    result["false_hits"] = sum(r["false_hits"] for r in per_query)
+    log(f"scan p50 {result['scan']['p50_ms']:.1f} ms; recall min {result['recall_min']:.3f}, "
+        f"false hits {result['false_hits']}")
+
+    jb_bytes = int(args.jieba_mb * 1e6)
+    result["jieba"] = jieba_throughput(files, jb_bytes)
+    result["segment"] = segment_throughput(files, jb_bytes)
+    log(f"jieba {result['jieba']['mb_s']:.2f} MB/s on {result['jieba']['sample_mb']:.1f} MB")
+    result["ripgrep"] = ripgrep_latency(corpus, queries, engine)
+    result["per_query"] = per_query
+    engine.close()
+
+    result["ratios"] = {
+        "build_vs_jieba": build["mb_s"] / result["jieba"]["mb_s"],
+        "p50_vs_scan": result["query"]["p50_ms"] / result["scan"]["p50_ms"],
+        "p95_vs_scan": result["query"]["p95_ms"] / result["scan"]["p95_ms"],
+    }
+    result["loadavg_end"] = os.getloadavg()[0]
+    md = render(result)
+    print(md)
+    (out / f"results-{n}.md").write_text(md, encoding="utf-8")
+    (out / f"results-{n}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if not args.keep:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    return 0
+
+
+def write_profile(prof_path: Path, txt_path: Path, header: str = "", top: int = 35) -> None:
+    buf = io.StringIO()
+    if header:
+        buf.write(header + "\n")
+    st = pstats.Stats(str(prof_path), stream=buf).strip_dirs()
+    st.sort_stats("cumulative").print_stats(top)
+    st.sort_stats("tottime").print_stats(top)
+    txt_path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _status(value: float, limit: float | None) -> str:
+    if limit is None:
+        return ""
+    return f"≤ {limit:g}: " + ("**met**" if value <= limit else f"**missed** ({value / limit:.1f}×)")
+
+
+def render(r: dict) -> str:
+    m, c, b, q, s, j = r["machine"], r["corpus"], r["build"], r["query"], r["scan"], r["jieba"]
+    tgt = TARGETS.get(c["reports"], {})
+    lines = [
+        f"## {c['reports']:,} reports — {c['mb']:.1f} MB, {c['paragraphs']:,} paragraphs",
+        "",
+        f"{m['date']} · {m['nproc']} cores · {m['cpu']} · {m['ram_gb']:g} GB RAM · Python {m['python']} · "
+        f"commit {m['commit']}{' (indexer/ modified in working tree)' if m['indexer_dirty'] else ''} · "
+        f"load avg {m['loadavg']:.1f} at start, {r.get('loadavg_end', float('nan')):.1f} at end",
+        "",
+        "| metric | value | reference / ratio | target (issue 3) |",
+        "|---|---|---|---|",
+        f"| build from scratch | {b['build_s']:.1f} s ({b['mb_s']:.2f} MB/s; exact store {b['exact_store_s']:.1f} s) | "
+        f"{r['ratios']['build_vs_jieba']:.2f}× raw jieba throughput | {_status(b['build_s'], tgt.get('build_s'))} |",
+        f"| index size on disk | {b['index_mb']:.0f} MB (exact store {b['exact_cache_mb']:.0f} MB) | "
+        f"{b['index_mb'] / c['mb']:.1f}× corpus | {_status(b['index_mb'], tgt.get('index_mb'))} |",
+        f"| peak RSS, build process | {b['maxrss_mb']:.0f} MB (largest worker process {b.get('worker_maxrss_mb', 0):.0f} MB) | "
+        f"CPU {b['cpu_s']:.0f} s + workers {b.get('worker_cpu_s', 0):.0f} s on {b.get('cpus', '?')} cores | |",
+        f"| peak RSS, query process | {q['maxrss_mb']:.0f} MB (engine open {q['open_s']:.1f} s) | | |",
+        f"| query p50 (search, total + top 10 + highlights) | {q['p50_ms']:.1f} ms | "
+        f"{r['ratios']['p50_vs_scan']:.3f}× scan | {_status(q['p50_ms'], tgt.get('p50_ms'))} |",
+        f"| query p95 | {q['p95_ms']:.1f} ms (max {q['max_ms']:.0f}) | {r['ratios']['p95_vs_scan']:.3f}× scan | "
+        f"{_status(q['p95_ms'], tgt.get('p95_ms'))} |",
+        f"| query CPU time p50 / p95 (less sensitive to other load) | {q['cpu_p50_ms']:.1f} / {q['cpu_p95_ms']:.1f} ms | | |",
+        f"| exact match only (engine.match) p50 of per-query medians | {q['match_p50_ms']:.1f} ms | | |",
+        f"| recall vs scan (min over queries) | {r['recall_min']:.3f} | false hits {r['false_hits']} | 1.000, 0 |",
+        f"| reference: Python substring scan | p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms | "
+        f"preload {s['load_s']:.1f} s | |",
+        f"| reference: raw jieba.cut | {j['mb_s']:.2f} MB/s | on {j['sample_mb']:.1f} MB ({j['sample_files']} files) | |",
+        f"| indexer fold+segment (per-run cache) | {r['segment']['mb_s']:.2f} MB/s | same sample | |",
+    ]
+    if r.get("ripgrep"):
+        g = r["ripgrep"]
+        lines.append(f"| reference: ripgrep -F | p50 {g['p50_ms']:.0f} ms, p95 {g['p95_ms']:.0f} ms | {g['note']} | |")
+    else:
+        lines.append("| reference: ripgrep | not installed | | |")
+    if r.get("generate_s"):
+        lines.append(f"| corpus generation | {r['generate_s']:.1f} s | | < 120 s at 10k |")
+    if r.get("warning"):
+        lines.append(f"| **warning** | {r['warning']} | | |")
+    lines += ["", f"Other reference ({REFERENCE_FTS5}).", "",
+              "| category | query | total | scan | recall | false | p50 ms | max ms | cpu ms | match ms | scan ms |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in r["per_query"]:
+        qd = p["query"].replace("|", "\\|")
+        lines.append(f"| {p['category']} | `{qd}` | {p['total']} | {p['scan_total']} | {p['recall']:.3f} | "
+                     f"{p['false_hits']} | {p['p50_ms']:.1f} | {p['max_ms']:.1f} | {p['cpu_p50_ms']:.1f} | {p['match_p50_ms']:.1f} | "
+                     f"{p['scan_p50_ms']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
