@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR, LockError
+from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
 from .exact import build_exact_store
@@ -143,11 +143,17 @@ def update_index(
     extra_words = corpus_words(roots, userdict)
 
     swap_dir: Path | None = None
+    old_lock = None
+    busy = IndexBusy(f"index busy: another policy-search process is writing to {index_dir}")
     if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-        if _schema_words(ix) != extra_words:
-            # The dictionary changed: every paragraph must be segmented again, into a new index
-            # that replaces the old one only once it is complete.
+        if rebuild or _schema_words(ix) != extra_words:
+            # Everything is read again (or the dictionary changed, so every paragraph must be
+            # segmented again) into a new index that replaces the old one only once it is
+            # complete; the old one stays locked, and searchable, meanwhile.
+            old_lock = ix.lock("WRITELOCK")
+            if not old_lock.acquire(blocking=False):
+                raise busy
             swap_dir = index_dir.with_name(index_dir.name + f".rebuild-{os.getpid()}")
             shutil.rmtree(swap_dir, ignore_errors=True)
             ix = _fresh_index(swap_dir, extra_words)
@@ -158,7 +164,9 @@ def update_index(
     try:
         writer = ix.writer(limitmb=256)
     except LockError as exc:
-        raise IndexBusy(f"index busy: another policy-search process is writing to {index_dir}") from exc
+        if old_lock is not None:
+            old_lock.release()
+        raise busy from exc
 
     try:
         indexed: dict[str, tuple[str, str]] = {}  # source -> (rid, hash)
@@ -212,15 +220,22 @@ def update_index(
                 if source not in seen_sources and not any((r / source).exists() for r in roots):
                     writer.delete_by_term("rid", rid)
                     summary.removed.append(source)
-        writer.commit(mergetype=CLEAR) if rebuild and swap_dir is None else writer.commit()
+        writer.commit()
         writer = None
+        if swap_dir is not None:
+            _swap_in(swap_dir, index_dir)
+            swap_dir = None
+            ix = open_index(index_dir)
     finally:
         if writer is not None:
             writer.cancel()
-
-    if swap_dir is not None:
-        _swap_in(swap_dir, index_dir)
-        ix = open_index(index_dir)
+        if swap_dir is not None:
+            shutil.rmtree(swap_dir, ignore_errors=True)
+        if old_lock is not None:
+            try:
+                old_lock.release()
+            except OSError:
+                pass  # its file went with the replaced index
     build_exact_store(index_dir, ix)
     with ix.searcher() as s:
         summary.reports = s.doc_count() and sum(1 for _ in s.document_numbers(kind="report"))

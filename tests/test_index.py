@@ -165,3 +165,17 @@ def test_corpus_user_dictionary_is_used_and_a_change_rebuilds(tmp_path):
     assert "负责人出庭" in words("行政负责人出庭制度", engine.extra_words)
     assert engine.search("负责人出庭").total == before  # matching never depends on segmentation
     engine.close()
+
+
+def test_rebuild_keeps_every_report_across_intermediate_commits(tmp_path, monkeypatch):
+    import indexer.writer as writer_module
+
+    corpus = make_corpus(tmp_path / "corpus")
+    _variant_corpus(corpus, 20)
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    monkeypatch.setattr(writer_module, "COMMIT_EVERY", 7)  # several commits inside one rebuild
+    summary = update_index([corpus], index_dir, rebuild=True)
+    assert summary.reports == len(SEEDS) + 20 and len(summary.added) == len(SEEDS) + 20
+    assert hits(index_dir, "批次编号") == 20
+    assert not list(tmp_path.glob("index.rebuild-*")) and not list(tmp_path.glob("index.old-*"))
