@@ -53,11 +53,13 @@ class ExactStore:
         with open(directory / "docs.json", encoding="utf-8") as f:
             extra = json.load(f)
         self.pids: list[str] = extra["pids"]
-        self.sections: list[list[str]] = extra["sections"]
+        # Section paths are shared by many paragraphs: one table, an id per paragraph.
+        self.section_table: list[list[str]] = extra["section_table"]
+        self.section_ids = np.asarray(load("section_ids"))
         self.reports = [ReportRow(**r) for r in extra["reports"]]
         self.pid_index = {pid: i for i, pid in enumerate(self.pids)}
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
-        self._folded_sections: list[str | None] | None = None
+        self._folded_sections: list[str | None] = [None] * len(self.section_table)
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -102,18 +104,23 @@ class ExactStore:
     def folded_text(self, i: int) -> str:
         return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
 
+    def section(self, i: int) -> list[str]:
+        return self.section_table[int(self.section_ids[i])]
+
     def folded_section(self, i: int) -> str:
-        # Folded on demand: most paragraphs are never asked for their section.
-        if self._folded_sections is None:
-            self._folded_sections = [None] * len(self.sections)
-        value = self._folded_sections[i]
+        # Folded on demand: most sections are never asked for.
+        sid = int(self.section_ids[i])
+        value = self._folded_sections[sid]
         if value is None:
-            value = self._folded_sections[i] = fold(" › ".join(self.sections[i]))
+            value = self._folded_sections[sid] = fold(" › ".join(self.section_table[sid]))
         return value
 
 
+STORE_VERSION = 2  # bump when the arrays change, so caches of an older layout are rebuilt
+
+
 def cache_dir(index_dir: Path, generation: int) -> Path:
-    return index_dir / "cache" / f"exact-{generation}"
+    return index_dir / "cache" / f"exact-v{STORE_VERSION}-{generation}"
 
 
 def build_exact_store(index_dir: Path, ix) -> Path:
@@ -164,10 +171,14 @@ def build_exact_store(index_dir: Path, ix) -> Path:
     np.save(tmp / "ordinals.npy", np.array([r[1] for r in rows], dtype=np.int32))
     np.save(tmp / "kinds.npy", np.array([KIND_CODES.get(r[3]["kind"], 1) for r in rows], dtype=np.int8))
     np.save(tmp / "unit_freq.npy", np.bincount(codes, minlength=65536).astype(np.int64))
+    table: dict[tuple, int] = {}
+    section_ids = np.array([table.setdefault(tuple(r[3].get("section") or ()), len(table)) for r in rows],
+                           dtype=np.int32)
+    np.save(tmp / "section_ids.npy", section_ids)
     with open(tmp / "docs.json", "w", encoding="utf-8") as f:
         json.dump({
             "pids": [r[3]["pid"] for r in rows],
-            "sections": [list(r[3].get("section") or []) for r in rows],
+            "section_table": [list(k) for k in table],
             "reports": [r.__dict__ for r in reports],
         }, f, ensure_ascii=False)
     try:

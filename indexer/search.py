@@ -192,6 +192,11 @@ class SearchEngine:
         self._folded_titles = [fold(r.meta.get("title", "")) for r in reports]
         self._docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
         self._report_first = np.searchsorted(self.store.report_idx, np.arange(len(reports) + 1))
+        self._facet_codes = {
+            "region": self._codes([ref.region or "未知" for ref in self._refs]),
+            "year": self._codes([str(ref.year) if ref.year else "未知" for ref in self._refs]),
+            "type": self._codes([ref.doc_type or "未知" for ref in self._refs]),
+        }
         self._citations = None  # references.CitationIndex of this generation, built on first use
 
     def refresh(self) -> None:
@@ -427,20 +432,22 @@ class SearchEngine:
         )
 
     def _facets(self, hits: np.ndarray) -> dict[str, list[tuple[str, int]]]:
-        ridx = self.store.report_idx[hits]
-        counts = np.bincount(ridx, minlength=len(self._refs))
-        out: dict[str, dict[str, int]] = {"region": {}, "year": {}, "type": {}}
-        for r in np.flatnonzero(counts):
-            ref = self._refs[r]
-            c = int(counts[r])
-            for key, value in (("region", ref.region), ("year", str(ref.year or "")), ("type", ref.doc_type)):
-                value = value or "未知"
-                out[key][value] = out[key].get(value, 0) + c
-        return {
-            "region": sorted(out["region"].items(), key=lambda kv: (-kv[1], kv[0])),
-            "year": sorted(out["year"].items(), key=lambda kv: kv[0]),
-            "type": sorted(out["type"].items(), key=lambda kv: (-kv[1], kv[0])),
-        }
+        """Paragraph counts per region, year and type over all hits (vectorised per report)."""
+        counts = np.bincount(self.store.report_idx[hits], minlength=len(self._refs))
+        out = {}
+        for key, (codes, labels) in self._facet_codes.items():
+            per_value = np.bincount(codes, weights=counts, minlength=len(labels)).astype(np.int64)
+            out[key] = [(labels[v], int(per_value[v])) for v in np.flatnonzero(per_value)]
+        out["region"].sort(key=lambda kv: (-kv[1], kv[0]))
+        out["year"].sort(key=lambda kv: kv[0])
+        out["type"].sort(key=lambda kv: (-kv[1], kv[0]))
+        return out
+
+    @staticmethod
+    def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
+        labels = sorted(set(values))
+        index = {v: i for i, v in enumerate(labels)}
+        return np.array([index[v] for v in values], dtype=np.int64), labels
 
     def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
                by_report: bool = False, extra_filters: str = "") -> SearchResult:

@@ -98,17 +98,17 @@ def _known(encoding: str) -> bool:
     return True
 
 
+_COMMON_TEXT = re.compile(r"[\u0020-\u007e\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2010-\u2027\n\r\t\f\v]+")
+
+
 def _looks_binary(text: str) -> bool:
     # A sample from the start, middle and end keeps this linear and cheap on huge files.
     if len(text) > 3 * _GARBAGE_SAMPLE:
         mid = len(text) // 2
         text = text[:_GARBAGE_SAMPLE] + text[mid:mid + _GARBAGE_SAMPLE] + text[-_GARBAGE_SAMPLE:]
-    bad = 0
-    for ch in text:
-        if ch in "\n\r\t\f\v":
-            continue
-        if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs"):
-            bad += 1
+    # Most text is CJK, ASCII and common punctuation: count only the rest one by one.
+    rare = _COMMON_TEXT.sub("", text)
+    bad = sum(1 for ch in rare if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs"))
     return bad > _MAX_GARBAGE_SHARE * len(text)
 
 
