@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     queries = load_queries(args.queries)
     t = time.perf_counter()
-    engine = SearchEngine(index_dir)
+    engine = SearchEngine(index_dir, warm=True)
     open_s = time.perf_counter() - t
     per_query = []
     for cat, q in queries:

@@ -93,8 +93,7 @@ def _engine(settings):
     from .writer import IndexMissing
 
     try:
-        return SearchEngine(settings.index, max_query_chars=settings.max_query_chars,
-                            max_query_terms=settings.max_query_terms)
+        return SearchEngine.from_settings(settings)
     except IndexMissing as exc:
         raise click.ClickException(str(exc)) from exc
 

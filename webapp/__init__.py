@@ -29,8 +29,7 @@ def create_app(settings_or_index_dir: Settings | Path | str | None = None, engin
     if engine is None:
         from indexer.search import SearchEngine
 
-        engine = SearchEngine(settings.index, max_query_chars=settings.max_query_chars,
-                              max_query_terms=settings.max_query_terms)
+        engine = SearchEngine.from_settings(settings, warm=True)
 
     app = Flask(__name__)
     app.config["SETTINGS"] = settings

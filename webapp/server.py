@@ -43,8 +43,7 @@ def run(settings: Settings, *, threads: int = 8) -> None:
         _build_index_if_missing(settings)
     else:
         try:  # no corpus to build from: serve an existing index as it is
-            engine = SearchEngine(settings.index, max_query_chars=settings.max_query_chars,
-                                  max_query_terms=settings.max_query_terms)
+            engine = SearchEngine.from_settings(settings, warm=True)
         except IndexMissing:
             raise click.ClickException(
                 f"no index in {settings.index}, and the corpus {corpus} to build it from is not a directory "
