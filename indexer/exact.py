@@ -68,6 +68,7 @@ class ExactStore:
         found from its rarest unit's positions instead of by scanning every unit. Worth it for a
         long-running process (the web server, the benchmark); a one-shot CLI query just scans."""
         if self._positions is None and self.codes.shape[0]:
+            self.codes = np.array(self.codes)  # into memory: gathers from a memory map are slower
             order = np.argsort(self.codes, kind="stable")
             self._positions = order.astype(np.int32) if self.codes.shape[0] < 2**31 else order
             self._unit_start = np.concatenate(([0], np.cumsum(self.unit_freq)))

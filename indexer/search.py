@@ -23,7 +23,7 @@ from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .writer import open_index
 
 SORTS = ("relevance", "date", "report")
-RERANK_DEPTH = 100  # pre-ranked hits that Whoosh scores and the boosts re-rank
+RERANK_DEPTH = 30  # at least this many pre-ranked hits are scored by Whoosh and re-ranked (3 pages' worth)
 BM25_K1, BM25_B = 1.2, 0.75
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
 
@@ -417,7 +417,7 @@ class SearchEngine:
         terms = [t.folded for t in parsed.positive_terms()]
         pre = self._prerank(terms, hits, counts)
         order = np.lexsort((hits, -pre))
-        depth = RERANK_DEPTH if limit is None else max(RERANK_DEPTH, limit)
+        depth = RERANK_DEPTH if limit is None else max(RERANK_DEPTH, 3 * limit)
         head = hits[order[:depth]]
         q = self._word_query(parsed.positive_terms())
         bm25 = self._whoosh_scores(q, self.store.docnums[head].tolist()) if q is not None else {}
