@@ -121,28 +121,15 @@ class PolicyTokenizer(Tokenizer):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if isinstance(value, (list, tuple)):
             # Already analysed (the writer segments paragraphs in worker processes): the words as given.
-            for i, word in enumerate(value):
-                t.text = word
-                t.boost = 1.0
-                if keeporiginal:
-                    t.original = word
-                t.stopped = False
-                if positions:
-                    t.pos = start_pos + i
-                yield t
-            return
-        self.prepare()
-        text = fold(value)
-        if not tokenize:
-            t.original = t.text = text
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(text)
-            yield t
-            return
-        for i, (word, s, e) in enumerate(segment(text)):
+            words_with_spans = ((w, None, None) for w in value)
+        else:
+            self.prepare()
+            text = fold(value)
+            if not tokenize:
+                words_with_spans = iter([(text, 0, len(text))])
+            else:
+                words_with_spans = iter(segment(text))
+        for i, (word, s, e) in enumerate(words_with_spans):
             t.text = word
             t.boost = 1.0
             if keeporiginal:
@@ -150,7 +137,7 @@ class PolicyTokenizer(Tokenizer):
             t.stopped = False
             if positions:
                 t.pos = start_pos + i
-            if chars:
+            if chars and s is not None:
                 t.startchar, t.endchar = start_char + s, start_char + e
             yield t
 

@@ -31,3 +31,11 @@ def engine(seed_index):
     eng = SearchEngine(seed_index)
     yield eng
     eng.close()
+
+
+def paragraph_with(engine, rid: str, needle: str):
+    """The first paragraph of report rid whose text contains needle."""
+    for p in engine.report(rid).paragraphs:
+        if needle in p.text:
+            return p
+    raise AssertionError(f"no paragraph of {rid} contains {needle!r}")

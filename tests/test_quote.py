@@ -7,17 +7,11 @@ import opencc
 import pytest
 
 from indexer.quote import QuoteMatch, find_quote
+from conftest import paragraph_with
 
 R000 = "000_0d8bbccb02c01f0a"
 R001 = "001_623fe7deefd3bc57"
 SENTENCE = "严格落实行政负责人出庭制度，全年办理行政应诉案件 25 件，行政机关负责人出庭应诉率为 89%。"
-
-
-def paragraph_with(engine, rid: str, needle: str):
-    for p in engine.report(rid).paragraphs:
-        if needle in p.text:
-            return p
-    raise AssertionError(f"no paragraph of {rid} contains {needle!r}")
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,13 @@ from indexer.references import (
 )
 
 from conftest import CORPUS
+from conftest import paragraph_with
 
 R000 = "000_0d8bbccb02c01f0a"
 R001 = "001_623fe7deefd3bc57"
 R002 = "002_6785f9f2da4cfcb2"
 R003 = "003_08e8b4a7741f3a58"
 R004 = "004_34069464076b4f45"
-
-
-def paragraph_with(engine, rid: str, needle: str):
-    for p in engine.report(rid).paragraphs:
-        if needle in p.text:
-            return p
-    raise AssertionError(f"no paragraph of {rid} contains {needle!r}")
 
 
 def refs_of(text: str) -> list[tuple[str, str, str]]:

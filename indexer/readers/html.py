@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 from indexer.model import ReadError, RawText
-from indexer.readers.plain import decode_bytes
+from indexer.readers.plain import decode_bytes, file_bytes
 
 # Never text, wherever they are.
 _DROP_TAGS = {
@@ -82,10 +82,7 @@ _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction, CData)
 def read_html(path: str | Path, source: str | None = None) -> RawText:
     path = Path(path)
     source = str(path) if source is None else source
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    data = file_bytes(path, source)
     text = decode_bytes(data, source, declared=_declared_charset(data))
     soup = BeautifulSoup(text, "lxml")
     title_hint = _page_title(soup)

@@ -39,6 +39,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from indexer.model import ReadError, RawText
+from indexer.readers.plain import file_bytes
 
 # Layout mode's column is the page's average glyph advance divided by this weight; slightly
 # above 1 makes a full-width character a little more than one column on any Chinese page, so
@@ -92,10 +93,7 @@ class _Line:
 def read_pdf(path: str | Path, source: str | None = None) -> RawText:
     path = Path(path)
     source = str(path) if source is None else source
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    data = file_bytes(path, source)
     if not data.strip():
         raise ReadError(source, "file is empty")
     if b"%PDF-" not in data[:1024]:

@@ -116,14 +116,19 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def file_bytes(path: Path, source: str) -> bytes:
+    """The file's bytes; an OS error becomes a ReadError that names the file."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+
+
 def read_plain(path: str | Path, source: str | None = None) -> RawText:
     path = Path(path)
     source = str(path) if source is None else source
     fmt = "md" if path.suffix.lower() == ".md" else "txt"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    data = file_bytes(path, source)
     text = normalise_newlines(decode_bytes(data, source))
     return RawText(source=source, text=_paragraphs(text, fmt), format=fmt)
 
