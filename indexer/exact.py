@@ -132,7 +132,7 @@ class ExactStore:
         return value
 
 
-STORE_VERSION = 2  # bump when the arrays change, so caches of an older layout are rebuilt
+STORE_VERSION = 3  # bump when the arrays change, so caches of an older layout are rebuilt
 
 
 def cache_dir(index_dir: Path, generation: int) -> Path:
@@ -156,7 +156,7 @@ def build_exact_store(index_dir: Path, ix) -> Path:
                     rid=stored["rid"], meta=json.loads(stored["meta"]), source=stored.get("source", ""),
                     path=stored.get("path", ""), fmt=stored.get("fmt", ""), file_hash=stored.get("file_hash", ""),
                 ))
-            else:
+            elif stored.get("kind") in KIND_CODES:
                 rows.append((stored["rid"], stored["ordinal"], docnum, stored))
     reports.sort(key=lambda r: r.rid)
     rid_to_idx = {r.rid: i for i, r in enumerate(reports)}

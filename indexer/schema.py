@@ -36,6 +36,10 @@ def make_schema(extra_words: tuple = ()) -> Schema:
         path=STORED(),  # absolute path at indexing time, for downloading the source file
         file_hash=STORED(),
         fmt=STORED(),
+        # A paragraph that an update changed or removed keeps its old text under its old id, so
+        # that links to it can point at the closest current paragraph instead of nowhere.
+        retired_pid=ID(stored=True),
+        retired_rid=ID(stored=True),
     )
 
 
@@ -92,3 +96,15 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
             "section": list(para.section),
         })
     return docs
+
+
+def retired_documents(old_docs: list[dict], live_pids: set[str]) -> list[dict]:
+    """Whoosh documents remembering the paragraphs of old_docs that are not live any more."""
+    out = []
+    for d in old_docs:
+        if d.get("kind") in ("heading", "body") and d["pid"] not in live_pids:
+            out.append({
+                "kind": "retired", "retired_pid": d["pid"], "retired_rid": d["rid"],
+                "ordinal": d.get("ordinal", 0), "text": d.get("text", ""), "section": d.get("section") or [],
+            })
+    return out

@@ -140,6 +140,26 @@ class NotFound(KeyError):
     pass
 
 
+@dataclass
+class RetiredParagraph:
+    """A paragraph id that is no longer live: its last known text and where it went."""
+
+    id: str
+    report_id: str
+    text: str  # "" when the id was never indexed
+    section: list[str]
+    ordinal: int
+    report: ReportRef | None  # None when the report itself left the corpus
+    closest: list[tuple[ParagraphView, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "report_id": self.report_id, "text": self.text, "section": self.section,
+            "ordinal": self.ordinal, "report": asdict(self.report) if self.report else None,
+            "closest": [{"paragraph": p.to_dict(), "similarity": round(score, 3)} for p, score in self.closest],
+        }
+
+
 def highlight_spans(text: str, terms: list[str]) -> list[list[int]]:
     """Spans of the original text where any folded term occurs in the folded text, merged."""
     folded, origin = fold_with_offsets(text)
@@ -536,6 +556,34 @@ class SearchEngine:
         if i is None:
             raise NotFound(pid)
         return self._view(i)
+
+    def paragraph_history(self, pid: str, limit: int = 3) -> RetiredParagraph | None:
+        """What became of a paragraph id that is not live: its last text (if it was ever indexed)
+        and the most similar current paragraphs of its report. None for an id of an unknown report
+        that was never indexed."""
+        import difflib
+
+        stored = self.searcher.document(retired_pid=pid)
+        rid = stored["retired_rid"] if stored else pid.split("~", 1)[0]
+        r = self.store.rid_index.get(rid)
+        if stored is None and r is None:
+            return None
+        retired = RetiredParagraph(
+            id=pid, report_id=rid, text=stored.get("text", "") if stored else "",
+            section=list(stored.get("section") or []) if stored else [], ordinal=stored.get("ordinal", 0) if stored else 0,
+            report=self._refs[r] if r is not None else None,
+        )
+        if r is not None and retired.text:
+            old = fold(retired.text)
+            lo, hi = int(self._report_first[r]), int(self._report_first[r + 1])
+            scored = []
+            for i in range(lo, hi):
+                matcher = difflib.SequenceMatcher(None, old, self.store.folded_text(i), autojunk=False)
+                if matcher.real_quick_ratio() > 0.3 and matcher.quick_ratio() > 0.3:
+                    scored.append((matcher.ratio(), i))
+            scored.sort(key=lambda x: (-x[0], x[1]))
+            retired.closest = [(self._view(i), score) for score, i in scored[:limit] if score > 0.3]
+        return retired
 
     def report(self, rid: str) -> ReportView:
         r = self.store.rid_index.get(rid)

@@ -21,11 +21,11 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
-from .exact import build_exact_store
+from .exact import ExactStore, build_exact_store
 from .model import ReadError
 from .parse import parse_file
 from .readers import SUPPORTED_SUFFIXES
-from .schema import make_schema, report_documents, report_id
+from .schema import make_schema, report_documents, report_id, retired_documents
 
 INDEX_NAME = "paragraphs"
 USERDICT_NAME = "userdict.txt"
@@ -203,6 +203,7 @@ def update_index(
                 summary.skipped.append((source, reason))
                 continue
             if previous:
+                _retire(writer, previous[0], {d["pid"] for d in docs})
                 writer.delete_by_term("rid", previous[0])
                 summary.updated.append(source)
             else:
@@ -218,6 +219,7 @@ def update_index(
         if all(r.is_dir() for r in roots):
             for source, (rid, _) in indexed.items():
                 if source not in seen_sources and not any((r / source).exists() for r in roots):
+                    _retire(writer, rid, set())
                     writer.delete_by_term("rid", rid)
                     summary.removed.append(source)
         writer.commit()
@@ -236,11 +238,18 @@ def update_index(
                 old_lock.release()
             except OSError:
                 pass  # its file went with the replaced index
-    build_exact_store(index_dir, ix)
-    with ix.searcher() as s:
-        summary.reports = s.doc_count() and sum(1 for _ in s.document_numbers(kind="report"))
-        summary.paragraphs = s.doc_count() - summary.reports
+    store = ExactStore(build_exact_store(index_dir, ix))
+    summary.reports, summary.paragraphs = len(store.reports), len(store)
     return summary
+
+
+def _retire(writer, rid: str, live_pids: set[str]) -> None:
+    """Remembers the paragraphs of report rid that the update drops (see schema.retired_documents)."""
+    with writer.searcher() as s:
+        old = [dict(d) for d in s.documents(rid=rid)]
+    for doc in retired_documents(old, live_pids):
+        writer.delete_by_term("retired_pid", doc["retired_pid"])
+        writer.add_document(**doc)
 
 
 def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:

@@ -179,3 +179,35 @@ def test_rebuild_keeps_every_report_across_intermediate_commits(tmp_path, monkey
     assert summary.reports == len(SEEDS) + 20 and len(summary.added) == len(SEEDS) + 20
     assert hits(index_dir, "批次编号") == 20
     assert not list(tmp_path.glob("index.rebuild-*")) and not list(tmp_path.glob("index.old-*"))
+
+
+def test_changed_and_removed_paragraphs_point_to_the_closest_current_ones(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    old = engine.search("出庭应诉率为").hits[0]
+    gone = engine.search("盐池").hits[0]
+    engine.close()
+
+    text = SEEDS[0].read_text(encoding="utf-8").replace("出庭应诉率为 89%", "出庭应诉率为 92%")
+    (corpus / SEEDS[0].name).write_text(text, encoding="utf-8")
+    (corpus / SEEDS[1].name).unlink()
+    summary = update_index([corpus], index_dir)
+    assert summary.paragraphs == len(SearchEngine(index_dir).store)  # retired ones are not paragraphs
+
+    engine = SearchEngine(index_dir)
+    with pytest.raises(Exception):
+        engine.paragraph(old.id)
+    history = engine.paragraph_history(old.id)
+    assert history.text == old.text and history.report.id == old.report.id
+    best, score = history.closest[0]
+    assert "出庭应诉率为 92%" in best.text and 0.9 < score < 1.0
+    assert engine.search("出庭应诉率为 89").total == 0  # retired text is never a search hit
+
+    removed = engine.paragraph_history(gone.id)
+    assert removed.report is None and removed.text == gone.text and removed.closest == []
+    assert engine.paragraph_history("nosuchreport~abc") is None
+    unknown = engine.paragraph_history(f"{old.report.id}~zzzzzz")
+    assert unknown.text == "" and unknown.report.id == old.report.id
+    engine.close()
