@@ -191,6 +191,15 @@ def update_index(
                 continue
             jobs.append((str(cf.path), cf.source, rids[cf.source], digest, max_chars, extra_words))
 
+        if all(r.is_dir() for r in roots):
+            # Removals first: a report whose file changed format (a.txt -> a.pdf) keeps its id,
+            # and its old documents must be gone before the new ones arrive.
+            for source, (rid, _) in indexed.items():
+                if source not in seen_sources and not any((r / source).exists() for r in roots):
+                    _retire(writer, rid, set())
+                    writer.delete_by_term("rid", rid)
+                    summary.removed.append(source)
+
         results = _read_jobs(jobs)
         if progress is not None:
             results = progress(results, len(jobs))
@@ -216,12 +225,6 @@ def update_index(
                 writer = ix.writer(limitmb=256)
                 pending = 0
 
-        if all(r.is_dir() for r in roots):
-            for source, (rid, _) in indexed.items():
-                if source not in seen_sources and not any((r / source).exists() for r in roots):
-                    _retire(writer, rid, set())
-                    writer.delete_by_term("rid", rid)
-                    summary.removed.append(source)
         writer.commit()
         writer = None
         if swap_dir is not None:
@@ -291,7 +294,9 @@ def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
 
 def _assign_report_ids(files: list[CorpusFile], indexed: dict[str, tuple[str, str]]) -> dict[str, str]:
     """Stem-based ids; a second file with the same stem (a.txt beside a.pdf) keeps its suffix."""
-    taken = {rid: src for src, (rid, _) in indexed.items()}
+    present = {cf.source for cf in files}
+    # Ids of files that are gone are free again: a.txt replaced by a.pdf keeps the id "a".
+    taken = {rid: src for src, (rid, _) in indexed.items() if src in present}
     out: dict[str, str] = {}
     for cf in files:
         if cf.source in indexed:

@@ -211,3 +211,29 @@ def test_changed_and_removed_paragraphs_point_to_the_closest_current_ones(tmp_pa
     unknown = engine.paragraph_history(f"{old.report.id}~zzzzzz")
     assert unknown.text == "" and unknown.report.id == old.report.id
     engine.close()
+
+
+def test_report_and_paragraph_ids_survive_a_change_of_encoding_and_format(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[4].name})
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    before = [p.id for p in engine.report(SEEDS[4].stem).paragraphs]
+    engine.close()
+
+    path = corpus / SEEDS[4].name
+    path.write_bytes(SEEDS[4].read_text(encoding="utf-8").encode("gb18030"))  # same text, GB18030
+    summary = update_index([corpus], index_dir)
+    assert summary.updated == [SEEDS[4].name]
+    engine = SearchEngine(index_dir)
+    assert [p.id for p in engine.report(SEEDS[4].stem).paragraphs] == before
+    engine.close()
+
+    path.rename(path.with_suffix(".md"))  # same text, another format
+    summary = update_index([corpus], index_dir)
+    assert summary.removed == [SEEDS[4].name] and summary.added == [SEEDS[4].stem + ".md"]
+    engine = SearchEngine(index_dir)
+    assert [r.id for r in engine.reports()] == [SEEDS[4].stem]
+    assert [p.id for p in engine.report(SEEDS[4].stem).paragraphs] == before
+    assert engine.search("临猗").total == len([p for p in engine.report(SEEDS[4].stem).paragraphs if "临猗" in p.text])
+    engine.close()
