@@ -173,7 +173,10 @@ def test_search_page(client, eng):
     assert f"第 {hit.ordinal} 段" in page
     assert f'/reports/{hit.report.id}?q=' in page and f"#p-{hit.id}" in page
     assert f'href="http://localhost/p/{hit.id}"' in page
-    assert 'class="cite" data-cite="' in page and "第" in page
+    # 引用 on every hit: a link to the HTML page of every format (no JS needed), the JSON twin for app.js
+    for h in res.hits:
+        assert (f'<a class="cite" href="/cite/{h.id}" data-cite-api="/api/cite/{h.id}" '
+                f'aria-haspopup="dialog"') in page
     # facets and charts
     for dim in ("facet-region", "facet-year", "facet-type"):
         assert f'id="{dim}"' in page
@@ -375,6 +378,8 @@ def test_report_page(client, eng):
     heading = next(p for p in view.paragraphs if p.kind == "heading")
     assert f'href="#p-{heading.id}">{escape(heading.text)}</a>' in page
     assert f'href="/reports/{rid}/source"' in page and "下载原文" in page
+    assert page.count('class="cite cite-para"') == len(view.paragraphs)  # 引用 on every paragraph
+    assert f'href="/cite/{hit.id}" data-cite-api="/api/cite/{hit.id}"' in page
     assert "乐都区" in page and view.report.source in page
     assert_safe(page)
 

@@ -125,10 +125,6 @@ def test_search_filter_open_hit_and_navigate(page, server):
     assert any(re.match(r"^[一二三四五六七八九十]+、", t) for t in crumbs.all_inner_texts())
     assert pg.locator("svg.bars").count() == 2
 
-    # cite button copies and confirms
-    pg.locator("button.cite").first.click()
-    pg.wait_for_function("document.querySelector('button.cite').textContent.includes('已复制')")
-
     # filter by region: the count changes, the facet shows as selected
     pg.locator('#facet-region a[data-value="乐都区"]').click()
     pg.wait_for_selector('#facet-region a[data-value="乐都区"][aria-pressed="true"]')
@@ -219,3 +215,137 @@ def test_healthz_and_404_over_http(page, server):
     assert resp.status == 200 and '"ok": true' in pg.inner_text("body").replace('"ok":true', '"ok": true')
     resp = pg.goto(server + "reports/nope")
     assert resp.status == 404 and "页面不存在" in pg.inner_text("main")
+
+
+def _cite_context(browser, server, clipboard: bool = True):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    if clipboard:
+        ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
+    return ctx
+
+
+def _watch(pg) -> list[str]:
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+OPEN_READY = "dialog.cite-pop[open] #cite-pop-format:not([disabled])"
+
+
+def test_cite_dialog_copies_the_chosen_format(browser, server):
+    ctx = _cite_context(browser, server)
+    pg = ctx.new_page()
+    problems = _watch(pg)
+    try:
+        pg.goto(server + "?q=出庭应诉率&region=乐都区")
+        cite = pg.locator("ol.hits a.cite").first
+        pid = cite.get_attribute("href").rsplit("/", 1)[1]
+        expected = pg.request.get(server + f"api/cite/{pid}").json()["citations"]
+        cite.click()
+        pg.wait_for_selector(OPEN_READY)
+        assert pg.url.startswith(server + "?")  # stayed on the search page
+        assert pg.get_attribute("dialog.cite-pop", "aria-labelledby") == "cite-pop-title"
+        assert pg.input_value("#cite-pop-format") == "gbt7714"  # GB/T 7714 by default
+        assert pg.input_value("#cite-pop-text") == expected["gbt7714"]
+        labels = pg.locator("#cite-pop-format option").all_inner_texts()
+        assert labels == ["GB/T 7714-2015", "纯文本", "Markdown", "BibTeX", "RIS (Zotero)", "CSL-JSON"]
+        pg.select_option("#cite-pop-format", "bibtex")
+        assert pg.input_value("#cite-pop-text") == expected["bibtex"]
+        assert pg.get_attribute(".cite-pop-download", "href") == f"/api/cite/{pid}?format=bibtex&download=1"
+        pg.click(".cite-pop-copy")
+        pg.wait_for_selector(".cite-pop-done")
+        assert "已复制" in pg.inner_text(".cite-pop-status")
+        shown = pg.locator(".cite-pop-copied").text_content()
+        assert shown == expected["bibtex"] and shown.startswith("@report{")
+        assert pg.evaluate("navigator.clipboard.readText()") == expected["bibtex"]
+        # Esc closes, focus goes back to the 引用 link
+        pg.keyboard.press("Escape")
+        pg.wait_for_function("!document.querySelector('dialog.cite-pop').open")
+        assert pg.evaluate("document.activeElement === document.querySelector('ol.hits a.cite')")
+        # the next opening keeps the chosen format; the close button closes too
+        pg.locator("ol.hits a.cite").first.click()
+        pg.wait_for_selector(OPEN_READY)
+        assert pg.input_value("#cite-pop-format") == "bibtex"
+        assert pg.locator(".cite-pop-done").count() == 0  # nothing claimed copied yet
+        pg.click(".cite-pop-close")
+        pg.wait_for_function("!document.querySelector('dialog.cite-pop').open")
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+
+def test_cite_dialog_on_report_paragraph_by_keyboard(browser, server):
+    ctx = _cite_context(browser, server)
+    pg = ctx.new_page()
+    problems = _watch(pg)
+    try:
+        pg.goto(server + "?q=出庭应诉率&region=乐都区")
+        pg.locator("a.hit-title").first.click()
+        pg.wait_for_selector(".para.is-target")
+        link = pg.locator(".para.is-target a.cite-para")
+        pid = pg.get_attribute(".para.is-target", "id")[2:]
+        assert link.get_attribute("href") == f"/cite/{pid}"
+        link.focus()
+        pg.keyboard.press("Enter")
+        pg.wait_for_selector(OPEN_READY)
+        assert pg.evaluate("document.activeElement.id") == "cite-pop-format"
+        assert f"第 {pg.inner_text('.para.is-target .pno')} 段" in pg.inner_text("#cite-pop-src")
+        pg.keyboard.press("j")  # page shortcuts stay quiet while the dialog is open
+        assert pg.get_attribute(".para.is-target", "id") == "p-" + pid
+        pg.keyboard.press("Escape")
+        pg.wait_for_function("!document.querySelector('dialog.cite-pop').open")
+        assert pg.evaluate("document.activeElement.classList.contains('cite-para')")
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+
+def test_cite_dialog_without_clipboard_selects_for_manual_copy(browser, server):
+    ctx = _cite_context(browser, server, clipboard=False)
+    ctx.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});")
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + "?q=出庭应诉率&region=乐都区")
+        pg.locator("ol.hits a.cite").first.click()
+        pg.wait_for_selector(OPEN_READY)
+        pg.click(".cite-pop-copy")
+        pg.wait_for_selector(".cite-pop-manual")
+        assert "Ctrl+C" in pg.inner_text(".cite-pop-status") and "已复制" not in pg.inner_text(".cite-pop-status")
+        assert pg.evaluate("""() => { const t = document.activeElement;
+            return t.id === 'cite-pop-text' && t.selectionStart === 0 && t.selectionEnd === t.value.length
+                   && t.value.length > 20; }""")
+    finally:
+        ctx.close()
+
+
+def test_cite_without_javascript_is_a_page(browser, server):
+    ctx = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + "?q=出庭应诉率&region=乐都区")
+        pg.locator("ol.hits a.cite").first.click()
+        pg.wait_for_url("**/cite/**")
+        assert pg.inner_text("h1") == "引用这一段"
+        assert pg.locator("pre.citation").count() == 6
+        assert pg.inner_text("#cite-bibtex").startswith("@report{")
+        assert pg.locator("button.copy-pre").first.is_hidden()  # copy buttons only with JS
+    finally:
+        ctx.close()
+
+
+def test_cite_page_copy_buttons(browser, server):
+    ctx = _cite_context(browser, server)
+    pg = ctx.new_page()
+    problems = _watch(pg)
+    try:
+        pg.goto(server + "?q=出庭应诉率&region=乐都区")
+        href = pg.locator("ol.hits a.cite").first.get_attribute("href")
+        pg.goto(server.rstrip("/") + href)
+        pg.click('button[data-copy-for="cite-ris"]')
+        pg.wait_for_selector("#fmt-ris .copy-status:text('已复制')")
+        assert pg.evaluate("navigator.clipboard.readText()") == pg.text_content("#cite-ris")
+        assert not problems, problems
+    finally:
+        ctx.close()

@@ -53,11 +53,35 @@ def report_source(rid: str):
     return send_file(path, as_attachment=True, download_name=os.path.basename(path))
 
 
+def _retired_page(err: WebError):
+    """A paragraph id that is no longer live: what it said, where it was and where it went (the
+    status of the JSON twin: 410 for a changed or removed paragraph, 404 for an id unknown in its
+    report) -- never the bare 404 page."""
+    return render_template("retired.html", model=err.extra["history"], q=""), err.status
+
+
 @bp.get("/p/<path:pid>")
 def paragraph(pid: str):
     """Permalink of a paragraph: lands on it in its report, scrolled and marked."""
-    model = views.paragraph_model(pid, request.args)
+    try:
+        model = views.paragraph_model(pid, request.args)
+    except WebError as err:
+        if "history" in err.extra:
+            return _retired_page(err)
+        raise
     return redirect(model["url"], code=302)
+
+
+@bp.get("/cite/<path:pid>")
+def cite(pid: str):
+    """Every citation format of a paragraph, each with a download link (the 引用 control without JS)."""
+    try:
+        model = views.cite_model(pid, {})
+    except WebError as err:
+        if "history" in err.extra:
+            return _retired_page(err)
+        raise
+    return render_template("cite.html", model=model, q="")
 
 
 @bp.route("/quote", methods=["GET", "POST"])

@@ -10,15 +10,21 @@ SENTENCE_END = "。！？；!?;"
 _MAX_EXTEND = 80
 
 
-def highlight(text: str, spans) -> Markup:
-    """The text with each span wrapped in <mark>; every piece of document text escaped."""
+MARK_TAGS = ("mark", "ins", "del")
+
+
+def highlight(text: str, spans, tag: str = "mark") -> Markup:
+    """The text with each span wrapped in <mark> (or <ins>, <del>); every piece of document text escaped."""
+    if tag not in MARK_TAGS:
+        raise ValueError(tag)
+    open_, close = Markup(f"<{tag}>"), Markup(f"</{tag}>")
     out, pos = [], 0
     for s, e in spans or []:
         s, e = max(s, pos), min(e, len(text))
         if e <= s:
             continue
         out.append(escape(text[pos:s]))
-        out.append(Markup("<mark>") + escape(text[s:e]) + Markup("</mark>"))
+        out.append(open_ + escape(text[s:e]) + close)
         pos = e
     out.append(escape(text[pos:]))
     return Markup("").join(out)
@@ -46,11 +52,11 @@ def snippet_bounds(text: str, spans) -> tuple[int, int]:
     return lo, hi
 
 
-def snippet(text: str, spans) -> Markup:
+def snippet(text: str, spans, tag: str = "mark") -> Markup:
     """A readable window around the first hit, cut at sentence ends, hits marked."""
     lo, hi = snippet_bounds(text, spans or [])
     inner = [[max(s, lo) - lo, min(e, hi) - lo] for s, e in spans or [] if e > lo and s < hi]
-    body = highlight(text[lo:hi], inner)
+    body = highlight(text[lo:hi], inner, tag)
     return (Markup("…") if lo > 0 else Markup("")) + body + (Markup("…") if hi < len(text) else Markup(""))
 
 

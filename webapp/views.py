@@ -26,9 +26,10 @@ UNKNOWN = "未知"
 
 class WebError(Exception):
     def __init__(self, code: str, message: str, status: int = 400, *, position: int | None = None,
-                 query: str | None = None):
+                 query: str | None = None, extra: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.position, self.query = code, message, status, position, query
+        self.extra = extra or {}  # top-level keys next to "error" (e.g. "history" of a retired paragraph)
 
     def to_dict(self) -> dict:
         err: dict = {"code": self.code, "message": self.message}
@@ -36,7 +37,7 @@ class WebError(Exception):
             err["position"] = self.position
         if self.query is not None:
             err["query"] = self.query
-        return {"ok": False, "error": err}
+        return {"ok": False, "error": err, **self.extra}
 
     @classmethod
     def from_query_error(cls, exc: QueryError, q: str) -> "WebError":
@@ -201,7 +202,13 @@ def _decorate_hit(h: dict, q: str) -> dict:
     h["permalink"] = permalink(h["id"])
     h["url"] = report_link(ref["id"], h["id"], q)
     h["citation"] = citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
+    h.update(cite_links(h["id"]))
     return h
+
+
+def cite_links(pid: str) -> dict:
+    """The 引用 control of a paragraph: the HTML page (works without JS) and its JSON twin (for app.js)."""
+    return {"cite_url": url_for("pages.cite", pid=pid), "cite_api": url_for("api.cite", pid=pid)}
 
 
 def _display_title(ref: dict) -> str:
@@ -329,7 +336,7 @@ def report_model(rid: str, args) -> dict:
     d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
     d["citations"] = report_citations(rid)
     for p in d["paragraphs"]:
-        p["cite_url"] = url_for("api.cite", pid=p["id"])
+        p.update(cite_links(p["id"]))
     return d
 
 
@@ -346,11 +353,93 @@ def source_file(rid: str) -> str:
     return path
 
 
-def paragraph_model(pid: str, args) -> dict:
+RETIRED_TITLES = {
+    "paragraph_changed": "这个段落已修改或删除",
+    "paragraph_removed": "这个段落已删除：该报告已不在语料库中",
+    "paragraph_not_found": "在该报告中找不到这个段落",
+}
+RETIRED_STATUS = {"paragraph_changed": 410, "paragraph_removed": 410, "paragraph_not_found": 404}
+
+
+def _diff_spans(old: str, new: str) -> tuple[list[list[int]], list[list[int]]]:
+    """[start, end) spans of what differs between two texts: (in old, in new)."""
+    import difflib
+
+    sm = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    gone, added = [], []
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        if i2 > i1:
+            _add_span(gone, old, i1, i2)
+        if j2 > j1:
+            _add_span(added, new, j1, j2)
+    return gone, added
+
+
+def _add_span(spans: list[list[int]], text: str, s: int, e: int) -> None:
+    """Append [s, e) widened to whole numbers and latin words (89% -> 92% marks 89 and 92, not 8 and 2)."""
+    def word(ch: str) -> bool:
+        return ch.isascii() and ch.isalnum()
+
+    while s > 0 and word(text[s - 1]) and word(text[s]):
+        s -= 1
+    while e < len(text) and word(text[e]) and word(text[e - 1]):
+        e += 1
+    if spans and s <= spans[-1][1]:
+        spans[-1][1] = max(spans[-1][1], e)
+    else:
+        spans.append([s, e])
+
+
+def history_model(pid: str) -> dict | None:
+    """What became of a paragraph id that is not live (``SearchEngine.paragraph_history``), with
+    links: ``RetiredParagraph.to_dict()`` plus ``code``, ``message``, ``report.display_title`` and
+    ``report.url``; for each of ``closest`` the paragraph's ``permalink`` and ``url``, the similarity
+    as ``percent`` (rounded down: 99 means "almost", 100 only for an identical text) and ``changed``,
+    the spans of its text that differ from the old text; ``old_changed``, the spans of the old text
+    that differ from the closest one. None when the id is of no known report and was never indexed."""
+    retired = engine().paragraph_history(pid)
+    if retired is None:
+        return None
+    d = retired.to_dict()
+    if retired.report is None:
+        code = "paragraph_removed"
+    elif not retired.text:
+        code = "paragraph_not_found"
+    else:
+        code = "paragraph_changed"
+    d["code"], d["message"] = code, RETIRED_TITLES[code]
+    if retired.report is not None:
+        d["report"] = dict(_ref_dict(retired.report), url=url_for("pages.report", rid=retired.report.id))
+    d["old_changed"] = []
+    for n, c in enumerate(d["closest"]):
+        p = c["paragraph"]
+        p["permalink"] = permalink(p["id"])
+        p["url"] = report_link(p["report"]["id"], p["id"])
+        c["percent"] = 100 if c["similarity"] >= 1 else min(99, int(c["similarity"] * 100))
+        gone, c["changed"] = _diff_spans(retired.text, p["text"])
+        if n == 0:
+            d["old_changed"] = gone
+    return d
+
+
+def live_paragraph(pid: str):
+    """``engine.paragraph(pid)``; for an id that is no longer live a WebError carrying its history
+    (410 paragraph_changed / paragraph_removed, 404 paragraph_not_found), else 404 not_found."""
     try:
-        view = engine().paragraph(pid)
+        return engine().paragraph(pid)
     except NotFound:
-        raise WebError("not_found", f"没有这个段落：{pid}", 404) from None
+        pass
+    history = history_model(pid)
+    if history is None:
+        raise WebError("not_found", f"没有这个段落：{pid}", 404)
+    code = history["code"]
+    raise WebError(code, f"{RETIRED_TITLES[code]}：{pid}", RETIRED_STATUS[code], extra={"history": history})
+
+
+def paragraph_model(pid: str, args) -> dict:
+    view = live_paragraph(pid)
     q = args.get("q", "")[:MAX_RAW_QUERY].strip()
     d = {"ok": True, **view.to_dict()}
     d["report"] = _ref_dict(view.report)
@@ -380,6 +469,8 @@ def home_model() -> dict:
 
 # -- citations ------------------------------------------------------------------------------------
 MAX_QUOTE_CHARS = 5000
+CITE_LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",
+               "ris": "RIS (Zotero)", "csl-json": "CSL-JSON"}
 
 
 def cite_model(pid: str, args) -> dict:
@@ -388,10 +479,7 @@ def cite_model(pid: str, args) -> dict:
 
     from indexer.cite import FORMATS, UnknownFormat, all_citations, format_citation
 
-    try:
-        view = engine().paragraph(pid)
-    except NotFound:
-        raise WebError("not_found", f"没有这个段落：{pid}", 404) from None
+    view = live_paragraph(pid)
     meta = engine().report(view.report.id).meta
     link = permalink(pid)
     today = dt.date.today()
@@ -400,12 +488,20 @@ def cite_model(pid: str, args) -> dict:
     fmt = args.get("format", "").strip()
     if fmt:
         try:
-            d["format"] = fmt
             d["citation"] = format_citation(view, meta, link, fmt, today)
         except UnknownFormat as exc:
             raise WebError("unknown_format", str(exc), 400) from None
+        # the canonical name of an alias (bib -> bibtex), for the download's media type and file name
+        d["format"] = fmt if fmt in FORMATS else next(
+            (f for f in FORMATS if format_citation(view, meta, link, f, today) == d["citation"]), fmt)
     else:
         d["citations"] = all_citations(view, meta, link, today)
+        d["text"] = view.text
+        d["kind"] = view.kind
+        d["report"]["url"] = url_for("pages.report", rid=view.report.id)
+        d["paragraph_url"] = report_link(view.report.id, pid)
+        d["entries"] = [{"format": f, "label": CITE_LABELS.get(f, f), "citation": d["citations"][f],
+                         "download_url": url_for("api.cite", pid=pid, format=f, download=1)} for f in FORMATS]
     return d
 
 

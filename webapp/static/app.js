@@ -3,6 +3,7 @@
   "use strict";
 
   function isTyping(el) {
+    if (modalOpen()) return true;  // the cite dialog is open: no page shortcuts
     if (!el) return false;
     var tag = el.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
@@ -19,43 +20,188 @@
     }
   });
 
-  // Cite buttons: copy "title，section，第N段。permalink" with a visible confirmation.
-  function fallbackCopy(text) {
-    var ta = document.createElement("textarea");
-    ta.value = text;
-    ta.setAttribute("readonly", "");
-    ta.className = "visually-hidden";
-    document.body.appendChild(ta);
-    ta.select();
-    var ok = false;
-    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-    document.body.removeChild(ta);
-    return ok;
-  }
-  function copy(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text).then(function () { return true; }, function () { return fallbackCopy(text); });
-    }
-    return Promise.resolve(fallbackCopy(text));
-  }
-  var live = document.createElement("div");
-  live.className = "visually-hidden";
-  live.setAttribute("aria-live", "polite");
-  document.body.appendChild(live);
+  // 引用: every hit and paragraph links to /cite/<pid> (all formats, works without this file).
+  // Here a click opens a small dialog instead: pick a format, copy it, see exactly what was copied.
+  var citeDialog = null;
 
-  Array.prototype.forEach.call(document.querySelectorAll("button.cite[data-cite]"), function (btn) {
+  function make(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function modalOpen() {
+    return !!(citeDialog && citeDialog.el.open);
+  }
+
+  function writeClipboard(text) {
+    if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(function () { return true; }, function () { return false; });
+    }
+    return Promise.resolve(false);
+  }
+
+  // The text of `field` (a <textarea>, or any element) selected for a manual Ctrl+C.
+  function selectForManualCopy(field) {
+    field.focus();
+    if (field.select) {
+      field.select();
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(field);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
+  }
+
+  function manualCopyMessage() {
+    return "浏览器不允许网页写入剪贴板：文字已选中，请按 Ctrl+C（Mac 上按 ⌘C）复制。";
+  }
+
+  function CiteDialog() {
+    var d = this;
+    d.cache = {};
+    d.opener = null;
+    d.data = null;
+    d.format = "gbt7714";
+    d.el = make("dialog", { "class": "cite-pop", "aria-labelledby": "cite-pop-title", "aria-describedby": "cite-pop-src" });
+    var head = make("div", { "class": "cite-pop-head" });
+    head.appendChild(make("h2", { id: "cite-pop-title" }, "引用这一段"));
+    d.closeBtn = make("button", { type: "button", "class": "cite-pop-close", "aria-label": "关闭", title: "关闭（Esc）" }, "×");
+    head.appendChild(d.closeBtn);
+    d.src = make("p", { id: "cite-pop-src", "class": "cite-pop-src" });
+    var row = make("div", { "class": "cite-pop-row" });
+    row.appendChild(make("label", { "for": "cite-pop-format" }, "格式"));
+    d.select = make("select", { id: "cite-pop-format" });
+    row.appendChild(d.select);
+    d.copyBtn = make("button", { type: "button", "class": "cite-pop-copy" }, "复制");
+    row.appendChild(d.copyBtn);
+    d.text = make("textarea", { id: "cite-pop-text", "class": "cite-pop-text", rows: "5", readonly: "",
+                                "aria-label": "所选格式的引用文字", spellcheck: "false" });
+    d.status = make("div", { "class": "cite-pop-status", role: "status", "aria-live": "polite" });
+    var more = make("p", { "class": "cite-pop-more" });
+    d.download = make("a", { "class": "cite-pop-download", download: "" }, "下载此格式");
+    d.all = make("a", { "class": "cite-pop-all" }, "全部格式");
+    more.appendChild(d.download);
+    more.appendChild(document.createTextNode(" · "));
+    more.appendChild(d.all);
+    [head, d.src, row, d.text, d.status, more].forEach(function (n) { d.el.appendChild(n); });
+    document.body.appendChild(d.el);
+
+    d.closeBtn.addEventListener("click", function () { d.el.close(); });
+    d.select.addEventListener("change", function () { d.format = d.select.value; d.show(); });
+    d.copyBtn.addEventListener("click", function () { d.copy(); });
+    d.el.addEventListener("click", function (ev) {  // a click on the backdrop closes
+      if (ev.target !== d.el) return;
+      var r = d.el.getBoundingClientRect();
+      if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) d.el.close();
+    });
+    d.el.addEventListener("close", function () {
+      if (d.opener && document.contains(d.opener)) d.opener.focus();
+      d.opener = null;
+    });
+  }
+
+  CiteDialog.prototype.open = function (link) {
+    var d = this;
+    var api = link.getAttribute("data-cite-api");
+    d.opener = link;
+    d.data = null;
+    d.src.textContent = "正在加载引用格式…";
+    d.text.value = "";
+    d.status.textContent = "";
+    d.el.classList.remove("is-copied");
+    d.copyBtn.disabled = true;
+    d.select.disabled = true;
+    d.all.setAttribute("href", link.getAttribute("href"));
+    d.download.removeAttribute("href");
+    if (!d.el.open) d.el.showModal();
+    d.closeBtn.focus();
+    var load = d.cache[api] || fetch(api, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.json() : Promise.reject(new Error("HTTP " + resp.status)); });
+    d.cache[api] = load;
+    load.then(function (data) {
+      if (d.opener !== link) return;  // closed, or another paragraph's dialog, meanwhile
+      d.data = data;
+      var r = data.report || {};
+      var where = (data.section || []).join(" › ");
+      d.src.textContent = (r.display_title || r.title || "") + (where ? " · " + where : "") + " · 第 " + data.ordinal + " 段";
+      d.select.textContent = "";
+      (data.entries || []).forEach(function (e) { d.select.appendChild(make("option", { value: e.format }, e.label)); });
+      if (!d.entry(d.format)) d.format = "gbt7714";
+      d.select.value = d.format;
+      d.select.disabled = false;
+      d.copyBtn.disabled = false;
+      d.show();
+      d.select.focus();
+    }, function () {
+      delete d.cache[api];
+      if (d.opener !== link) return;
+      d.src.textContent = "无法加载引用格式。可打开“全部格式”页面查看。";
+    });
+  };
+
+  CiteDialog.prototype.entry = function (fmt) {
+    var list = (this.data && this.data.entries) || [];
+    for (var i = 0; i < list.length; i++) if (list[i].format === fmt) return list[i];
+    return null;
+  };
+
+  CiteDialog.prototype.show = function () {
+    var e = this.entry(this.format);
+    if (!e) return;
+    this.text.value = e.citation;
+    this.download.setAttribute("href", e.download_url);
+    this.status.textContent = "";
+    this.el.classList.remove("is-copied");
+  };
+
+  CiteDialog.prototype.copy = function () {
+    var d = this;
+    var e = d.entry(d.format);
+    if (!e) return;
+    var text = e.citation;
+    writeClipboard(text).then(function (ok) {
+      if (d.entry(d.format) !== e) return;
+      d.status.textContent = "";
+      if (ok) {
+        d.el.classList.add("is-copied");
+        d.status.appendChild(make("p", { "class": "cite-pop-done" }, "已复制 " + e.label + " 格式："));
+        d.status.appendChild(make("pre", { "class": "cite-pop-copied" }, text));
+      } else {
+        d.el.classList.remove("is-copied");
+        selectForManualCopy(d.text);
+        d.status.appendChild(make("p", { "class": "cite-pop-manual" }, manualCopyMessage()));
+      }
+    });
+  };
+
+  if (window.HTMLDialogElement && window.fetch && window.Promise) {
+    document.addEventListener("click", function (ev) {
+      if (ev.defaultPrevented || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+      var link = ev.target.closest && ev.target.closest("a.cite[data-cite-api]");
+      if (!link) return;
+      ev.preventDefault();
+      if (!citeDialog) citeDialog = new CiteDialog();
+      citeDialog.open(link);
+    });
+  }
+
+  // The /cite/<pid> page: a copy button on each format.
+  Array.prototype.forEach.call(document.querySelectorAll("button.copy-pre[data-copy-for]"), function (btn) {
+    var pre = document.getElementById(btn.getAttribute("data-copy-for"));
+    if (!pre) return;
+    var section = btn.closest(".cite-format");
+    var status = section && section.querySelector(".copy-status");
     btn.hidden = false;
     btn.addEventListener("click", function () {
-      var text = btn.getAttribute("data-cite");
-      copy(text).then(function (ok) {
-        btn.textContent = ok ? "已复制 ✓" : "复制失败";
+      var text = pre.textContent;
+      writeClipboard(text).then(function (ok) {
+        if (!ok) selectForManualCopy(pre);
+        if (status) status.textContent = ok ? "已复制" : manualCopyMessage();
         btn.classList.toggle("copied", ok);
-        btn.setAttribute("data-copied", ok ? "1" : "0");
-        live.textContent = ok ? "引用已复制：" + text : "无法复制，请手动复制段落链接";
-        setTimeout(function () {
-          btn.textContent = "引用";
-          btn.classList.remove("copied");
-        }, 2500);
       });
     });
   });
