@@ -23,7 +23,9 @@ from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .writer import open_index
 
 SORTS = ("relevance", "date", "report")
-RERANK_DEPTH = 30  # at least this many pre-ranked hits are scored by Whoosh and re-ranked (3 pages' worth)
+# The best pre-ranked hits that Whoosh scores and the boosts re-rank: a fixed number, so that
+# every page is cut from the same ranking.
+RERANK_DEPTH = 50
 BM25_K1, BM25_B = 1.2, 0.75
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
 
@@ -134,6 +136,18 @@ class ReportView:
     def to_dict(self) -> dict:
         return {"report": asdict(self.report), "meta": self.meta, "format": self.fmt,
                 "paragraphs": [{k: v for k, v in p.to_dict().items() if k != "report"} for p in self.paragraphs]}
+
+
+def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values, ties broken by position, best first, without sorting
+    all of them."""
+    n = values.size
+    if n <= k:
+        return np.lexsort((np.arange(n), -values))
+    kth = np.partition(values, n - k)[n - k]
+    above = np.flatnonzero(values > kth)
+    chosen = np.concatenate([above, np.flatnonzero(values == kth)[: k - above.size]])
+    return chosen[np.lexsort((chosen, -values[chosen]))]
 
 
 class NotFound(KeyError):
@@ -436,18 +450,24 @@ class SearchEngine:
             return hits, np.zeros(0)
         terms = [t.folded for t in parsed.positive_terms()]
         pre = self._prerank(terms, hits, counts)
-        order = np.lexsort((hits, -pre))
-        depth = RERANK_DEPTH if limit is None else max(RERANK_DEPTH, 3 * limit)
-        head = hits[order[:depth]]
+        head_pos = _top_positions(pre, RERANK_DEPTH)
+        head = hits[head_pos]
         q = self._word_query(parsed.positive_terms())
         bm25 = self._whoosh_scores(q, self.store.docnums[head].tolist()) if q is not None else {}
         rescored = sorted(
             ((bm25.get(int(self.store.docnums[i]), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(i))
-             for i, p in zip(head, pre[order[:depth]])),
+             for i, p in zip(head, pre[head_pos])),
             key=lambda x: (-x[0], x[1]),
         )
-        ranked = [i for _, i in rescored] + hits[order[depth:]].tolist()
-        scores = [sc for sc, _ in rescored] + [0.0] * (hits.size - len(rescored))
+        ranked = [i for _, i in rescored]
+        scores = [sc for sc, _ in rescored]
+        if limit is None or limit > len(ranked):
+            # Past the re-ranked head, hits follow in pre-rank order (a full sort, only when asked).
+            order = np.lexsort((hits, -pre))[len(ranked):]
+            if limit is not None:
+                order = order[: limit - len(ranked)]
+            ranked += hits[order].tolist()
+            scores += [0.0] * int(order.size)
         if limit is not None:
             ranked, scores = ranked[:limit], scores[:limit]
         return np.array(ranked, dtype=np.int64), np.array(scores)

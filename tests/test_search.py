@@ -162,3 +162,21 @@ def test_paragraph_and_report_views(engine):
     assert [p.ordinal for p in report.paragraphs] == list(range(1, len(report.paragraphs) + 1))
     assert report.paragraphs[view.ordinal - 1].id == hit.id
     assert engine.paragraph(view.next_id).ordinal == view.ordinal + 1
+
+
+def test_warm_engine_pair_index_finds_exactly_what_the_scan_finds(seed_index, engine):
+    from indexer.search import SearchEngine
+
+    warm = SearchEngine(seed_index, warm=True)
+    try:
+        for q in SUBSTRING_QUERIES + ["法", "治政", "“", "府建设"]:
+            term = fold(q).strip()
+            assert (warm.store.occurrences(term) == engine.store.occurrences(term)).all(), q
+        # every substring of a real paragraph, at every length from 1 to 6
+        text = engine.store.folded_text(10)
+        for length in range(1, 7):
+            for start in range(0, len(text) - length, 7):
+                term = text[start:start + length]
+                assert (warm.store.occurrences(term) == engine.store.occurrences(term)).all(), term
+    finally:
+        warm.close()
