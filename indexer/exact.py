@@ -120,6 +120,10 @@ class ExactStore:
         following = self._following[start:end]
         return start + int(np.searchsorted(following, b, "left")), start + int(np.searchsorted(following, b, "right"))
 
+    def docs_containing(self, folded_term: str) -> np.ndarray:
+        """Sorted unique paragraph indices whose folded text contains the term."""
+        return self.term_counts(folded_term)[0]
+
     def term_counts(self, folded_term: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted paragraph indices containing the term, occurrences of the term in each)."""
         occ = self.occurrences(folded_term)

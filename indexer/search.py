@@ -206,7 +206,6 @@ class SearchEngine:
         self.warm = warm
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
-        self._lock = threading.Lock()
         self._cite_lock = threading.Lock()
         self._open()
 
@@ -244,13 +243,17 @@ class SearchEngine:
         }
         self._citations = None  # references.CitationIndex of this generation, built on first use
 
-    def refresh(self) -> None:
-        """Picks up a newer index generation written by `policy-search index`."""
-        with self._lock:
-            if self.ix.latest_generation() != self.generation:
-                # Other threads may still be reading the old searcher: replace, don't close it
-                # (it closes its files when the last reference goes).
-                self._open()
+    def is_stale(self) -> bool:
+        """Whether `policy-search index` has committed a newer generation since this engine opened."""
+        return self.ix.latest_generation() != self.generation
+
+    def reopened(self) -> "SearchEngine | None":
+        """A new engine on the newest generation, or None if this one is current. The engine is
+        never changed in place: threads still reading it see one consistent generation."""
+        if not self.is_stale():
+            return None
+        return SearchEngine(self.index_dir, max_query_chars=self.max_query_chars,
+                            max_query_terms=self.max_query_terms, warm=self.warm)
 
     def close(self) -> None:
         self.searcher.close()

@@ -6,6 +6,7 @@ dict the API returns. The app is read-only (GET/HEAD only) and never touches Who
 """
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -46,16 +47,27 @@ def create_app(settings_or_index_dir: Settings | Path | str | None = None, engin
     app.register_blueprint(api.bp)
     pages.install_error_handlers(app)
 
+    reopening = threading.Lock()
+
+    def _reopen() -> None:
+        try:
+            fresh = app.extensions["policy_search_engine"].reopened()
+            if fresh is not None:
+                app.extensions["policy_search_engine"] = fresh  # requests under way keep the old one
+        except Exception:  # keep serving the generation we have
+            app.logger.exception("index refresh failed")
+        finally:
+            reopening.release()
+
     @app.before_request
     def _refresh_index():
-        # pick up an index rebuilt by `policy-search index` while the server runs (cheap check)
+        # Pick up an index updated by `policy-search index` while the server runs: a cheap check,
+        # and the new engine is opened in the background so no request waits for it.
         now = time.monotonic()
         if now - app.extensions["policy_search_refreshed"] > REFRESH_EVERY_S:
             app.extensions["policy_search_refreshed"] = now
-            try:
-                engine.refresh()
-            except Exception:  # keep serving the generation we have
-                app.logger.exception("index refresh failed")
+            if app.extensions["policy_search_engine"].is_stale() and reopening.acquire(blocking=False):
+                threading.Thread(target=_reopen, name="policy-search-reopen", daemon=True).start()
         g.started = time.perf_counter()
 
     @app.after_request
