@@ -240,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true",
                     help="cProfile the build and the 3 slowest queries; top functions to OUT/profile-N-*.txt")
     ap.add_argument("--cpus", type=int, help="pin the build (and its worker processes) to this many cores")
+    ap.add_argument("--reuse-index", action="store_true",
+                    help="skip the build: query the index an earlier --keep run left in OUT/index-N "
+                         "(its build figures are copied from OUT/results-N.json and marked as reused)")
     ap.add_argument("--build-child", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -274,12 +277,22 @@ def main(argv: list[str] | None = None) -> int:
     # 2. build from scratch, in a child process
     index_dir = out / f"index-{n}"
     prof_build = out / f"profile-{n}-build.prof" if args.profile else None
-    log(f"building index of {len(files)} reports ({corpus_bytes / 1e6:.1f} MB) in {index_dir}")
-    build = run_build(corpus, index_dir, prof_build, args.cpus)
-    build["cpus"] = args.cpus or os.cpu_count()
-    build["mb_s"] = corpus_bytes / 1e6 / build["build_s"]
-    build["index_mb"] = dir_size(index_dir) / 1e6
-    build["exact_cache_mb"] = dir_size(index_dir / "cache") / 1e6 if (index_dir / "cache").exists() else 0.0
+    previous = out / f"results-{n}.json"
+    if args.reuse_index:
+        if not (index_dir.exists() and previous.exists()):
+            raise SystemExit(f"--reuse-index needs {index_dir} and {previous} from an earlier --keep run")
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+        build = dict(earlier["build"])
+        build["reused_from"] = f"{earlier['machine'].get('date', '?')} commit {earlier['machine'].get('commit', '?')}"
+        log(f"reusing the index in {index_dir} (built {build['reused_from']})")
+        args.keep = True
+    else:
+        log(f"building index of {len(files)} reports ({corpus_bytes / 1e6:.1f} MB) in {index_dir}")
+        build = run_build(corpus, index_dir, prof_build, args.cpus)
+        build["cpus"] = args.cpus or os.cpu_count()
+        build["mb_s"] = corpus_bytes / 1e6 / build["build_s"]
+        build["index_mb"] = dir_size(index_dir) / 1e6
+        build["exact_cache_mb"] = dir_size(index_dir / "cache") / 1e6 if (index_dir / "cache").exists() else 0.0
     result["build"] = build
     result["corpus"]["paragraphs"] = build["paragraphs"]
     if build["reports"] != len(files):
@@ -414,7 +427,8 @@ def render(r: dict) -> str:
         "",
         "| metric | value | reference / ratio | target (issue 3) |",
         "|---|---|---|---|",
-        f"| build from scratch | {b['build_s']:.1f} s ({b['mb_s']:.2f} MB/s; exact store {b['exact_store_s']:.1f} s) | "
+        f"| build from scratch{' (reused: ' + b['reused_from'] + ')' if b.get('reused_from') else ''} | "
+        f"{b['build_s']:.1f} s ({b['mb_s']:.2f} MB/s; exact store {b['exact_store_s']:.1f} s) | "
         f"{r['ratios']['build_vs_jieba']:.2f}× raw jieba throughput | {_status(b['build_s'], tgt.get('build_s'))} |",
         f"| index size on disk | {b['index_mb']:.0f} MB (exact store {b['exact_cache_mb']:.0f} MB) | "
         f"{b['index_mb'] / c['mb']:.1f}× corpus | {_status(b['index_mb'], tgt.get('index_mb'))} |",

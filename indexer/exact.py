@@ -133,11 +133,6 @@ class ExactStore:
         first = np.flatnonzero(np.diff(docs, prepend=-1))
         return docs[first], np.diff(first, append=docs.size)
 
-    def mask_containing(self, folded_term: str) -> np.ndarray:
-        mask = np.zeros(len(self), dtype=bool)
-        mask[self.docs_containing(folded_term)] = True
-        return mask
-
     def folded_text(self, i: int) -> str:
         return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
 

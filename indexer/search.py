@@ -25,7 +25,7 @@ from .writer import open_index
 SORTS = ("relevance", "date", "report")
 # The best pre-ranked hits that Whoosh scores and the boosts re-rank: a fixed number, so that
 # every page is cut from the same ranking.
-RERANK_DEPTH = 50
+RERANK_DEPTH = 30
 BM25_K1, BM25_B = 1.2, 0.75
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])")
 
@@ -431,6 +431,8 @@ class SearchEngine:
         k = 0
         for sub, offset in self.searcher.leaf_searchers():
             end = offset + sub.doc_count_all()
+            if k >= len(wanted) or wanted[k] >= end:
+                continue  # no candidate in this segment: don't pay for its matcher
             matcher = q.matcher(sub, context)
             while k < len(wanted) and wanted[k] < end:
                 local = wanted[k] - offset
