@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--reuse-index needs {index_dir} and {previous} from an earlier --keep run")
         earlier = json.loads(previous.read_text(encoding="utf-8"))
         build = dict(earlier["build"])
-        build["reused_from"] = f"{earlier['machine'].get('date', '?')} commit {earlier['machine'].get('commit', '?')}"
+        build.setdefault("reused_from", f"{earlier['machine'].get('date', '?')} commit {earlier['machine'].get('commit', '?')}")
         log(f"reusing the index in {index_dir} (built {build['reused_from']})")
         args.keep = True
     else:
