@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -267,6 +269,17 @@ def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:
         return source, rid, None, f"unexpected error while reading: {type(exc).__name__}: {exc}"
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: a worker whose indexer was killed would otherwise wait for work forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
     """Reads and analyses files in worker processes (in order, a bounded number in flight) while
     the caller feeds Whoosh: segmentation and Whoosh's writer each keep one core busy."""
@@ -277,7 +290,8 @@ def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
     # "spawn", not "fork": a forked worker would share the open file of Whoosh's write lock and
     # keep the index locked after the indexer itself was killed.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         in_flight: deque = deque()
         it = iter(jobs)
         for job in it:

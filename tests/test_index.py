@@ -98,6 +98,25 @@ def _variant_corpus(corpus: Path, n: int) -> None:
         (corpus / f"variant_{i:04d}.txt").write_text(texts[i % len(texts)] + f"\n\n批次编号{i}号试点。\n", encoding="utf-8")
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 @pytest.mark.parametrize("kill_after", [1.0, 2.5, 4.0])
 def test_killed_indexer_leaves_previous_index_searchable(tmp_path, kill_after):
     corpus = make_corpus(tmp_path / "corpus")
@@ -110,9 +129,14 @@ def test_killed_indexer_leaves_previous_index_searchable(tmp_path, kill_after):
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(kill_after)
     finished = proc.poll() is not None
+    workers = _children(proc.pid)
     if not finished:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{w}").exists() and _state(w) != "Z" for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and _state(w) != "Z"], "worker outlived its indexer"
 
     after = hits(index_dir, "出庭应诉率")
     # All or nothing: either the old generation or the complete new one, never a partial commit.

@@ -150,5 +150,7 @@ def test_large_single_line_file_is_chunked_with_bounded_memory(tmp_path):
     tracemalloc.stop()
     assert len(report.paragraphs) > size // 3 // 1000
     assert max(len(p.text) for p in report.paragraphs) <= 1000
-    assert "".join(p.text for p in report.paragraphs) == big.read_text(encoding="utf-8").strip()
+    # markdown bold markers are structure hints, not text; compare without pytest's (huge) diff
+    reassembled = "".join(p.text for p in report.paragraphs) == big.read_text(encoding="utf-8").replace("**", "").strip()
+    assert reassembled, "the chunks do not reassemble the file's text"
     assert peak < 12 * size, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"
