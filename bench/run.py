@@ -166,10 +166,8 @@ def scan_matches(texts: list[str], parsed) -> list[int]:
             if all(any(a in t for a in c) for c in clauses) and not any(x in t for x in excluded)]
 
 
-def jieba_throughput(files: list[Path], min_bytes: int) -> dict:
-    import jieba
-
-    jieba.initialize()
+def text_sample(files: list[Path], min_bytes: int) -> tuple[list[str], int]:
+    """The texts of the first files that add up to at least min_bytes, and their size in bytes."""
     sample: list[str] = []
     size = 0
     for f in files:
@@ -178,6 +176,14 @@ def jieba_throughput(files: list[Path], min_bytes: int) -> dict:
         size += len(text.encode("utf-8"))
         if size >= min_bytes:
             break
+    return sample, size
+
+
+def jieba_throughput(files: list[Path], min_bytes: int) -> dict:
+    import jieba
+
+    jieba.initialize()
+    sample, size = text_sample(files, min_bytes)
     t = time.perf_counter()
     words = 0
     for text in sample:
@@ -194,14 +200,7 @@ def segment_throughput(files: list[Path], min_bytes: int) -> dict:
     from indexer.normalise import fold
 
     _cut_run.cache_clear()
-    size = 0
-    texts = []
-    for f in files:
-        text = f.read_text(encoding="utf-8")
-        texts.append(text)
-        size += len(text.encode("utf-8"))
-        if size >= min_bytes:
-            break
+    texts, size = text_sample(files, min_bytes)
     t = time.perf_counter()
     for text in texts:
         segment(fold(text))
