@@ -142,10 +142,6 @@ class PolicyTokenizer(Tokenizer):
             yield t
 
 
-def policy_analyzer(extra_words: tuple[tuple[str, int | None], ...] = ()) -> PolicyTokenizer:
-    return PolicyTokenizer(extra_words)
-
-
 def analyse(text: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> tuple[str, ...]:
     """A paragraph's indexed words, ready to hand to the Whoosh field as a pre-analysed value."""
     return tuple(words(text, extra_words))

@@ -16,9 +16,6 @@ from .analysis import PolicyTokenizer, analyse
 from .model import Report
 from .normalise import fold
 
-SCHEMA_VERSION = 1
-
-
 def make_schema(extra_words: tuple = ()) -> Schema:
     analyzer = PolicyTokenizer(extra_words)
     return Schema(
