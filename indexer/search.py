@@ -222,7 +222,7 @@ class SearchEngine:
             self.store.index_positions()
         self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
         self.extra_words = self.ix.schema["content"].analyzer.extra_words
-        analyse_words("预热", self.extra_words)  # load jieba's dictionary now, not in the first query
+        analyse_words("预热", self.extra_words)  # load the segmenter's dictionary now, not in the first query
         self._docnum_order = np.argsort(self.store.docnums)
         self._sorted_docnums = self.store.docnums[self._docnum_order]
         reports = self.store.reports

@@ -7,7 +7,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import Phrase
 
-from indexer.analysis import PolicyTokenizer, segment, words
+from indexer.analysis import PolicyTokenizer, segment, segment_words, shipped_userdict, words
 from indexer.normalise import fold
 from indexer.parse import parse_file
 
@@ -34,12 +34,28 @@ def test_single_non_chinese_characters_are_kept():
     assert words("A 类 x 5 项") == ["a", "类", "x", "5", "项"]
 
 
+EXTRA_WORDS = (("法治督察", None), ("示范创建", None), ("府院联动", 30))
+
+
 def test_segmentation_equals_jieba_precise_mode_on_the_corpus(paragraphs):
-    # The per-run cache must not change a single token: compare with jieba.cut itself.
+    # rjieba behind the analyzer, and the per-run cache, must not change a single token: compare
+    # with jieba.cut itself, given the same user dictionary (shipped words plus corpus words,
+    # with and without a frequency), over every paragraph of the bundled corpus.
+    reference = jieba.Tokenizer()
+    for word, freq in shipped_userdict() + EXTRA_WORDS:
+        reference.add_word(word, freq)
+    compared = 0
     for text in paragraphs:
         folded = fold(text)
-        expected = [w for w in jieba.cut(folded, HMM=True) if w.strip() and any(c.isalnum() for c in w)]
-        assert [w for w, _, _ in segment(folded)] == expected
+        expected = [w for w in reference.cut(folded, HMM=True) if w.strip() and any(c.isalnum() for c in w)]
+        got = [w for w, _, _ in segment(folded, EXTRA_WORDS)]
+        assert got == expected, text[:60]
+        assert segment_words(folded, EXTRA_WORDS) == got  # the indexing path, without spans
+        compared += len(got)
+    assert compared > 10_000  # every token of the five reports
+    # The dictionary matters: without it jieba cuts the policy terms differently.
+    plain = [w for w in jieba.Tokenizer().cut("推行一村一法律顾问制度", HMM=True)]
+    assert "一村一法律顾问" not in plain and "一村一法律顾问" in words("推行一村一法律顾问制度")
 
 
 def test_user_dictionary_terms_are_single_words():
