@@ -166,11 +166,6 @@ class PolicyTokenizer(Tokenizer):
             yield t
 
 
-def analyse(text: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> tuple[str, ...]:
-    """A paragraph's indexed words, ready to hand to the Whoosh field as a pre-analysed value."""
-    return tuple(words(text, extra_words))
-
-
 def words(text: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> list[str]:
     """The words a query or document text is indexed under."""
     return segment_words(fold(text), tuple(extra_words))

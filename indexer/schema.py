@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import PolicyTokenizer, analyse
+from .analysis import PolicyTokenizer, segment_words
 from .model import Report
 from .normalise import fold
 
@@ -48,18 +48,18 @@ def report_id(relative_source: str) -> str:
     return stem.replace("/", "~")
 
 
-def content_hash(text: str) -> str:
-    digest = hashlib.sha1(fold(text).encode("utf-8")).digest()
+def content_hash(folded: str) -> str:
+    digest = hashlib.sha1(folded.encode("utf-8")).digest()
     return base64.b32encode(digest).decode("ascii")[:10].lower()
 
 
-def paragraph_ids(rid: str, texts: list[str]) -> list[str]:
+def paragraph_ids(rid: str, folded_texts: list[str]) -> list[str]:
     """Ids from the report id and the paragraph's folded content; identical paragraphs in one
     report are told apart by their order among themselves, not by their ordinal."""
     seen: dict[str, int] = {}
     ids = []
-    for text in texts:
-        h = content_hash(text)
+    for folded in folded_texts:
+        h = content_hash(folded)
         n = seen.get(h, 0) + 1
         seen[h] = n
         ids.append(f"{rid}~{h}" if n == 1 else f"{rid}~{h}-{n}")
@@ -81,14 +81,16 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
         "file_hash": file_hash,
         "fmt": report.format,
     }]
-    pids = paragraph_ids(rid, [p.text for p in report.paragraphs])
-    for pid, para in zip(pids, report.paragraphs):
+    folded = [fold(p.text) for p in report.paragraphs]
+    pids = paragraph_ids(rid, folded)
+    words = tuple(extra_words)
+    for pid, para, folded_text in zip(pids, report.paragraphs, folded):
         docs.append({
             "pid": pid,
             "rid": rid,
             "kind": para.kind,
             "ordinal": para.ordinal,
-            "content": analyse(para.text, extra_words),
+            "content": tuple(segment_words(folded_text, words)),
             "text": para.text,
             "section": list(para.section),
         })
