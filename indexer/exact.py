@@ -155,61 +155,168 @@ def cache_dir(index_dir: Path, generation: int) -> Path:
     return index_dir / "cache" / f"exact-v{STORE_VERSION}-{generation}"
 
 
+PIECE_EXT = ".exact.npz"  # named after its segment, so it lives and dies with the segment
+
+
+@dataclass
+class SegmentRows:
+    """What the exact store takes from one Whoosh segment: its paragraphs, folded, and its reports."""
+
+    docnums: np.ndarray  # within the segment
+    rids: list[str]
+    ordinals: np.ndarray
+    kinds: np.ndarray
+    pids: list[str]
+    sections: list[list[str]]
+    lengths: np.ndarray  # UTF-16 units of each folded text
+    codes: np.ndarray  # the folded texts, each followed by SEPARATOR
+    reports: list[tuple[int, dict]]  # (docnum within the segment, ReportRow fields)
+
+
+class SegmentRowsBuilder:
+    """Gathers a segment's rows while it is written (segments.SegmentBuilder in a worker), so that
+    the exact store need not read every stored paragraph back and fold it again."""
+
+    def __init__(self):
+        self.docnums: list[int] = []
+        self.rids: list[str] = []
+        self.ordinals: list[int] = []
+        self.kinds: list[int] = []
+        self.pids: list[str] = []
+        self.sections: list[list[str]] = []
+        self.texts: list[str] = []
+        self.reports: list[tuple[int, dict]] = []
+
+    def add(self, docnum: int, doc: dict, folded: str | None = None) -> None:
+        kind = doc.get("kind")
+        if kind == "report":
+            self.reports.append((docnum, _report_row(doc).__dict__))
+        elif kind in KIND_CODES:
+            self.docnums.append(docnum)
+            self.rids.append(doc["rid"])
+            self.ordinals.append(doc["ordinal"])
+            self.kinds.append(KIND_CODES[kind])
+            self.pids.append(doc["pid"])
+            self.sections.append(list(doc.get("section") or ()))
+            self.texts.append(_folded_row(doc["text"] if folded is None else folded, folded is not None))
+
+    def rows(self) -> SegmentRows:
+        joined = "".join(t + "\n" for t in self.texts)
+        codes = np.frombuffer(joined.encode("utf-16-le"), dtype=np.uint16)
+        lengths = np.array([len(t.encode("utf-16-le")) // 2 for t in self.texts], dtype=np.int64)
+        return SegmentRows(np.array(self.docnums, dtype=np.int64), self.rids, np.array(self.ordinals, dtype=np.int32),
+                           np.array(self.kinds, dtype=np.int8), self.pids, self.sections, lengths, codes, self.reports)
+
+    def save(self, path: Path) -> None:
+        r = self.rows()
+        strings = json.dumps({"rids": r.rids, "pids": r.pids, "sections": r.sections, "reports": r.reports},
+                             ensure_ascii=False).encode("utf-8")
+        with open(path, "wb") as f:
+            np.savez(f, docnums=r.docnums, ordinals=r.ordinals, kinds=r.kinds, lengths=r.lengths, codes=r.codes,
+                     strings=np.frombuffer(strings, dtype=np.uint8))
+
+
+def _folded_row(text: str, already_folded: bool) -> str:
+    return (text if already_folded else fold(text)).replace("\n", " ")
+
+
+def _report_row(stored: dict) -> ReportRow:
+    return ReportRow(rid=stored["rid"], meta=json.loads(stored["meta"]), source=stored.get("source", ""),
+                     path=stored.get("path", ""), fmt=stored.get("fmt", ""), file_hash=stored.get("file_hash", ""))
+
+
+def _load_rows(path: Path) -> SegmentRows:
+    with np.load(path) as z:
+        strings = json.loads(z["strings"].tobytes().decode("utf-8"))
+        return SegmentRows(z["docnums"], strings["rids"], z["ordinals"], z["kinds"], strings["pids"],
+                           strings["sections"], z["lengths"], z["codes"], [tuple(r) for r in strings["reports"]])
+
+
+def _segment_rows(ix, segment) -> SegmentRows:
+    """A segment's rows from the piece written beside it, else (segments merged by Whoosh, older
+    indexes) from its stored fields. Deleted documents are left out."""
+    from whoosh.reading import SegmentReader
+
+    piece = Path(ix.storage.folder) / (segment.segment_id() + PIECE_EXT)
+    if piece.exists():
+        rows = _load_rows(piece)
+    else:
+        builder = SegmentRowsBuilder()
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            for docnum, stored in reader.iter_docs():
+                builder.add(docnum, stored)
+        finally:
+            reader.close()
+        rows = builder.rows()
+    deleted = set(segment.deleted_docs())
+    if not deleted:
+        return rows
+    keep = ~np.isin(rows.docnums, np.fromiter(deleted, dtype=np.int64))
+    starts = np.concatenate(([0], np.cumsum(rows.lengths + 1)))
+    codes = np.concatenate([rows.codes[starts[i]:starts[i + 1]] for i in np.flatnonzero(keep)] or [np.zeros(0, np.uint16)])
+    reports = [(d, r) for d, r in rows.reports if d not in deleted]
+    pick = lambda values: [v for v, k in zip(values, keep) if k]  # noqa: E731
+    return SegmentRows(rows.docnums[keep], pick(rows.rids), rows.ordinals[keep], rows.kinds[keep], pick(rows.pids),
+                       pick(rows.sections), rows.lengths[keep], codes, reports)
+
+
 def build_exact_store(index_dir: Path, ix) -> Path:
     """Writes the exact-match arrays for the index's current generation; returns their folder."""
     generation = ix.latest_generation()
     target = cache_dir(index_dir, generation)
     if (target / "docs.json").exists():
         return target
-    reports: list[ReportRow] = []
-    rid_to_idx: dict[str, int] = {}
-    rows = []
-    with ix.reader() as reader:
-        for docnum, stored in reader.iter_docs():
-            if stored.get("kind") == "report":
-                rid_to_idx[stored["rid"]] = len(reports)
-                reports.append(ReportRow(
-                    rid=stored["rid"], meta=json.loads(stored["meta"]), source=stored.get("source", ""),
-                    path=stored.get("path", ""), fmt=stored.get("fmt", ""), file_hash=stored.get("file_hash", ""),
-                ))
-            elif stored.get("kind") in KIND_CODES:
-                rows.append((stored["rid"], stored["ordinal"], docnum, stored))
-    reports.sort(key=lambda r: r.rid)
-    rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
-    rows.sort(key=lambda r: (rid_to_idx.get(r[0], 1 << 30), r[1]))
-    rows = [r for r in rows if r[0] in rid_to_idx]
+    parts: list[tuple[int, SegmentRows]] = []
+    base = 0
+    for segment in ix._segments():  # in table-of-contents order, which numbers the documents
+        parts.append((base, _segment_rows(ix, segment)))
+        base += segment.doc_count_all()
 
-    pieces: list[str] = []
-    starts = np.zeros(len(rows), dtype=np.int64)
-    ends = np.zeros(len(rows), dtype=np.int64)
-    pos = 0
-    for i, (_, _, _, stored) in enumerate(rows):
-        folded = fold(stored["text"]).replace("\n", " ")
-        units = len(folded.encode("utf-16-le")) // 2
-        starts[i] = pos
-        ends[i] = pos + units
-        pieces.append(folded)
-        pos += units + 1
-    codes = np.frombuffer("\n".join(pieces).encode("utf-16-le"), dtype=np.uint16) if pieces else np.zeros(0, np.uint16)
+    reports = sorted((ReportRow(**r) for _, rows in parts for _, r in rows.reports), key=lambda r: r.rid)
+    rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
+    rids = [rid for _, rows in parts for rid in rows.rids]
+    report_idx = np.array([rid_to_idx.get(rid, -1) for rid in rids], dtype=np.int64)
+    ordinals = np.concatenate([rows.ordinals for _, rows in parts]) if parts else np.zeros(0, np.int32)
+    docnums = np.concatenate([rows.docnums + b for b, rows in parts]) if parts else np.zeros(0, np.int64)
+    kinds = np.concatenate([rows.kinds for _, rows in parts]) if parts else np.zeros(0, np.int8)
+    lengths = np.concatenate([rows.lengths for _, rows in parts]) if parts else np.zeros(0, np.int64)
+    codes = np.concatenate([rows.codes for _, rows in parts]) if parts else np.zeros(0, np.uint16)
+    pids = [pid for _, rows in parts for pid in rows.pids]
+    sections = [sec for _, rows in parts for sec in rows.sections]
+    del parts
+
+    # Paragraphs in report order (reports by id), each report's in reading order; a paragraph
+    # whose report document is missing is left out.
+    order = np.lexsort((ordinals, report_idx))
+    order = order[report_idx[order] >= 0]
+    old_starts = np.concatenate(([0], np.cumsum(lengths + 1)))[:-1]
+    if order.size != lengths.size or np.any(order != np.arange(order.size)):
+        codes = np.concatenate([codes[old_starts[i]:old_starts[i] + lengths[i] + 1] for i in order.tolist()]
+                               or [np.zeros(0, np.uint16)])
+        report_idx, ordinals, docnums, kinds, lengths = (a[order] for a in (report_idx, ordinals, docnums, kinds, lengths))
+        pids = [pids[i] for i in order.tolist()]
+        sections = [sections[i] for i in order.tolist()]
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)))[:-1]
+    codes = codes[:-1] if codes.size else codes  # no separator after the last paragraph
 
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     np.save(tmp / "codes.npy", codes)
-    np.save(tmp / "starts.npy", starts)
-    np.save(tmp / "ends.npy", ends)
-    np.save(tmp / "docnums.npy", np.array([r[2] for r in rows], dtype=np.int64))
-    np.save(tmp / "report_idx.npy", np.array([rid_to_idx[r[0]] for r in rows], dtype=np.int32))
-    np.save(tmp / "ordinals.npy", np.array([r[1] for r in rows], dtype=np.int32))
-    np.save(tmp / "kinds.npy", np.array([KIND_CODES.get(r[3]["kind"], 1) for r in rows], dtype=np.int8))
+    np.save(tmp / "starts.npy", starts.astype(np.int64))
+    np.save(tmp / "ends.npy", (starts + lengths).astype(np.int64))
+    np.save(tmp / "docnums.npy", docnums.astype(np.int64))
+    np.save(tmp / "report_idx.npy", report_idx.astype(np.int32))
+    np.save(tmp / "ordinals.npy", ordinals.astype(np.int32))
+    np.save(tmp / "kinds.npy", kinds.astype(np.int8))
     np.save(tmp / "unit_freq.npy", np.bincount(codes, minlength=65536).astype(np.int64))
     table: dict[tuple, int] = {}
-    section_ids = np.array([table.setdefault(tuple(r[3].get("section") or ()), len(table)) for r in rows],
-                           dtype=np.int32)
+    section_ids = np.array([table.setdefault(tuple(sec), len(table)) for sec in sections], dtype=np.int32)
     np.save(tmp / "section_ids.npy", section_ids)
     with open(tmp / "docs.json", "w", encoding="utf-8") as f:
         json.dump({
-            "pids": [r[3]["pid"] for r in rows],
+            "pids": pids,
             "section_table": [list(k) for k in table],
             "reports": [r.__dict__ for r in reports],
         }, f, ensure_ascii=False)

@@ -91,6 +91,7 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
             "kind": para.kind,
             "ordinal": para.ordinal,
             "content": tuple(segment_words(folded_text, words)),
+            "_folded": folded_text,  # not a field: for the exact store (exact.SegmentRowsBuilder)
             "text": para.text,
             "section": list(para.section),
         })

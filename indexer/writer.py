@@ -1,8 +1,11 @@
 """Index writer: corpus files -> Whoosh documents, incremental by content hash.
 
-Every change goes through one Whoosh writer and lands with its commit, which is atomic (the new
-table of contents is written last): a crash or a kill leaves the previous generation searchable.
-Whoosh's write lock keeps a second indexer out; it is told the index is busy.
+Files are read, structured, analysed and written as Whoosh segments in worker processes, a
+batch of files per segment (segments.SegmentBuilder); the parent deletes the old versions of
+changed and removed files with an ordinary Whoosh writer and commits its changes together with
+the new segments in one table of contents, which is written last, so a commit is atomic: a crash
+or a kill leaves the previous generation searchable. Whoosh's write lock keeps a second indexer
+out; it is told the index is busy.
 """
 from __future__ import annotations
 
@@ -13,26 +16,29 @@ import shutil
 import sys
 import threading
 import time
-from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh.writing import LockError
+from whoosh.writing import MERGE_SMALL, LockError
 
 from .analysis import load_userdict_file
-from .exact import ExactStore, build_exact_store
+from .exact import PIECE_EXT, ExactStore, SegmentRowsBuilder, build_exact_store
 from .model import ReadError
 from .parse import parse_file
 from .readers import SUPPORTED_SUFFIXES
 from .schema import make_schema, report_documents, report_id, retired_documents
+from .segments import SegmentBuilder
 
 INDEX_NAME = "paragraphs"
 USERDICT_NAME = "userdict.txt"
-COMMIT_EVERY = 1000
-PARALLEL_FROM = 16  # fewer files are read in-process: a worker's start-up would cost more
+STAGING_NAME = "staging"  # inside the index folder: where workers build segments
+COMMIT_EVERY = 1000  # files; a kill loses at most the work since the last commit
+PARALLEL_FROM = 16  # fewer files are indexed in-process: a worker's start-up would cost more
+BATCH_BYTES_MIN = 1 << 20
+BATCH_BYTES_MAX = 24 << 20
 
 
 class IndexBusy(Exception):
@@ -136,9 +142,12 @@ def update_index(
     rebuild: bool = False,
     userdict: Path | None = None,
     max_chars: int = 1000,
-    progress: Callable[[Iterable, int], Iterable] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> IndexSummary:
-    """Brings the index in line with the files below roots; returns what changed."""
+    """Brings the index in line with the files below roots; returns what changed.
+
+    ``progress(total)`` may return a progress bar (``update(n)``, ``close()``) told of every file.
+    """
     summary = IndexSummary()
     files, unsupported = scan_corpus(roots)
     summary.skipped.extend(unsupported)
@@ -180,10 +189,12 @@ def update_index(
         rids = _assign_report_ids(files, indexed)
         seen_sources = set()
         jobs: list[tuple] = []
+        sizes: list[int] = []
         for cf in files:
             seen_sources.add(cf.source)
             try:
                 digest = file_hash(cf.path)
+                size = cf.path.stat().st_size
             except OSError as exc:
                 summary.skipped.append((cf.source, f"cannot read file: {exc.strerror or exc}"))
                 continue
@@ -192,6 +203,7 @@ def update_index(
                 summary.unchanged += 1
                 continue
             jobs.append((str(cf.path), cf.source, rids[cf.source], digest, max_chars, extra_words))
+            sizes.append(size)
 
         if all(r.is_dir() for r in roots):
             # Removals first: a report whose file changed format (a.txt -> a.pdf) keeps its id,
@@ -202,33 +214,39 @@ def update_index(
                     writer.delete_by_term("rid", rid)
                     summary.removed.append(source)
 
-        results = _read_jobs(jobs)
-        if progress is not None:
-            results = progress(results, len(jobs))
-        pending = 0
-        for source, rid, docs, reason in results:
-            previous = indexed.get(source)
-            if docs is None:
+        staging = Path(ix.storage.folder) / STAGING_NAME
+        shutil.rmtree(staging, ignore_errors=True)  # left by a killed run; we hold the lock
+        bar = progress(len(jobs)) if progress is not None else None
+        pending: list = []  # segments built since the last commit
+        files_since_commit = 0
+        for batch in _build_batches(_plan_batches(jobs, sizes), staging, ix.schema, bar):
+            for outcome in batch.outcomes:
+                previous = indexed.get(outcome.source)
+                if outcome.pids is None:
+                    reason = outcome.reason
+                    if previous:
+                        reason += " (the previously indexed version is kept)"
+                    summary.skipped.append((outcome.source, reason))
+                    continue
                 if previous:
-                    reason += " (the previously indexed version is kept)"
-                summary.skipped.append((source, reason))
-                continue
-            if previous:
-                _retire(writer, previous[0], {d["pid"] for d in docs})
-                writer.delete_by_term("rid", previous[0])
-                summary.updated.append(source)
-            else:
-                summary.added.append(source)
-            for doc in docs:
-                writer.add_document(**doc)
-            pending += 1
-            if pending >= COMMIT_EVERY:
-                writer.commit()
+                    _retire(writer, previous[0], set(outcome.pids))
+                    writer.delete_by_term("rid", previous[0])
+                    summary.updated.append(outcome.source)
+                else:
+                    summary.added.append(outcome.source)
+            if batch.segment is not None:
+                pending.append(_adopt_segment(batch, ix.storage))
+            files_since_commit += len(batch.outcomes)
+            if files_since_commit >= COMMIT_EVERY:
+                _commit(writer, pending)
                 writer = ix.writer(limitmb=256)
-                pending = 0
+                pending, files_since_commit = [], 0
+        if bar is not None:
+            bar.close()
 
-        writer.commit()
+        _commit(writer, pending)
         writer = None
+        shutil.rmtree(staging, ignore_errors=True)
         if swap_dir is not None:
             _swap_in(swap_dir, index_dir)
             swap_dir = None
@@ -246,6 +264,12 @@ def update_index(
     store = ExactStore(build_exact_store(index_dir, ix))
     summary.reports, summary.paragraphs = len(store.reports), len(store)
     return summary
+
+
+def _commit(writer, segments: list) -> None:
+    """Commits the writer's deletions and documents together with the segments built beside it,
+    in one new table of contents. Existing small segments are merged as Whoosh does by default."""
+    writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + segments)
 
 
 def _retire(writer, rid: str, live_pids: set[str]) -> None:
@@ -269,8 +293,91 @@ def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:
         return source, rid, None, f"unexpected error while reading: {type(exc).__name__}: {exc}"
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: a worker whose indexer was killed would otherwise wait for work forever."""
+@dataclass
+class FileOutcome:
+    source: str
+    rid: str
+    pids: list[str] | None  # the paragraph ids now indexed; None if the file was skipped
+    reason: str = ""
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[FileOutcome]
+    segment: object | None  # a Whoosh segment in `staging`, not yet in any table of contents
+    staging: str
+
+
+def _plan_batches(jobs: list[tuple], sizes: list[int]) -> list[list[tuple]]:
+    """Consecutive files in batches of similar size, one segment each: several per worker, so that
+    the workers stay busy to the end, but large, so that the index has few segments. Commits come
+    between batches, so a batch holds at most COMMIT_EVERY files."""
+    if not jobs:
+        return []
+    if len(jobs) < PARALLEL_FROM:
+        return [jobs]
+    target = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, sum(sizes) // (_worker_count() * 4)))
+    batches: list[list[tuple]] = [[]]
+    filled = 0
+    for job, size in zip(jobs, sizes):
+        if batches[-1] and (filled + size > target or len(batches[-1]) >= COMMIT_EVERY):
+            batches.append([])
+            filled = 0
+        batches[-1].append(job)
+        filled += size
+    return batches
+
+
+def build_batch(jobs: list[tuple], staging: str, schema) -> BatchResult:
+    """reader -> structure -> analyser -> one Whoosh segment, for a batch of files (in a worker)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    storage = FileStorage(staging).create()
+    builder = SegmentBuilder(storage, schema, INDEX_NAME)
+    rows = SegmentRowsBuilder()  # the exact store's share of the work, done here in parallel
+    outcomes = []
+    for job in jobs:
+        source, rid, docs, reason = read_job(job)
+        if docs is None:
+            outcomes.append(FileOutcome(source, rid, None, reason))
+        else:
+            for doc in docs:
+                rows.add(builder.doc_count, doc, doc.get("_folded"))
+                builder.add_document(**doc)
+            outcomes.append(FileOutcome(source, rid, [d["pid"] for d in docs if d["kind"] != "report"]))
+        _report_progress()
+    if not builder.doc_count:
+        return BatchResult(outcomes, None, staging)
+    segment = builder.finish()
+    rows.save(Path(staging) / (segment.segment_id() + PIECE_EXT))
+    return BatchResult(outcomes, segment, staging)
+
+
+def _adopt_segment(batch: BatchResult, storage):
+    """Moves a built segment's files from its staging folder into the index folder. Until a commit
+    lists it, Whoosh treats it as leftovers: a crash before then loses nothing committed."""
+    segment = batch.segment
+    prefix = segment.segment_id() + "."
+    for name in os.listdir(batch.staging):
+        if name.startswith(prefix):
+            os.replace(os.path.join(batch.staging, name), os.path.join(storage.folder, name))
+    shutil.rmtree(batch.staging, ignore_errors=True)
+    return segment
+
+
+_progress_queue = None
+
+
+def _report_progress() -> None:
+    if _progress_queue is not None:
+        _progress_queue.put(1)
+
+
+def _init_worker(parent_pid: int, queue) -> None:
+    """Worker initializer: progress goes to the parent's queue, and a worker whose indexer was
+    killed exits instead of waiting for work forever."""
+    global _progress_queue
+    _progress_queue = queue
 
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -280,30 +387,69 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _read_jobs(jobs: list[tuple]) -> Iterator[tuple]:
-    """Reads and analyses files in worker processes (in order, a bounded number in flight) while
-    the caller feeds Whoosh: segmentation and Whoosh's writer each keep one core busy."""
-    workers = max(1, min(4, (os.cpu_count() or 1) - 1))
-    if len(jobs) < PARALLEL_FROM:
-        yield from map(read_job, jobs)
+def _worker_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _build_batches(batches: list[list[tuple]], staging: Path, schema, bar) -> Iterator[BatchResult]:
+    """Builds the batches' segments in worker processes (all cores: the parent only moves files and
+    commits) and yields them in order; a failed batch comes back as skipped files."""
+    global _progress_queue
+    dirs = [str(staging / f"batch-{i:05d}") for i in range(len(batches))]
+    if len(batches) <= 1:
+        _progress_queue = _InlineProgress(bar)
+        try:
+            for batch, d in zip(batches, dirs):
+                yield _safely(lambda: build_batch(batch, d, schema), batch, d)
+        finally:
+            _progress_queue = None
         return
     # "spawn", not "fork": a forked worker would share the open file of Whoosh's write lock and
     # keep the index locked after the indexer itself was killed.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        in_flight: deque = deque()
-        it = iter(jobs)
-        for job in it:
-            in_flight.append(pool.submit(read_job, job))
-            if len(in_flight) >= workers * 4:
-                break
-        while in_flight:
-            result = in_flight.popleft().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                in_flight.append(pool.submit(read_job, nxt))
-            yield result
+    queue = ctx.Queue()
+    pump = threading.Thread(target=_pump_progress, args=(queue, bar), name="index-progress", daemon=True)
+    pump.start()
+    workers = min(_worker_count(), len(batches))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(os.getpid(), queue)) as pool:
+            futures = [pool.submit(build_batch, batch, d, schema) for batch, d in zip(batches, dirs)]
+            for future, batch, d in zip(futures, batches, dirs):
+                yield _safely(future.result, batch, d)
+    finally:
+        queue.put(None)
+        pump.join(timeout=5)
+
+
+def _safely(run: Callable[[], BatchResult], batch: list[tuple], staging: str) -> BatchResult:
+    try:
+        return run()
+    except Exception as exc:  # a crashed worker must not stop the run: its files are reported
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"indexing failed: {type(exc).__name__}: {exc}"
+        return BatchResult([FileOutcome(job[1], job[2], None, reason) for job in batch], None, staging)
+
+
+class _InlineProgress:
+    def __init__(self, bar):
+        self.bar = bar
+
+    def put(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+
+def _pump_progress(queue, bar) -> None:
+    while True:
+        n = queue.get()
+        if n is None:
+            return
+        if bar is not None:
+            bar.update(n)
 
 
 def _assign_report_ids(files: list[CorpusFile], indexed: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -341,8 +487,7 @@ def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary |
     return update_index(roots, index_dir, **kwargs)
 
 
-def default_progress(items, total):
+def default_progress(total: int):
     from tqdm import tqdm
 
-    return tqdm(items, total=total, unit="file", desc="indexing", file=sys.stderr,
-                disable=not sys.stderr.isatty())
+    return tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, disable=not sys.stderr.isatty())

@@ -261,3 +261,93 @@ def test_report_and_paragraph_ids_survive_a_change_of_encoding_and_format(tmp_pa
     assert [p.id for p in engine.report(SEEDS[4].stem).paragraphs] == before
     assert engine.search("临猗").total == len([p for p in engine.report(SEEDS[4].stem).paragraphs if "临猗" in p.text])
     engine.close()
+
+
+def test_parallel_build_in_several_segments_finds_every_paragraph(tmp_path, monkeypatch):
+    # 40 files in batches of at most 9 (COMMIT_EVERY): several segments built by worker processes
+    # and several commits; every paragraph must be found exactly as a substring scan finds it.
+    import indexer.writer as writer_module
+    from indexer.normalise import fold
+    from indexer.parse import parse_file
+
+    monkeypatch.setattr(writer_module, "COMMIT_EVERY", 9)
+    corpus = make_corpus(tmp_path / "corpus")
+    _variant_corpus(corpus, 35)
+    index_dir = tmp_path / "index"
+    ticks = []
+
+    class Bar:
+        def update(self, n):
+            ticks.append(n)
+
+        def close(self):
+            ticks.append("closed")
+
+    summary = update_index([corpus], index_dir, progress=lambda total: ticks.append(total) or Bar())
+    assert len(summary.added) == 40 and not summary.skipped
+    assert ticks[0] == 40 and sum(t for t in ticks[1:-1]) == 40 and ticks[-1] == "closed"
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    assert len(ix._segments()) >= 5
+    assert not (index_dir / writer_module.STAGING_NAME).exists()
+    texts = [fold(p.text) for path in sorted(corpus.glob("*.txt")) for p in parse_file(path).paragraphs]
+    assert summary.paragraphs == len(texts)
+    engine = SearchEngine(index_dir)
+    try:
+        for q in ("出庭应诉率", "批次编号1", "治政府建", "2021年"):
+            assert engine.search(q).total == sum(fold(q) in t for t in texts), q
+    finally:
+        engine.close()
+
+
+def test_a_failing_batch_reports_its_files_and_keeps_their_old_versions(tmp_path, monkeypatch):
+    from indexer.segments import SegmentBuilder
+
+    corpus = make_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    baseline = hits(index_dir, "出庭应诉率")
+    for p in corpus.glob("*.txt"):
+        p.write_text(p.read_text(encoding="utf-8") + "\n\n新增段落写入失败标记。\n", encoding="utf-8")
+
+    def broken(self, **fields):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SegmentBuilder, "add_document", broken)
+    summary = update_index([corpus], index_dir)
+    assert len(summary.skipped) == len(SEEDS) and not summary.updated
+    assert all("No space left on device" in reason and "previously indexed version is kept" in reason
+               for _, reason in summary.skipped)
+    assert hits(index_dir, "出庭应诉率") == baseline and hits(index_dir, "写入失败标记") == 0
+
+
+def test_exact_store_from_segment_pieces_equals_one_read_from_stored_fields(tmp_path):
+    # Workers write each segment's folded paragraphs beside it; the store assembled from those
+    # pieces (with a changed and a removed file, so with deletions) must equal the one built by
+    # reading every stored paragraph back, which is what segments without a piece get.
+    import numpy as np
+
+    from indexer.exact import PIECE_EXT, build_exact_store
+    from indexer.writer import open_index
+
+    corpus = make_corpus(tmp_path / "corpus")
+    _variant_corpus(corpus, 30)
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    (corpus / "variant_0003.txt").unlink()
+    changed = corpus / "variant_0007.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n修改后的段落。\n", encoding="utf-8")
+    update_index([corpus], index_dir)
+
+    copy = tmp_path / "copy"
+    shutil.copytree(index_dir, copy)
+    pieces = list(copy.glob("*" + PIECE_EXT))
+    assert pieces
+    for piece in pieces:
+        piece.unlink()
+    shutil.rmtree(copy / "cache")
+    a = build_exact_store(index_dir, open_index(index_dir))
+    b = build_exact_store(copy, open_index(copy))
+    for name in ("codes", "starts", "ends", "docnums", "report_idx", "ordinals", "kinds", "unit_freq", "section_ids"):
+        assert np.array_equal(np.load(a / f"{name}.npy"), np.load(b / f"{name}.npy")), name
+    assert (a / "docs.json").read_text(encoding="utf-8") == (b / "docs.json").read_text(encoding="utf-8")
+    assert hits(index_dir, "修改后的段落") == 1 and hits(index_dir, "批次编号3号") == 0
