@@ -211,8 +211,8 @@ class SegmentRowsBuilder:
         r = self.rows()
         strings = json.dumps({"rids": r.rids, "pids": r.pids, "sections": r.sections, "reports": r.reports},
                              ensure_ascii=False).encode("utf-8")
-        with open(path, "wb") as f:
-            np.savez(f, docnums=r.docnums, ordinals=r.ordinals, kinds=r.kinds, lengths=r.lengths, codes=r.codes,
+        with open(path, "wb") as f:  # compressed: it is read once per generation, and text packs ~3:1
+            np.savez_compressed(f, docnums=r.docnums, ordinals=r.ordinals, kinds=r.kinds, lengths=r.lengths, codes=r.codes,
                      strings=np.frombuffer(strings, dtype=np.uint8))
 
 
