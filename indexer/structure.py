@@ -29,6 +29,9 @@ _SENTENCE_END = "。！？!?"
 _CONTINUES_AFTER = set("。！？!?；;：:…”’」』）)】") 
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _BOLD = re.compile(r"\*\*(.*?)\*\*")
+_BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*")
+# A run of spaces and tabs becomes one space; a lone space is already one.
+_INLINE_SPACE = re.compile("[ \t\u3000\xa0]{2,}|[\t\u3000\xa0]")
 
 
 @dataclass
@@ -39,7 +42,13 @@ class _Line:
     gap_before: bool = False  # a blank line preceded it (a page break in these dumps)
 
 
+# Every pattern above starts with one of these or a decimal digit (``\d``, str.isdecimal).
+_HEADING_FIRST = _CN_NUM + "(（"
+
+
 def heading_level(text: str) -> int | None:
+    if not text or not (text[0] in _HEADING_FIRST or text[0].isdecimal()):
+        return None
     for level, pattern in _LEVEL_PATTERNS:
         if pattern.match(text):
             return level
@@ -48,7 +57,10 @@ def heading_level(text: str) -> int | None:
 
 def _clean_inline(text: str) -> str:
     text = text.replace("**", "")
-    return re.sub(r"[ \t\u3000\xa0]+", lambda m: " ", text).strip()
+    # The substitution only has work where one of these occurs (a scan for them is much faster).
+    if "\t" in text or "\u3000" in text or "\xa0" in text or "  " in text:
+        text = _INLINE_SPACE.sub(" ", text)
+    return text.strip()
 
 
 def _lines(raw: str) -> list[_Line]:
@@ -63,7 +75,7 @@ def _lines(raw: str) -> list[_Line]:
         if md:
             stripped = _MD_HEADING.sub("", stripped)
         bold_prefix = ""
-        m = re.match(r"^\*\*(.+?)\*\*", stripped)
+        m = _BOLD_PREFIX.match(stripped) if stripped.startswith("**") else None
         if m:
             bold_prefix = _clean_inline(m.group(1))
         text = _clean_inline(stripped)
@@ -167,16 +179,17 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
 
     paragraphs: list[Paragraph] = []
     stack: list[tuple[int, str]] = []
+    current: tuple[str, ...] = ()  # the section path of the stack
     for block in blocks:
         if block.kind == "heading":
             assert block.level is not None
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, block.text))
-            section = tuple(t for _, t in stack)
+            current = section = tuple(t for _, t in stack)
             paragraphs.append(Paragraph(len(paragraphs) + 1, "heading", section, block.text))
             continue
-        section = tuple(t for _, t in stack) if block.kind == "body" else ()
+        section = current if block.kind == "body" else ()
         for chunk in _split_long(block.text, max_chars):
             paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk))
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
