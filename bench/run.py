@@ -122,8 +122,7 @@ def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None
     started = time.perf_counter()
     if prof:
         prof.enable()
-    # From scratch = into an empty directory. Not rebuild=True: update_index's final
-    # commit(mergetype=CLEAR) then drops every batch committed before the last COMMIT_EVERY files.
+    # From scratch = into an empty directory (rebuild=True would also copy nothing: same path).
     summary = writer.update_index([corpus], index_dir)
     if prof:
         prof.disable()
