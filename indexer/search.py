@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from whoosh import query as wq
 from whoosh.scoring import BM25F
 
-from .analysis import words as analyse_words
+from .analysis import segment_words, words as analyse_words
 from .exact import ExactStore, build_exact_store
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
@@ -382,9 +382,8 @@ class SearchEngine:
         return hits
 
     # -- ranking ----------------------------------------------------------------------------------
-    def _word_query(self, terms: list[Term]) -> wq.Query | None:
-        ws = dict.fromkeys(w for term in terms for w in analyse_words(term.folded, self.extra_words))
-        return wq.Or([wq.Term("content", w) for w in ws]) if ws else None
+    def _query_words(self, terms: list[Term]) -> list[str]:
+        return list(dict.fromkeys(w for term in terms for w in analyse_words(term.folded, self.extra_words)))
 
     def _boost(self, i: int, terms: list[str]) -> float:
         """Re-ranking factor: terms in the section heading or the report title, terms adjacent."""
@@ -422,25 +421,26 @@ class SearchEngine:
             score += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg))
         return score
 
-    def _whoosh_scores(self, q: wq.Query, docnums: list[int]) -> dict[int, float]:
-        """BM25F over jieba words for just these documents (a matcher skipped to each in turn,
-        instead of scoring every document the words occur in)."""
+    def _word_scores(self, words: list[str], rows: list[int]) -> dict[int, float]:
+        """Whoosh's BM25F over jieba words (its scorer, idf, average and stored field lengths) for
+        just these paragraphs, the sum over the query's words as Whoosh's Or sums them. A word's
+        frequency is counted from the paragraph's own words, which are exactly what its postings
+        hold, instead of skipping a posting matcher to each paragraph block by block, which cost
+        common words several milliseconds."""
+        scorers = {w: self.searcher.weighting.scorer(self.searcher, "content", w) for w in words
+                   if self.searcher.doc_frequency("content", w)}
         out: dict[int, float] = {}
-        wanted = sorted(docnums)
-        context = self.searcher.context()
-        k = 0
-        for sub, offset in self.searcher.leaf_searchers():
-            end = offset + sub.doc_count_all()
-            if k >= len(wanted) or wanted[k] >= end:
-                continue  # no candidate in this segment: don't pay for its matcher
-            matcher = q.matcher(sub, context)
-            while k < len(wanted) and wanted[k] < end:
-                local = wanted[k] - offset
-                if matcher.is_active() and matcher.id() < local:
-                    matcher.skip_to(local)
-                if matcher.is_active() and matcher.id() == local:
-                    out[wanted[k]] = float(matcher.score())
-                k += 1
+        if not scorers:
+            return out
+        for i in rows:
+            docnum = int(self.store.docnums[i])
+            counts = Counter(segment_words(self.store.folded_text(i), self.extra_words))
+            score = 0.0
+            for w, scorer in scorers.items():
+                if counts[w]:
+                    score += scorer._score(float(counts[w]), scorer.dfl(docnum))
+            if score:
+                out[i] = score
         return out
 
     def _scores(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None,
@@ -457,10 +457,9 @@ class SearchEngine:
         pre = self._prerank(terms, hits, counts)
         head_pos = _top_positions(pre, RERANK_DEPTH)
         head = hits[head_pos]
-        q = self._word_query(parsed.positive_terms())
-        bm25 = self._whoosh_scores(q, self.store.docnums[head].tolist()) if q is not None else {}
+        bm25 = self._word_scores(self._query_words(parsed.positive_terms()), head.tolist())
         rescored = sorted(
-            ((bm25.get(int(self.store.docnums[i]), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(i))
+            ((bm25.get(int(i), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(i))
              for i, p in zip(head, pre[head_pos])),
             key=lambda x: (-x[0], x[1]),
         )

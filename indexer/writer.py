@@ -38,7 +38,7 @@ STAGING_NAME = "staging"  # inside the index folder: where workers build segment
 COMMIT_EVERY = 1000  # files; a kill loses at most the work since the last commit
 PARALLEL_FROM = 16  # fewer files are indexed in-process: a worker's start-up would cost more
 BATCH_BYTES_MIN = 1 << 20
-BATCH_BYTES_MAX = 24 << 20
+BATCH_BYTES_MAX = 40 << 20
 
 
 class IndexBusy(Exception):

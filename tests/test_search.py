@@ -180,3 +180,23 @@ def test_warm_engine_pair_index_finds_exactly_what_the_scan_finds(seed_index, en
                 assert (warm.store.occurrences(term) == engine.store.occurrences(term)).all(), term
     finally:
         warm.close()
+
+
+@pytest.mark.parametrize("q", ["行政复议", "出庭应诉率 法律顾问", "法治政府建设 依法行政", "2021年 行政执法"])
+def test_rerank_scores_equal_whoosh_bm25f_search(engine, q):
+    # The re-ranker scores paragraphs with Whoosh's BM25F scorer and word counts from each
+    # paragraph's own words; that must equal what Whoosh's own search over the postings gives.
+    from whoosh import query as wq
+
+    parsed = engine.parse(q)
+    words = engine._query_words(parsed.positive_terms())
+    rows = engine.store.docs_containing(parsed.positive_terms()[0].folded)
+    ours = engine._word_scores(words, rows.tolist())
+    query = wq.Or([wq.Term("content", w) for w in words])
+    theirs = {hit.docnum: hit.score for hit in engine.searcher.search(query, limit=None)}
+    assert len(ours) > 3
+    for i, score in ours.items():
+        assert score == pytest.approx(theirs[int(engine.store.docnums[i])], rel=1e-9)
+    # and every row Whoosh scores is scored here too
+    docnum_to_row = {int(engine.store.docnums[i]): i for i in rows.tolist()}
+    assert {docnum_to_row[d] for d in theirs if d in docnum_to_row} == set(ours)
