@@ -181,7 +181,12 @@ class SegmentBuilder:
         weight_list = freqs.astype(np.float64).tolist()
         values = freqs.astype(">u4").tobytes() if isinstance(field.format, Frequency) else None
         lengths = self._lengths.get(name)
-        length_list = [lengths.get(d, 0) for d in doc_list] if lengths else None
+        if lengths:
+            by_doc = np.zeros(self.doc_count, dtype=np.int64)
+            by_doc[np.fromiter(lengths.keys(), dtype=np.int64)] = np.fromiter(lengths.values(), dtype=np.int64)
+            length_list = by_doc[docs].tolist()
+        else:
+            length_list = None
 
         fieldwriter.start_field(name, field)
         postwriter = _BlockPostingsWriter(fieldwriter._postfile, blocklimit=blocklimit,
