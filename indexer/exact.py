@@ -9,23 +9,19 @@ construction (it is a substring scan), and jieba's segmentation plays no part in
 ranks. UTF-16 matching is exact even for characters outside the BMP, since surrogate halves
 cannot match out of step.
 
-The arrays are written once per index generation under ``<index>/cache/exact-<gen>/`` and loaded
-with numpy (memory-mapped), so opening a searcher does not re-read every stored paragraph.
+The store is assembled in memory when an engine opens, from the pieces written beside each Whoosh
+segment (pieces.py) and the segments' deletions, so nothing but the pieces is kept on disk: a
+generation needs no cache of its own, and cannot have a stale one.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .normalise import fold
-
-SEPARATOR = 0x000A
-KIND_CODES = {"heading": 0, "body": 1}
+from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_path, read_piece
 
 
 @dataclass
@@ -38,25 +34,31 @@ class ReportRow:
     file_hash: str
 
 
+class PieceMissing(Exception):
+    """A segment's piece vanished while opening: a writer committed and cleaned up meanwhile."""
+
+
 class ExactStore:
-    def __init__(self, directory: Path):
-        self.directory = directory
-        load = lambda name: np.load(directory / f"{name}.npy", mmap_mode="r")  # noqa: E731
-        self.codes = load("codes")
-        self.starts = np.asarray(load("starts"))
-        self.ends = np.asarray(load("ends"))
-        self.docnums = np.asarray(load("docnums"))
-        self.report_idx = np.asarray(load("report_idx"))
-        self.ordinals = np.asarray(load("ordinals"))
-        self.kinds = np.asarray(load("kinds"))
-        self.unit_freq = np.asarray(load("unit_freq"))
-        with open(directory / "docs.json", encoding="utf-8") as f:
-            extra = json.load(f)
-        self.pids: list[str] = extra["pids"]
+    def __init__(self, codes: np.ndarray, lengths: np.ndarray, docnums: np.ndarray, report_idx: np.ndarray,
+                 ordinals: np.ndarray, kinds: np.ndarray, pids: list[str], section_table: list[list[str]],
+                 section_ids: np.ndarray, reports: list[ReportRow], texts: list[TextBlocks], row_piece: np.ndarray,
+                 row_local: np.ndarray):
+        self.codes = codes
+        self.starts = np.concatenate(([0], np.cumsum(lengths.astype(np.int64) + 1)))[:lengths.size]
+        self.ends = self.starts + lengths
+        self.docnums = docnums
+        self.report_idx = report_idx
+        self.ordinals = ordinals
+        self.kinds = kinds
+        self.unit_freq = np.bincount(codes, minlength=65536).astype(np.int64)
+        self.pids = pids
         # Section paths are shared by many paragraphs: one table, an id per paragraph.
-        self.section_table: list[list[str]] = extra["section_table"]
-        self.section_ids = np.asarray(load("section_ids"))
-        self.reports = [ReportRow(**r) for r in extra["reports"]]
+        self.section_table = section_table
+        self.section_ids = section_ids
+        self.reports = reports
+        self._texts = texts
+        self._row_piece = row_piece
+        self._row_local = row_local
         self.pid_index = {pid: i for i, pid in enumerate(self.pids)}
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
         self._folded_sections: list[str | None] = [None] * len(self.section_table)
@@ -65,6 +67,60 @@ class ExactStore:
         self._following: np.ndarray | None = None
         self._unit_doc: np.ndarray | None = None
 
+    @classmethod
+    def open(cls, reader, folder: Path) -> "ExactStore":
+        """The store of the paragraphs a Whoosh reader sees (its segments' pieces, less deleted
+        documents), in report order: reports by id, each report's paragraphs in reading order."""
+        parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
+        report_rows: list[ReportRow] = []
+        for segreader, offset in reader.leaf_readers():
+            if not hasattr(segreader, "segment"):
+                continue  # an empty index
+            segment = segreader.segment()
+            path = piece_path(folder, segment)
+            if not path.exists():
+                if any(segreader.doc_frequency("kind", k) for k in KIND_CODES):
+                    raise PieceMissing(str(path))
+                continue  # a segment of retired paragraphs only, which Whoosh itself stores
+            try:
+                piece = read_piece(path)
+            except FileNotFoundError as exc:
+                raise PieceMissing(str(path)) from exc
+            deleted = set(segment.deleted_docs()) if segment.has_deletions() else set()
+            dead = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
+            live = ~np.isin(piece.docnums, dead) if dead.size else np.ones(len(piece), dtype=bool)
+            parts.append((piece, live, offset))
+            report_rows += [ReportRow(**r) for d, r in piece.reports if d not in deleted]
+
+        reports = sorted(report_rows, key=lambda r: r.rid)
+        rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
+        joined = lambda arrays, dtype: np.concatenate(arrays) if arrays else np.zeros(0, dtype)  # noqa: E731
+        report_idx = joined([np.array([rid_to_idx.get(rid, -1) for rid in p.rids], dtype=np.int32)
+                             for p, _, _ in parts], np.int32)
+        live = joined([lv for _, lv, _ in parts], bool)
+        ordinals = joined([p.ordinals for p, _, _ in parts], np.int32)
+        # A paragraph whose report document is missing (or deleted) is left out.
+        order = np.lexsort((ordinals, report_idx))
+        order = order[(report_idx[order] >= 0) & live[order]]
+
+        lengths = joined([p.lengths for p, _, _ in parts], np.int32)
+        piece_starts = joined([p.starts + base for (p, _, _), base in
+                               zip(parts, np.cumsum([0] + [p.codes.size for p, _, _ in parts]))], np.int64)
+        codes = _gather_runs(joined([p.codes for p, _, _ in parts], np.uint16), piece_starts, lengths, order)
+        section_base = np.cumsum([0] + [len(p.section_table) for p, _, _ in parts])
+        return cls(
+            codes=codes, lengths=lengths[order],
+            docnums=joined([p.docnums.astype(np.int64) + off for p, _, off in parts], np.int64)[order],
+            report_idx=report_idx[order], ordinals=ordinals[order],
+            kinds=joined([p.kinds for p, _, _ in parts], np.int8)[order],
+            pids=_pick([pid for p, _, _ in parts for pid in p.pids], order),
+            section_table=[sec for p, _, _ in parts for sec in p.section_table],
+            section_ids=joined([p.section_ids + b for (p, _, _), b in zip(parts, section_base)], np.int32)[order],
+            reports=reports, texts=[p.texts for p, _, _ in parts],
+            row_piece=joined([np.full(len(p), k, dtype=np.int32) for k, (p, _, _) in enumerate(parts)], np.int32)[order],
+            row_local=joined([np.arange(len(p), dtype=np.int32) for p, _, _ in parts], np.int32)[order],
+        )
+
     def index_positions(self) -> None:
         """Sorts all positions by (unit, following unit, position) once (two 16-bit radix sorts,
         a few seconds per 100M units), so that a term is found from the positions of its rarest
@@ -72,7 +128,6 @@ class ExactStore:
         process (the web server, the benchmark); a one-shot CLI query just scans."""
         if self._positions is not None or not self.codes.shape[0]:
             return
-        self.codes = np.array(self.codes)  # into memory: gathers from a memory map are slower
         following = np.zeros_like(self.codes)
         following[:-1] = self.codes[1:]
         by_following = np.argsort(following, kind="stable")
@@ -146,6 +201,13 @@ class ExactStore:
     def folded_text(self, i: int) -> str:
         return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
 
+    def text(self, i: int) -> str:
+        """The paragraph's original text."""
+        return self._texts[int(self._row_piece[i])].text(int(self._row_local[i]))
+
+    def kind(self, i: int) -> str:
+        return KIND_NAMES[int(self.kinds[i])]
+
     def section(self, i: int) -> list[str]:
         return self.section_table[int(self.section_ids[i])]
 
@@ -158,183 +220,22 @@ class ExactStore:
         return value
 
 
-STORE_VERSION = 3  # bump when the arrays change, so caches of an older layout are rebuilt
-
-
-def cache_dir(index_dir: Path, generation: int) -> Path:
-    return index_dir / "cache" / f"exact-v{STORE_VERSION}-{generation}"
-
-
-PIECE_EXT = ".exact.npz"  # named after its segment, so it lives and dies with the segment
-
-
-@dataclass
-class SegmentRows:
-    """What the exact store takes from one Whoosh segment: its paragraphs, folded, and its reports."""
-
-    docnums: np.ndarray  # within the segment
-    rids: list[str]
-    ordinals: np.ndarray
-    kinds: np.ndarray
-    pids: list[str]
-    sections: list[list[str]]
-    lengths: np.ndarray  # UTF-16 units of each folded text
-    codes: np.ndarray  # the folded texts, each followed by SEPARATOR
-    reports: list[tuple[int, dict]]  # (docnum within the segment, ReportRow fields)
-
-
-class SegmentRowsBuilder:
-    """Gathers a segment's rows while it is written (segments.SegmentBuilder in a worker), so that
-    the exact store need not read every stored paragraph back and fold it again."""
-
-    def __init__(self):
-        self.docnums: list[int] = []
-        self.rids: list[str] = []
-        self.ordinals: list[int] = []
-        self.kinds: list[int] = []
-        self.pids: list[str] = []
-        self.sections: list[list[str]] = []
-        self.texts: list[str] = []
-        self.reports: list[tuple[int, dict]] = []
-
-    def add(self, docnum: int, doc: dict, folded: str | None = None) -> None:
-        kind = doc.get("kind")
-        if kind == "report":
-            self.reports.append((docnum, _report_row(doc).__dict__))
-        elif kind in KIND_CODES:
-            self.docnums.append(docnum)
-            self.rids.append(doc["rid"])
-            self.ordinals.append(doc["ordinal"])
-            self.kinds.append(KIND_CODES[kind])
-            self.pids.append(doc["pid"])
-            self.sections.append(list(doc.get("section") or ()))
-            self.texts.append(_folded_row(doc["text"] if folded is None else folded, folded is not None))
-
-    def rows(self) -> SegmentRows:
-        joined = "".join(t + "\n" for t in self.texts)
-        codes = np.frombuffer(joined.encode("utf-16-le"), dtype=np.uint16)
-        lengths = np.array([len(t.encode("utf-16-le")) // 2 for t in self.texts], dtype=np.int64)
-        return SegmentRows(np.array(self.docnums, dtype=np.int64), self.rids, np.array(self.ordinals, dtype=np.int32),
-                           np.array(self.kinds, dtype=np.int8), self.pids, self.sections, lengths, codes, self.reports)
-
-    def save(self, path: Path) -> None:
-        r = self.rows()
-        strings = json.dumps({"rids": r.rids, "pids": r.pids, "sections": r.sections, "reports": r.reports},
-                             ensure_ascii=False).encode("utf-8")
-        with open(path, "wb") as f:  # compressed: it is read once per generation, and text packs ~3:1
-            np.savez_compressed(f, docnums=r.docnums, ordinals=r.ordinals, kinds=r.kinds, lengths=r.lengths, codes=r.codes,
-                     strings=np.frombuffer(strings, dtype=np.uint8))
-
-
-def _folded_row(text: str, already_folded: bool) -> str:
-    return (text if already_folded else fold(text)).replace("\n", " ")
-
-
-def _report_row(stored: dict) -> ReportRow:
-    return ReportRow(rid=stored["rid"], meta=json.loads(stored["meta"]), source=stored.get("source", ""),
-                     path=stored.get("path", ""), fmt=stored.get("fmt", ""), file_hash=stored.get("file_hash", ""))
-
-
-def _load_rows(path: Path) -> SegmentRows:
-    with np.load(path) as z:
-        strings = json.loads(z["strings"].tobytes().decode("utf-8"))
-        return SegmentRows(z["docnums"], strings["rids"], z["ordinals"], z["kinds"], strings["pids"],
-                           strings["sections"], z["lengths"], z["codes"], [tuple(r) for r in strings["reports"]])
-
-
-def _segment_rows(ix, segment) -> SegmentRows:
-    """A segment's rows from the piece written beside it, else (segments merged by Whoosh, older
-    indexes) from its stored fields. Deleted documents are left out."""
-    from whoosh.reading import SegmentReader
-
-    piece = Path(ix.storage.folder) / (segment.segment_id() + PIECE_EXT)
-    if piece.exists():
-        rows = _load_rows(piece)
+def _gather_runs(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The folded texts of rows ``order`` end to end, each but the last followed by SEPARATOR,
+    copied a run of consecutive rows at a time (a report's paragraphs are consecutive in their
+    piece), not a paragraph at a time."""
+    if order.size == 0:
+        return np.zeros(0, dtype=np.uint16)
+    if order.size == lengths.size and np.all(order[1:] == order[:-1] + 1) and order[0] == 0:
+        out = codes  # already in report order and nothing deleted: the usual fresh build
     else:
-        builder = SegmentRowsBuilder()
-        reader = SegmentReader(ix.storage, ix.schema, segment)
-        try:
-            for docnum, stored in reader.iter_docs():
-                builder.add(docnum, stored)
-        finally:
-            reader.close()
-        rows = builder.rows()
-    deleted = set(segment.deleted_docs())
-    if not deleted:
-        return rows
-    keep = ~np.isin(rows.docnums, np.fromiter(deleted, dtype=np.int64))
-    starts = np.concatenate(([0], np.cumsum(rows.lengths + 1)))
-    codes = np.concatenate([rows.codes[starts[i]:starts[i + 1]] for i in np.flatnonzero(keep)] or [np.zeros(0, np.uint16)])
-    reports = [(d, r) for d, r in rows.reports if d not in deleted]
-    pick = lambda values: [v for v, k in zip(values, keep) if k]  # noqa: E731
-    return SegmentRows(rows.docnums[keep], pick(rows.rids), rows.ordinals[keep], rows.kinds[keep], pick(rows.pids),
-                       pick(rows.sections), rows.lengths[keep], codes, reports)
+        breaks = np.flatnonzero(np.diff(order) != 1) + 1
+        firsts = order[np.concatenate(([0], breaks))]
+        lasts = order[np.concatenate((breaks - 1, [order.size - 1]))]
+        out = np.concatenate([codes[starts[a]:starts[b] + lengths[b] + 1]
+                              for a, b in zip(firsts.tolist(), lasts.tolist())])
+    return out[:-1]  # no separator after the last paragraph
 
 
-def build_exact_store(index_dir: Path, ix) -> Path:
-    """Writes the exact-match arrays for the index's current generation; returns their folder."""
-    generation = ix.latest_generation()
-    target = cache_dir(index_dir, generation)
-    if (target / "docs.json").exists():
-        return target
-    parts: list[tuple[int, SegmentRows]] = []
-    base = 0
-    for segment in ix._segments():  # in table-of-contents order, which numbers the documents
-        parts.append((base, _segment_rows(ix, segment)))
-        base += segment.doc_count_all()
-
-    reports = sorted((ReportRow(**r) for _, rows in parts for _, r in rows.reports), key=lambda r: r.rid)
-    rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
-    rids = [rid for _, rows in parts for rid in rows.rids]
-    report_idx = np.array([rid_to_idx.get(rid, -1) for rid in rids], dtype=np.int64)
-    ordinals = np.concatenate([rows.ordinals for _, rows in parts]) if parts else np.zeros(0, np.int32)
-    docnums = np.concatenate([rows.docnums + b for b, rows in parts]) if parts else np.zeros(0, np.int64)
-    kinds = np.concatenate([rows.kinds for _, rows in parts]) if parts else np.zeros(0, np.int8)
-    lengths = np.concatenate([rows.lengths for _, rows in parts]) if parts else np.zeros(0, np.int64)
-    codes = np.concatenate([rows.codes for _, rows in parts]) if parts else np.zeros(0, np.uint16)
-    pids = [pid for _, rows in parts for pid in rows.pids]
-    sections = [sec for _, rows in parts for sec in rows.sections]
-    del parts
-
-    # Paragraphs in report order (reports by id), each report's in reading order; a paragraph
-    # whose report document is missing is left out.
-    order = np.lexsort((ordinals, report_idx))
-    order = order[report_idx[order] >= 0]
-    old_starts = np.concatenate(([0], np.cumsum(lengths + 1)))[:-1]
-    if order.size != lengths.size or np.any(order != np.arange(order.size)):
-        codes = np.concatenate([codes[old_starts[i]:old_starts[i] + lengths[i] + 1] for i in order.tolist()]
-                               or [np.zeros(0, np.uint16)])
-        report_idx, ordinals, docnums, kinds, lengths = (a[order] for a in (report_idx, ordinals, docnums, kinds, lengths))
-        pids = [pids[i] for i in order.tolist()]
-        sections = [sections[i] for i in order.tolist()]
-    starts = np.concatenate(([0], np.cumsum(lengths + 1)))[:-1]
-    codes = codes[:-1] if codes.size else codes  # no separator after the last paragraph
-
-    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    np.save(tmp / "codes.npy", codes)
-    np.save(tmp / "starts.npy", starts.astype(np.int64))
-    np.save(tmp / "ends.npy", (starts + lengths).astype(np.int64))
-    np.save(tmp / "docnums.npy", docnums.astype(np.int64))
-    np.save(tmp / "report_idx.npy", report_idx.astype(np.int32))
-    np.save(tmp / "ordinals.npy", ordinals.astype(np.int32))
-    np.save(tmp / "kinds.npy", kinds.astype(np.int8))
-    np.save(tmp / "unit_freq.npy", np.bincount(codes, minlength=65536).astype(np.int64))
-    table: dict[tuple, int] = {}
-    section_ids = np.array([table.setdefault(tuple(sec), len(table)) for sec in sections], dtype=np.int32)
-    np.save(tmp / "section_ids.npy", section_ids)
-    with open(tmp / "docs.json", "w", encoding="utf-8") as f:
-        json.dump({
-            "pids": pids,
-            "section_table": [list(k) for k in table],
-            "reports": [r.__dict__ for r in reports],
-        }, f, ensure_ascii=False)
-    try:
-        tmp.rename(target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another process built it first
-    for old in (index_dir / "cache").glob("exact-*"):
-        if old != target and not old.name.startswith(target.name):
-            shutil.rmtree(old, ignore_errors=True)
-    return target
+def _pick(values: list, order: np.ndarray) -> list:
+    return [values[i] for i in order.tolist()]

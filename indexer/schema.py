@@ -1,7 +1,10 @@
-"""The Whoosh schema and the stable identities of reports and paragraphs.
+"""The Whoosh schema, the documents of a report, and the stable identities of reports and paragraphs.
 
 One Whoosh document per paragraph, plus one per report (``kind == "report"``) that carries the
-report's metadata and file hash, so a commit updates both atomically.
+report's metadata and file hash, so a commit updates both atomically. A paragraph document stores
+nothing in Whoosh: its id, section and texts go to its segment's piece (pieces.py), passed along
+under keys starting with ``_``, which Whoosh ignores. Report and retired documents are few, and
+keep their stored fields in Whoosh.
 """
 from __future__ import annotations
 
@@ -19,15 +22,13 @@ from .normalise import fold
 def make_schema(extra_words: tuple = ()) -> Schema:
     analyzer = PolicyTokenizer(extra_words)
     return Schema(
-        pid=ID(stored=True, unique=True),
-        rid=ID(stored=True),
-        kind=ID(stored=True),  # heading | body | report
-        ordinal=STORED(),
+        pid=ID(unique=True),
+        rid=ID(),
+        kind=ID(),  # heading | body | report | retired
         # Word frequencies only: matching is done by the exact store, so Whoosh needs no positions;
         # heading, title and adjacency boosts are applied when re-ranking (search.py).
         content=TEXT(analyzer=analyzer, phrase=False),
-        text=STORED(),
-        section=STORED(),
+        report_rid=STORED(),  # report docs: the report's id (rid is indexed only)
         meta=STORED(),  # report docs: ReportMeta as JSON
         source=STORED(),  # corpus-relative path
         path=STORED(),  # absolute path at indexing time, for downloading the source file
@@ -37,6 +38,9 @@ def make_schema(extra_words: tuple = ()) -> Schema:
         # that links to it can point at the closest current paragraph instead of nowhere.
         retired_pid=ID(stored=True),
         retired_rid=ID(stored=True),
+        ordinal=STORED(),  # retired docs
+        text=STORED(),  # retired docs
+        section=STORED(),  # retired docs
     )
 
 
@@ -69,42 +73,49 @@ def paragraph_ids(rid: str, folded_texts: list[str]) -> list[str]:
 def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str,
                      extra_words: tuple = ()) -> list[dict]:
     """The Whoosh documents of one report, paragraphs already analysed into words."""
-    meta = report.meta
-    docs = [{
-        "pid": f"{rid}~report",
-        "rid": rid,
-        "kind": "report",
-        "ordinal": 0,
-        "meta": json.dumps(meta.to_dict(), ensure_ascii=False),
-        "source": source,
-        "path": path,
-        "file_hash": file_hash,
-        "fmt": report.format,
-    }]
+    docs = [report_document(rid, report.meta.to_dict(), source, path, file_hash, report.format)]
     folded = [fold(p.text) for p in report.paragraphs]
     pids = paragraph_ids(rid, folded)
     words = tuple(extra_words)
     for pid, para, folded_text in zip(pids, report.paragraphs, folded):
-        docs.append({
-            "pid": pid,
-            "rid": rid,
-            "kind": para.kind,
-            "ordinal": para.ordinal,
-            "content": tuple(segment_words(folded_text, words)),
-            "_folded": folded_text,  # not a field: for the exact store (exact.SegmentRowsBuilder)
-            "text": para.text,
-            "section": list(para.section),
-        })
+        docs.append(paragraph_document(pid, rid, para.kind, para.ordinal, list(para.section), para.text,
+                                       folded_text, words))
     return docs
 
 
-def retired_documents(old_docs: list[dict], live_pids: set[str]) -> list[dict]:
-    """Whoosh documents remembering the paragraphs of old_docs that are not live any more."""
-    out = []
-    for d in old_docs:
-        if d.get("kind") in ("heading", "body") and d["pid"] not in live_pids:
-            out.append({
-                "kind": "retired", "retired_pid": d["pid"], "retired_rid": d["rid"],
-                "ordinal": d.get("ordinal", 0), "text": d.get("text", ""), "section": d.get("section") or [],
-            })
-    return out
+def report_document(rid: str, meta: dict, source: str, path: str, file_hash: str, fmt: str) -> dict:
+    return {
+        "pid": f"{rid}~report", "rid": rid, "kind": "report", "report_rid": rid,
+        "meta": json.dumps(meta, ensure_ascii=False),
+        "source": source,
+        "path": path,  # absolute path at indexing time, for downloading the source file
+        "file_hash": file_hash, "fmt": fmt,
+    }
+
+
+def paragraph_document(pid: str, rid: str, kind: str, ordinal: int, section: list[str], text: str, folded: str,
+                       extra_words: tuple) -> dict:
+    return {
+        "pid": pid, "rid": rid, "kind": kind,
+        "content": tuple(segment_words(folded, extra_words)),
+        # Not Whoosh fields: for the segment's piece (pieces.PieceBuilder).
+        "_ordinal": ordinal, "_section": section, "_text": text, "_folded": folded,
+    }
+
+
+def stored_document(stored: dict) -> dict | None:
+    """A report or retired document again, from the fields Whoosh stored (for merging segments)."""
+    if "report_rid" in stored:
+        rid = stored["report_rid"]
+        return {**stored, "pid": f"{rid}~report", "rid": rid, "kind": "report"}
+    if "retired_pid" in stored:
+        return {**stored, "kind": "retired"}
+    return None
+
+
+def retired_documents(old_paragraphs: list, live_pids: set[str]) -> list[dict]:
+    """Whoosh documents remembering the paragraphs (pieces.PieceRow) that are not live any more."""
+    return [{
+        "kind": "retired", "retired_pid": p.pid, "retired_rid": p.rid, "ordinal": p.ordinal,
+        "text": p.text, "section": list(p.section),
+    } for p in old_paragraphs if p.pid not in live_pids]

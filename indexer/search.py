@@ -17,7 +17,7 @@ import numpy as np
 from whoosh.scoring import BM25F
 
 from .analysis import segment_words, words as analyse_words
-from .exact import ExactStore, build_exact_store
+from .exact import ExactStore, PieceMissing
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .writer import open_index
@@ -216,15 +216,25 @@ class SearchEngine:
 
     def _open(self) -> None:
         self.ix = open_index(self.index_dir)
-        self.generation = self.ix.latest_generation()
-        self.store = ExactStore(build_exact_store(self.index_dir, self.ix))
+        for attempt in range(5):
+            # The searcher and the store must see one generation: the store is read from the
+            # searcher's own segments. A writer that commits meanwhile may delete a merged
+            # segment's piece before it is read; the newer generation is opened instead.
+            self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            generation = self.searcher.reader().generation()
+            self.generation = self.ix.latest_generation() if generation is None else generation
+            try:
+                self.store = ExactStore.open(self.searcher.reader(), self.index_dir)
+                break
+            except PieceMissing:
+                self.searcher.close()
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
         if self.warm:
             self.store.index_positions()
-        self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
         self.extra_words = self.ix.schema["content"].analyzer.extra_words
         analyse_words("预热", self.extra_words)  # load the segmenter's dictionary now, not in the first query
-        self._docnum_order = np.argsort(self.store.docnums)
-        self._sorted_docnums = self.store.docnums[self._docnum_order]
         reports = self.store.reports
         self._refs = [self._ref(r) for r in reports]
         self._years = np.array([r.meta.get("year") or 0 for r in reports], dtype=np.int32)
@@ -478,12 +488,11 @@ class SearchEngine:
 
     # -- results ----------------------------------------------------------------------------------
     def _hit(self, i: int, score: float, terms: list[str]) -> Hit:
-        stored = self.searcher.stored_fields(int(self.store.docnums[i]))
-        text = stored["text"]
+        text = self.store.text(i)
         return Hit(
-            id=self.store.pids[i], text=text, section=list(stored.get("section") or []),
+            id=self.store.pids[i], text=text, section=list(self.store.section(i)),
             highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
-            kind=stored.get("kind", "body"), score=round(score, 4), report=self._refs[int(self.store.report_idx[i])],
+            kind=self.store.kind(i), score=round(score, 4), report=self._refs[int(self.store.report_idx[i])],
         )
 
     def _facets(self, hits: np.ndarray) -> dict[str, list[tuple[str, int]]]:
@@ -565,12 +574,11 @@ class SearchEngine:
 
     # -- reading ------------------------------------------------------------------------------------
     def _view(self, i: int) -> ParagraphView:
-        stored = self.searcher.stored_fields(int(self.store.docnums[i]))
         r = int(self.store.report_idx[i])
         lo, hi = int(self._report_first[r]), int(self._report_first[r + 1])
         return ParagraphView(
-            id=self.store.pids[i], ordinal=int(self.store.ordinals[i]), kind=stored.get("kind", "body"),
-            section=list(stored.get("section") or []), text=stored["text"], report=self._refs[r],
+            id=self.store.pids[i], ordinal=int(self.store.ordinals[i]), kind=self.store.kind(i),
+            section=list(self.store.section(i)), text=self.store.text(i), report=self._refs[r],
             previous_id=self.store.pids[i - 1] if i - 1 >= lo else None,
             next_id=self.store.pids[i + 1] if i + 1 < hi else None,
         )

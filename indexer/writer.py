@@ -10,6 +10,7 @@ out; it is told the index is busy.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -21,15 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.writing import MERGE_SMALL, LockError
+from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
-from .exact import PIECE_EXT, ExactStore, SegmentRowsBuilder, build_exact_store
 from .model import ReadError
 from .parse import parse_file
+from .pieces import KIND_CODES, Piece, PieceBuilder, PieceRow, piece_path, read_piece
 from .readers import SUPPORTED_SUFFIXES
-from .schema import make_schema, report_documents, report_id, retired_documents
+from .schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
 from .segments import SegmentBuilder
 
 INDEX_NAME = "paragraphs"
@@ -39,6 +41,15 @@ COMMIT_EVERY = 1000  # files; a kill loses at most the work since the last commi
 PARALLEL_FROM = 16  # fewer files are indexed in-process: a worker's start-up would cost more
 BATCH_BYTES_MIN = 1 << 20
 BATCH_BYTES_MAX = 40 << 20
+# Small segments left by earlier runs (incremental updates) are merged once there are MERGE_AT of
+# them, and a segment with more deleted documents than live ones is compacted. A run never merges
+# the segments it made itself: a build would otherwise write its own batches again.
+SMALL_SEGMENT_DOCS = 20_000
+MERGE_AT = 3
+# What the index folder holds, and how: an index of another layout is rebuilt by `index` and
+# refused by searches (see open_index).
+LAYOUT_FILE = "layout"
+LAYOUT = "policy-search index layout 2: paragraphs in pieces beside their segments"
 
 
 class IndexBusy(Exception):
@@ -46,6 +57,10 @@ class IndexBusy(Exception):
 
 
 class IndexMissing(Exception):
+    pass
+
+
+class IndexOutdated(IndexMissing):
     pass
 
 
@@ -123,12 +138,24 @@ def corpus_words(roots: Iterable[Path], userdict: Path | None) -> tuple:
 def open_index(index_dir: Path):
     if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")
+    if not _layout_current(index_dir):
+        raise IndexOutdated(f"the index in {index_dir} was built by an older version of policy-search: "
+                            "run `policy-search index --rebuild`")
     return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def _layout_current(index_dir: Path) -> bool:
+    try:
+        return (Path(index_dir) / LAYOUT_FILE).read_text(encoding="utf-8").strip() == LAYOUT
+    except OSError:
+        return False
 
 
 def _fresh_index(index_dir: Path, extra_words: tuple):
     index_dir.mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(str(index_dir), make_schema(extra_words), indexname=INDEX_NAME)
+    ix = whoosh_index.create_in(str(index_dir), make_schema(extra_words), indexname=INDEX_NAME)
+    (index_dir / LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
+    return ix
 
 
 def _schema_words(ix) -> tuple:
@@ -158,9 +185,9 @@ def update_index(
     busy = IndexBusy(f"index busy: another policy-search process is writing to {index_dir}")
     if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-        if rebuild or _schema_words(ix) != extra_words:
+        if rebuild or _schema_words(ix) != extra_words or not _layout_current(index_dir):
             # Everything is read again (or the dictionary changed, so every paragraph must be
-            # segmented again) into a new index that replaces the old one only once it is
+            # segmented again, or the layout changed) into a new index that replaces the old one only once it is
             # complete; the old one stays locked, and searchable, meanwhile.
             old_lock = ix.lock("WRITELOCK")
             if not old_lock.acquire(blocking=False):
@@ -184,9 +211,11 @@ def update_index(
         if not rebuild:
             with ix.searcher() as s:
                 for stored in s.documents(kind="report"):
-                    indexed[stored["source"]] = (stored["rid"], stored["file_hash"])
+                    indexed[stored["source"]] = (stored["report_rid"], stored["file_hash"])
 
+        mergeable = {seg.segment_id() for seg in ix._segments()}  # made by earlier runs
         rids = _assign_report_ids(files, indexed)
+        pieces: dict[str, Piece] = {}  # read on demand, for the old versions of changed reports
         seen_sources = set()
         jobs: list[tuple] = []
         sizes: list[int] = []
@@ -210,7 +239,7 @@ def update_index(
             # and its old documents must be gone before the new ones arrive.
             for source, (rid, _) in indexed.items():
                 if source not in seen_sources and not any((r / source).exists() for r in roots):
-                    _retire(writer, rid, set())
+                    _retire(writer, rid, set(), pieces)
                     writer.delete_by_term("rid", rid)
                     summary.removed.append(source)
 
@@ -229,7 +258,7 @@ def update_index(
                     summary.skipped.append((outcome.source, reason))
                     continue
                 if previous:
-                    _retire(writer, previous[0], set(outcome.pids))
+                    _retire(writer, previous[0], set(outcome.pids), pieces)
                     writer.delete_by_term("rid", previous[0])
                     summary.updated.append(outcome.source)
                 else:
@@ -238,13 +267,13 @@ def update_index(
                 pending.append(_adopt_segment(batch, ix.storage))
             files_since_commit += len(batch.outcomes)
             if files_since_commit >= COMMIT_EVERY:
-                _commit(writer, pending)
+                _commit(writer, pending, mergeable)
                 writer = ix.writer(limitmb=256)
                 pending, files_since_commit = [], 0
         if bar is not None:
             bar.close()
 
-        _commit(writer, pending)
+        _commit(writer, pending, mergeable)
         writer = None
         shutil.rmtree(staging, ignore_errors=True)
         if swap_dir is not None:
@@ -261,24 +290,106 @@ def update_index(
                 old_lock.release()
             except OSError:
                 pass  # its file went with the replaced index
-    store = ExactStore(build_exact_store(index_dir, ix))
-    summary.reports, summary.paragraphs = len(store.reports), len(store)
+    with ix.searcher() as s:
+        summary.reports = sum(1 for _ in s.document_numbers(kind="report"))
+        retired = sum(1 for _ in s.document_numbers(kind="retired"))
+        summary.paragraphs = s.doc_count() - summary.reports - retired
     return summary
 
 
-def _commit(writer, segments: list) -> None:
+def _commit(writer, segments: list, mergeable: set[str]) -> None:
     """Commits the writer's deletions and documents together with the segments built beside it,
-    in one new table of contents. Existing small segments are merged as Whoosh does by default."""
-    writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + segments)
+    in one new table of contents; small segments among ``mergeable`` (ids) are merged first."""
+    writer.commit(mergetype=lambda w, existing: _merge_small(w, existing, mergeable) + segments)
 
 
-def _retire(writer, rid: str, live_pids: set[str]) -> None:
+def _merge_small(writer, existing: list, mergeable: set[str]) -> list:
+    """Whoosh's own merge (MERGE_SMALL) copies stored fields, and a paragraph keeps nothing there:
+    small segments are merged by writing their live documents again, with their pieces, into one."""
+    candidates = [s for s in existing if s.segment_id() in mergeable]
+    wasteful = [s for s in candidates if s.doc_count() * 2 < s.doc_count_all()]
+    small = [s for s in candidates if s.doc_count() < SMALL_SEGMENT_DOCS]
+    chosen = [s for s in candidates if s in wasteful or (len(small) >= MERGE_AT and s in small)]
+    if not chosen:
+        return existing
+    merged = _merge_segments(writer.storage, writer.schema, chosen)
+    return [s for s in existing if s not in chosen] + ([merged] if merged is not None else [])
+
+
+def _merge_segments(storage, schema, segments: list):
+    """One new segment (and piece) holding the live documents of segments, or None if none is left."""
+    from whoosh.reading import SegmentReader
+
+    extra_words = schema["content"].analyzer.extra_words
+    builder = SegmentBuilder(storage, schema, INDEX_NAME)
+    piece = PieceBuilder()
+    for segment in segments:
+        path = piece_path(storage.folder, segment)
+        rows = {r.docnum: r for r in read_piece(path).rows()} if path.exists() else {}
+        reader = SegmentReader(storage, schema, segment)
+        try:
+            for docnum in range(segment.doc_count_all()):
+                if reader.is_deleted(docnum):
+                    continue
+                row = rows.get(docnum)
+                if row is not None:
+                    doc = paragraph_document(row.pid, row.rid, row.kind, row.ordinal, row.section, row.text,
+                                             row.folded, extra_words)
+                else:
+                    doc = stored_document(reader.stored_fields(docnum))
+                    if doc is None:
+                        raise ValueError(f"document {docnum} of segment {segment.segment_id()} is in no piece")
+                write_documents(builder, piece, [doc])
+        finally:
+            reader.close()
+    if not builder.doc_count:
+        return None
+    segment = builder.finish()
+    piece.save(piece_path(storage.folder, segment))
+    return segment
+
+
+def write_documents(builder: SegmentBuilder, piece: PieceBuilder, docs: list[dict]) -> None:
+    """Adds documents to a segment being built, and their paragraphs and reports to its piece."""
+    for doc in docs:
+        kind = doc.get("kind")
+        if kind in KIND_CODES:
+            piece.add_paragraph(builder.doc_count, doc["pid"], doc["rid"], kind, doc["_ordinal"], doc["_section"],
+                                doc["_text"], doc["_folded"])
+        elif kind == "report":
+            piece.add_report(builder.doc_count, {
+                "rid": doc["rid"], "meta": json.loads(doc["meta"]), "source": doc["source"], "path": doc["path"],
+                "fmt": doc["fmt"], "file_hash": doc["file_hash"]})
+        builder.add_document(**doc)
+
+
+def _retire(writer, rid: str, live_pids: set[str], pieces: dict[str, Piece]) -> None:
     """Remembers the paragraphs of report rid that the update drops (see schema.retired_documents)."""
-    with writer.searcher() as s:
-        old = [dict(d) for d in s.documents(rid=rid)]
-    for doc in retired_documents(old, live_pids):
+    for doc in retired_documents(_current_paragraphs(writer, rid, pieces), live_pids):
         writer.delete_by_term("retired_pid", doc["retired_pid"])
         writer.add_document(**doc)
+
+
+def _current_paragraphs(writer, rid: str, pieces: dict[str, Piece]) -> list[PieceRow]:
+    """The live paragraphs of report rid, from the pieces of the segments that hold them."""
+    out: list[PieceRow] = []
+    with writer.searcher() as s:
+        docnums = np.fromiter(s.document_numbers(rid=rid), dtype=np.int64)
+        for segreader, offset in s.reader().leaf_readers():
+            if not hasattr(segreader, "segment"):
+                continue
+            local = docnums[(docnums >= offset) & (docnums < offset + segreader.doc_count_all())] - offset
+            if not local.size:
+                continue
+            segment = segreader.segment()
+            piece = pieces.get(segment.segment_id())
+            if piece is None:
+                path = piece_path(writer.storage.folder, segment)
+                if not path.exists():
+                    continue  # retired paragraphs only
+                piece = pieces[segment.segment_id()] = read_piece(path)
+            out += [piece.row(j) for j in np.flatnonzero(np.isin(piece.docnums, local))]
+    return out
 
 
 def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:
@@ -334,22 +445,20 @@ def build_batch(jobs: list[tuple], staging: str, schema) -> BatchResult:
 
     storage = FileStorage(staging).create()
     builder = SegmentBuilder(storage, schema, INDEX_NAME)
-    rows = SegmentRowsBuilder()  # the exact store's share of the work, done here in parallel
+    piece = PieceBuilder()
     outcomes = []
     for job in jobs:
         source, rid, docs, reason = read_job(job)
         if docs is None:
             outcomes.append(FileOutcome(source, rid, None, reason))
         else:
-            for doc in docs:
-                rows.add(builder.doc_count, doc, doc.get("_folded"))
-                builder.add_document(**doc)
+            write_documents(builder, piece, docs)
             outcomes.append(FileOutcome(source, rid, [d["pid"] for d in docs if d["kind"] != "report"]))
         _report_progress()
     if not builder.doc_count:
         return BatchResult(outcomes, None, staging)
     segment = builder.finish()
-    rows.save(Path(staging) / (segment.segment_id() + PIECE_EXT))
+    piece.save(piece_path(staging, segment))
     return BatchResult(outcomes, segment, staging)
 
 
@@ -480,9 +589,7 @@ def _swap_in(new_dir: Path, index_dir: Path) -> None:
 
 def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary | None:
     """Builds the index when there is none (first run of `serve`); returns None if it existed."""
-    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
-        ix = open_index(index_dir)
-        build_exact_store(index_dir, ix)
+    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME) and _layout_current(index_dir):
         return None
     return update_index(roots, index_dir, **kwargs)
 

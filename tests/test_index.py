@@ -320,34 +320,49 @@ def test_a_failing_batch_reports_its_files_and_keeps_their_old_versions(tmp_path
     assert hits(index_dir, "出庭应诉率") == baseline and hits(index_dir, "写入失败标记") == 0
 
 
-def test_exact_store_from_segment_pieces_equals_one_read_from_stored_fields(tmp_path):
-    # Workers write each segment's folded paragraphs beside it; the store assembled from those
-    # pieces (with a changed and a removed file, so with deletions) must equal the one built by
-    # reading every stored paragraph back, which is what segments without a piece get.
+def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
+    # Each update adds a small segment (and an edit a segment of retired paragraphs); small
+    # segments are merged by writing their documents again from their pieces and stored fields.
+    # The merged index must hold exactly what a fresh build of the same files holds, and the
+    # retired paragraph must still be remembered.
     import numpy as np
 
-    from indexer.exact import PIECE_EXT, build_exact_store
-    from indexer.writer import open_index
+    from indexer.pieces import PIECE_EXT
+    from indexer.writer import MERGE_AT, open_index
 
-    corpus = make_corpus(tmp_path / "corpus")
-    _variant_corpus(corpus, 30)
+    corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
     index_dir = tmp_path / "index"
     update_index([corpus], index_dir)
-    (corpus / "variant_0003.txt").unlink()
-    changed = corpus / "variant_0007.txt"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n修改后的段落。\n", encoding="utf-8")
-    update_index([corpus], index_dir)
+    engine = SearchEngine(index_dir)
+    old = engine.search("出庭应诉率", per_page=1).hits[0]
+    engine.close()
+    source = corpus / old.report.source
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace(old.text[:12], "改写" + old.text[:12], 1), encoding="utf-8")
+    assert update_index([corpus], index_dir).updated == [old.report.source]
+    for seed in SEEDS[2:]:
+        shutil.copy(seed, corpus / seed.name)
+        update_index([corpus], index_dir)
+    ix = open_index(index_dir)
+    segments = ix._segments()
+    assert len(segments) < MERGE_AT and not any(s.has_deletions() for s in segments)
+    assert len(list(index_dir.glob("*" + PIECE_EXT))) == len(segments)  # merged-away pieces are gone
 
-    copy = tmp_path / "copy"
-    shutil.copytree(index_dir, copy)
-    pieces = list(copy.glob("*" + PIECE_EXT))
-    assert pieces
-    for piece in pieces:
-        piece.unlink()
-    shutil.rmtree(copy / "cache")
-    a = build_exact_store(index_dir, open_index(index_dir))
-    b = build_exact_store(copy, open_index(copy))
-    for name in ("codes", "starts", "ends", "docnums", "report_idx", "ordinals", "kinds", "unit_freq", "section_ids"):
-        assert np.array_equal(np.load(a / f"{name}.npy"), np.load(b / f"{name}.npy")), name
-    assert (a / "docs.json").read_text(encoding="utf-8") == (b / "docs.json").read_text(encoding="utf-8")
-    assert hits(index_dir, "修改后的段落") == 1 and hits(index_dir, "批次编号3号") == 0
+    fresh = tmp_path / "fresh"
+    update_index([corpus], fresh)
+    a, b = SearchEngine(index_dir), SearchEngine(fresh)
+    try:
+        sa, sb = a.store, b.store
+        assert len(sa) == len(sb) > 0 and sa.pids == sb.pids
+        assert np.array_equal(sa.codes, sb.codes) and np.array_equal(sa.ordinals, sb.ordinals)
+        assert np.array_equal(sa.kinds, sb.kinds) and np.array_equal(sa.report_idx, sb.report_idx)
+        assert [sa.text(i) for i in range(len(sa))] == [sb.text(i) for i in range(len(sb))]
+        assert [sa.section(i) for i in range(len(sa))] == [sb.section(i) for i in range(len(sb))]
+        assert [r.__dict__ for r in sa.reports] == [r.__dict__ for r in sb.reports]
+        for q in ("出庭应诉率", "改写", "行政复议 2021年"):
+            assert a.search(q, per_page=100).total == b.search(q, per_page=100).total > 0
+        history = a.paragraph_history(old.id)
+        assert history is not None and history.text == old.text and history.closest
+    finally:
+        a.close()
+        b.close()
