@@ -56,6 +56,20 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def size_breakdown(index_dir: Path) -> dict[str, float]:
+    """MB on disk by what the files hold."""
+    from indexer.pieces import PIECE_EXT
+
+    kinds = {"postings": (".pst",), "term tables": (".trm",), "Whoosh stored fields": ("._stored.col",),
+             "pieces": (PIECE_EXT,)}
+    out = {k: 0.0 for k in [*kinds, "other"]}
+    for f in index_dir.rglob("*"):
+        if f.is_file():
+            kind = next((k for k, ends in kinds.items() if f.name.endswith(ends)), "other")
+            out[kind] += f.stat().st_size / 1e6
+    return out
+
+
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -104,17 +118,6 @@ def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None
     """Runs in a fresh interpreter so that its peak RSS is the build's alone; prints JSON."""
     import indexer.writer as writer
 
-    timings = {"exact_store_s": 0.0}
-    real_build_exact = writer.build_exact_store
-
-    def timed_build_exact(*a, **kw):  # bench-side wrapper: splits Whoosh time from exact-store time
-        t = time.perf_counter()
-        try:
-            return real_build_exact(*a, **kw)
-        finally:
-            timings["exact_store_s"] += time.perf_counter() - t
-
-    writer.build_exact_store = timed_build_exact
     if profile_out and hasattr(writer, "PARALLEL_FROM"):
         writer.PARALLEL_FROM = 1 << 30  # profile reading and segmenting too: no worker processes
     shutil.rmtree(index_dir, ignore_errors=True)
@@ -131,7 +134,7 @@ def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None
         prof.dump_stats(str(profile_out))
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({
-        "build_s": took, "exact_store_s": timings["exact_store_s"], "maxrss_mb": maxrss_mb(),
+        "build_s": took, "maxrss_mb": maxrss_mb(),
         "worker_maxrss_mb": children.ru_maxrss / 1024, "worker_cpu_s": children.ru_utime + children.ru_stime,
         "reports": summary.reports, "paragraphs": summary.paragraphs, "skipped": len(summary.skipped),
         "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
@@ -290,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         build["cpus"] = args.cpus or os.cpu_count()
         build["mb_s"] = corpus_bytes / 1e6 / build["build_s"]
         build["index_mb"] = dir_size(index_dir) / 1e6
-        build["exact_cache_mb"] = dir_size(index_dir / "cache") / 1e6 if (index_dir / "cache").exists() else 0.0
+        build["size_mb"] = size_breakdown(index_dir)
     result["build"] = build
     result["corpus"]["paragraphs"] = build["paragraphs"]
     if build["reports"] != len(files):
@@ -426,9 +429,10 @@ def render(r: dict) -> str:
         "| metric | value | reference / ratio | target (issue 3) |",
         "|---|---|---|---|",
         f"| build from scratch{' (reused: ' + b['reused_from'] + ')' if b.get('reused_from') else ''} | "
-        f"{b['build_s']:.1f} s ({b['mb_s']:.2f} MB/s; exact store {b['exact_store_s']:.1f} s) | "
+        f"{b['build_s']:.1f} s ({b['mb_s']:.2f} MB/s) | "
         f"{r['ratios']['build_vs_jieba']:.2f}× raw jieba throughput | {_status(b['build_s'], tgt.get('build_s'))} |",
-        f"| index size on disk | {b['index_mb']:.0f} MB (exact store {b['exact_cache_mb']:.0f} MB) | "
+        f"| index size on disk | {b['index_mb']:.0f} MB ("
+        + ", ".join(f"{k} {v:.0f}" for k, v in b.get("size_mb", {}).items()) + ") | "
         f"{b['index_mb'] / c['mb']:.1f}× corpus | {_status(b['index_mb'], tgt.get('index_mb'))} |",
         f"| peak RSS, build process | {b['maxrss_mb']:.0f} MB (largest worker process {b.get('worker_maxrss_mb', 0):.0f} MB) | "
         f"CPU {b['cpu_s']:.0f} s + workers {b.get('worker_cpu_s', 0):.0f} s on {b.get('cpus', '?')} cores | |",

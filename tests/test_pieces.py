@@ -1,0 +1,95 @@
+"""Segment pieces (indexer/pieces.py): paragraphs read back exactly, texts packed small, and an
+index of the old layout is rebuilt rather than misread."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+from indexer.normalise import fold
+from indexer.parse import parse_file
+from indexer.pieces import TEXT_BLOCK, PieceBuilder, TextBlocks, read_piece
+from indexer.schema import paragraph_ids, report_id
+
+from conftest import ROOT, SEEDS
+
+ODD_TEXTS = ["", "𠀀𪚥 outside the BMP, 2021 年", "两行\n之间", "<script>alert(1)</script> & \"引号\"", "长" * 5000]
+
+
+def _seed_paragraphs():
+    out = []
+    for path in SEEDS:
+        report = parse_file(path, source=path.name)
+        rid = report_id(path.name)
+        folded = [fold(p.text) for p in report.paragraphs]
+        for pid, p, f in zip(paragraph_ids(rid, folded), report.paragraphs, folded):
+            out.append((pid, rid, p.kind, p.ordinal, list(p.section), p.text, f))
+    return out
+
+
+def test_every_seed_paragraph_reads_back_exactly(tmp_path):
+    rows = _seed_paragraphs()
+    rows += [(f"odd~{i}", "odd", "body", i, ["一、"], t, fold(t)) for i, t in enumerate(ODD_TEXTS)]
+    builder = PieceBuilder()
+    for docnum, row in enumerate(rows):
+        builder.add_paragraph(docnum * 2, *row)  # docnums with gaps, as report documents leave them
+    builder.add_report(1, {"rid": "odd", "meta": {"title": "标题"}})
+    path = tmp_path / "segment.paragraphs.npz"
+    builder.save(path)
+    piece = read_piece(path)
+    assert len(piece) == len(rows) > 250
+    assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题"}})]
+    # Random order, so that the one-block cache is not what makes it right.
+    for j in sorted(range(len(rows)), key=lambda j: (j * 7919) % len(rows)):
+        r = piece.row(j)
+        pid, rid, kind, ordinal, section, text, folded = rows[j]
+        assert (r.docnum, r.pid, r.rid, r.kind, r.ordinal, r.section, r.text) == (
+            j * 2, pid, rid, kind, ordinal, section, text)
+        assert r.folded == folded.replace("\n", " ")  # the one character that separates folded texts
+    assert [r.text for r in piece.rows()] == [row[5] for row in rows]
+
+
+def test_texts_pack_smaller_than_whoosh_stores_them():
+    # Whoosh compressed each stored paragraph alone; blocks against a sampled dictionary must
+    # take much less, even on just the five seeds.
+    texts = [row[5] for row in _seed_paragraphs()]
+    blocks = TextBlocks.pack(texts)
+    alone = sum(len(zlib.compress(t.encode("utf-8"), 3)) for t in texts)
+    assert len(blocks.blob) + len(blocks.dictionary) < 0.8 * alone
+    assert len(blocks.dictionary) > 1000 and blocks.block_ends.size == -(-len(texts) // TEXT_BLOCK)
+    assert [blocks.text(j) for j in range(len(texts))] == texts
+
+
+def test_an_empty_piece_reads_back(tmp_path):
+    PieceBuilder().save(tmp_path / "empty.paragraphs.npz")
+    piece = read_piece(tmp_path / "empty.paragraphs.npz")
+    assert len(piece) == 0 and piece.codes.size == 0 and piece.rows() == []
+
+
+def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index):
+    from indexer.search import SearchEngine
+    from indexer.writer import LAYOUT_FILE, IndexOutdated, update_index
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index, index_dir)
+    (index_dir / LAYOUT_FILE).unlink()  # as an index written before the layout file existed
+    with pytest.raises(IndexOutdated, match="older version.*--rebuild"):
+        SearchEngine(index_dir)
+    cli = subprocess.run([sys.executable, "-m", "indexer.cli", "search", "出庭应诉率", "--index", str(index_dir)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 1 and "older version" in cli.stderr and "Traceback" not in cli.stderr
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for p in SEEDS:
+        shutil.copy(p, corpus / p.name)
+    summary = update_index([corpus], index_dir)  # not asked to rebuild: the layout makes it
+    assert len(summary.added) == len(SEEDS)
+    engine = SearchEngine(index_dir)
+    try:
+        assert engine.search("出庭应诉率").total > 0
+    finally:
+        engine.close()
