@@ -15,7 +15,9 @@ generation needs no cache of its own, and cannot have a stale one.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +42,8 @@ class PieceMissing(Exception):
 
 class ExactStore:
     def __init__(self, codes: np.ndarray, lengths: np.ndarray, docnums: np.ndarray, report_idx: np.ndarray,
-                 ordinals: np.ndarray, kinds: np.ndarray, pids: list[str], section_table: list[list[str]],
+                 ordinals: np.ndarray, kinds: np.ndarray, unit_freq: np.ndarray, pids: list[str],
+                 section_table: list[list[str]],
                  section_ids: np.ndarray, reports: list[ReportRow], texts: list[TextBlocks], row_piece: np.ndarray,
                  row_local: np.ndarray):
         self.codes = codes
@@ -50,7 +53,7 @@ class ExactStore:
         self.report_idx = report_idx
         self.ordinals = ordinals
         self.kinds = kinds
-        self.unit_freq = np.bincount(codes, minlength=65536).astype(np.int64)
+        self.unit_freq = unit_freq
         self.pids = pids
         # Section paths are shared by many paragraphs: one table, an id per paragraph.
         self.section_table = section_table
@@ -59,7 +62,6 @@ class ExactStore:
         self._texts = texts
         self._row_piece = row_piece
         self._row_local = row_local
-        self.pid_index = {pid: i for i, pid in enumerate(self.pids)}
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
         self._folded_sections: list[str | None] = [None] * len(self.section_table)
         self._positions: np.ndarray | None = None
@@ -71,21 +73,27 @@ class ExactStore:
     def open(cls, reader, folder: Path) -> "ExactStore":
         """The store of the paragraphs a Whoosh reader sees (its segments' pieces, less deleted
         documents), in report order: reports by id, each report's paragraphs in reading order."""
-        parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
-        report_rows: list[ReportRow] = []
+        segments = []
         for segreader, offset in reader.leaf_readers():
             if not hasattr(segreader, "segment"):
                 continue  # an empty index
             segment = segreader.segment()
             path = piece_path(folder, segment)
-            if not path.exists():
-                if any(segreader.doc_frequency("kind", k) for k in KIND_CODES):
-                    raise PieceMissing(str(path))
-                continue  # a segment of retired paragraphs only, which Whoosh itself stores
+            if path.exists():
+                segments.append((segment, path, offset))
+            elif any(segreader.doc_frequency("kind", k) for k in KIND_CODES):
+                raise PieceMissing(str(path))
+            # else: a segment of retired paragraphs only, which Whoosh itself stores
+        # zlib lets go of the GIL while it decompresses: the pieces are read side by side.
+        with ThreadPoolExecutor(max_workers=min(4, len(segments) or 1)) as pool:
             try:
-                piece = read_piece(path)
+                pieces = list(pool.map(lambda seg: read_piece(seg[1]), segments))
             except FileNotFoundError as exc:
-                raise PieceMissing(str(path)) from exc
+                raise PieceMissing(str(exc)) from exc
+
+        parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
+        report_rows: list[ReportRow] = []
+        for (segment, _, offset), piece in zip(segments, pieces):
             deleted = set(segment.deleted_docs()) if segment.has_deletions() else set()
             dead = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
             live = ~np.isin(piece.docnums, dead) if dead.size else np.ones(len(piece), dtype=bool)
@@ -95,21 +103,31 @@ class ExactStore:
         reports = sorted(report_rows, key=lambda r: r.rid)
         rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
         joined = lambda arrays, dtype: np.concatenate(arrays) if arrays else np.zeros(0, dtype)  # noqa: E731
-        report_idx = joined([np.array([rid_to_idx.get(rid, -1) for rid in p.rids], dtype=np.int32)
+        report_idx = joined([np.array([rid_to_idx.get(rid, -1) for rid in p.rid_table], dtype=np.int32)[p.rid_ids]
                              for p, _, _ in parts], np.int32)
         live = joined([lv for _, lv, _ in parts], bool)
         ordinals = joined([p.ordinals for p, _, _ in parts], np.int32)
         # A paragraph whose report document is missing (or deleted) is left out.
         order = np.lexsort((ordinals, report_idx))
-        order = order[(report_idx[order] >= 0) & live[order]]
+        kept = (report_idx >= 0) & live
+        order = order[kept[order]]
 
         lengths = joined([p.lengths for p, _, _ in parts], np.int32)
+        all_codes = joined([p.codes for p, _, _ in parts], np.uint16)
         piece_starts = joined([p.starts + base for (p, _, _), base in
                                zip(parts, np.cumsum([0] + [p.codes.size for p, _, _ in parts]))], np.int64)
-        codes = _gather_runs(joined([p.codes for p, _, _ in parts], np.uint16), piece_starts, lengths, order)
+        # Unit counts from the pieces' own, less the paragraphs left out: no pass over all codes.
+        unit_freq = np.zeros(65536, dtype=np.int64)
+        for p, _, _ in parts:
+            unit_freq += p.unit_freq
+        for i in np.flatnonzero(~kept).tolist():
+            unit_freq -= np.bincount(all_codes[piece_starts[i]:piece_starts[i] + lengths[i]], minlength=65536)
+        unit_freq[SEPARATOR] = max(order.size - 1, 0)
+        codes = _gather_runs(all_codes, piece_starts, lengths, order)
+        del all_codes
         section_base = np.cumsum([0] + [len(p.section_table) for p, _, _ in parts])
         return cls(
-            codes=codes, lengths=lengths[order],
+            codes=codes, lengths=lengths[order], unit_freq=unit_freq,
             docnums=joined([p.docnums.astype(np.int64) + off for p, _, off in parts], np.int64)[order],
             report_idx=report_idx[order], ordinals=ordinals[order],
             kinds=joined([p.kinds for p, _, _ in parts], np.int8)[order],
@@ -120,6 +138,11 @@ class ExactStore:
             row_piece=joined([np.full(len(p), k, dtype=np.int32) for k, (p, _, _) in enumerate(parts)], np.int32)[order],
             row_local=joined([np.arange(len(p), dtype=np.int32) for p, _, _ in parts], np.int32)[order],
         )
+
+    @cached_property
+    def pid_index(self) -> dict[str, int]:
+        # Built on first use: a one-shot search never looks a paragraph up by id.
+        return {pid: i for i, pid in enumerate(self.pids)}
 
     def index_positions(self) -> None:
         """Sorts all positions by (unit, following unit, position) once (two 16-bit radix sorts,

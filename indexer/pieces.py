@@ -103,7 +103,8 @@ class PieceRow:
 @dataclass
 class Piece:
     docnums: np.ndarray  # int32, within the segment, ascending
-    rids: list[str]
+    rid_table: list[str]
+    rid_ids: np.ndarray  # int32, into rid_table
     pids: list[str]
     ordinals: np.ndarray  # int32
     kinds: np.ndarray  # int8, KIND_CODES
@@ -111,6 +112,7 @@ class Piece:
     section_ids: np.ndarray  # int32, into section_table
     lengths: np.ndarray  # int32, UTF-16 units of each folded text
     codes: np.ndarray  # uint16: the folded texts, each followed by SEPARATOR
+    unit_freq: np.ndarray  # int64 [65536]: occurrences of each code unit in the folded texts
     texts: TextBlocks
     reports: list[tuple[int, dict]]  # (docnum within the segment, exact.ReportRow fields)
 
@@ -125,7 +127,7 @@ class Piece:
     def row(self, j: int) -> PieceRow:
         start = int(self.starts[j])
         folded = self.codes[start:start + int(self.lengths[j])].tobytes().decode("utf-16-le")
-        return PieceRow(int(self.docnums[j]), self.pids[j], self.rids[j], KIND_NAMES[int(self.kinds[j])],
+        return PieceRow(int(self.docnums[j]), self.pids[j], self.rid_table[int(self.rid_ids[j])], KIND_NAMES[int(self.kinds[j])],
                         int(self.ordinals[j]), list(self.section_table[int(self.section_ids[j])]),
                         self.texts.text(j), folded)
 
@@ -138,7 +140,8 @@ class PieceBuilder:
 
     def __init__(self):
         self.docnums: list[int] = []
-        self.rids: list[str] = []
+        self.rid_table: dict[str, int] = {}
+        self.rid_ids: list[int] = []
         self.pids: list[str] = []
         self.ordinals: list[int] = []
         self.kinds: list[int] = []
@@ -151,7 +154,7 @@ class PieceBuilder:
     def add_paragraph(self, docnum: int, pid: str, rid: str, kind: str, ordinal: int, section: list[str],
                       text: str, folded: str) -> None:
         self.docnums.append(docnum)
-        self.rids.append(rid)
+        self.rid_ids.append(self.rid_table.setdefault(rid, len(self.rid_table)))
         self.pids.append(pid)
         self.ordinals.append(ordinal)
         self.kinds.append(KIND_CODES[kind])
@@ -169,11 +172,18 @@ class PieceBuilder:
         joined = "".join(t + "\n" for t in self.folded).encode("utf-16-le")
         ends = np.flatnonzero(np.frombuffer(joined, dtype=np.uint16) == SEPARATOR)
         lengths = (ends - np.concatenate(([0], ends + 1))[:ends.size]).astype(np.int32)  # in UTF-16 units
+        codes = np.frombuffer(joined, dtype=np.uint16)
+        unit_freq = np.bincount(codes, minlength=65536).astype(np.int64)
+        unit_freq[SEPARATOR] -= ends.size  # the separators are the store's, not the texts'
         texts = TextBlocks.pack(self.texts)
-        strings = json.dumps({"rids": self.rids, "pids": self.pids, "section_table": [list(s) for s in self.sections],
+        strings = json.dumps({"rid_table": list(self.rid_table), "section_table": [list(s) for s in self.sections],
                               "reports": self.reports}, ensure_ascii=False).encode("utf-8")
+        # Ids as one NUL-separated string (no path holds a NUL): split far faster than JSON parses.
+        pids = "\0".join(self.pids).encode("utf-8")
         members = {
             "docnums": (np.array(self.docnums, dtype=np.int32), True),
+            "rid_ids": (np.array(self.rid_ids, dtype=np.int32), True),
+            "unit_freq": (unit_freq, True),
             "ordinals": (np.array(self.ordinals, dtype=np.int32), True),
             "kinds": (np.array(self.kinds, dtype=np.int8), True),
             "section_ids": (np.array(self.section_ids, dtype=np.int32), True),
@@ -181,6 +191,7 @@ class PieceBuilder:
             "text_sizes": (np.diff(texts.offsets).astype(np.int32), True),
             "codes_z": (_bytes_array(zlib.compress(joined, CODES_LEVEL)), False),
             "strings_z": (_bytes_array(zlib.compress(strings, CODES_LEVEL)), False),
+            "pids_z": (_bytes_array(zlib.compress(pids, CODES_LEVEL)), False),
             "text_dictionary": (_bytes_array(texts.dictionary), True),
             "text_blob": (_bytes_array(texts.blob), False),
             "text_block_ends": (texts.block_ends, True),
@@ -202,12 +213,13 @@ def _bytes_array(b: bytes) -> np.ndarray:
 def read_piece(path: Path) -> Piece:
     with np.load(path, allow_pickle=False) as z:
         strings = json.loads(zlib.decompress(z["strings_z"].tobytes()).decode("utf-8"))
+        pids = zlib.decompress(z["pids_z"].tobytes()).decode("utf-8")
         codes = np.frombuffer(zlib.decompress(z["codes_z"].tobytes()), dtype=np.uint16)
         texts = TextBlocks(z["text_dictionary"].tobytes(), z["text_blob"].tobytes(), z["text_block_ends"],
                            z["text_sizes"])
-        return Piece(z["docnums"], strings["rids"], strings["pids"], z["ordinals"], z["kinds"],
-                     strings["section_table"], z["section_ids"], z["lengths"], codes, texts,
-                     [tuple(r) for r in strings["reports"]])
+        return Piece(z["docnums"], strings["rid_table"], z["rid_ids"], pids.split("\0") if pids else [],
+                     z["ordinals"], z["kinds"], strings["section_table"], z["section_ids"], z["lengths"], codes,
+                     z["unit_freq"], texts, [tuple(r) for r in strings["reports"]])
 
 
 def piece_path(folder: Path, segment) -> Path:

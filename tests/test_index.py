@@ -340,6 +340,10 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace(old.text[:12], "改写" + old.text[:12], 1), encoding="utf-8")
     assert update_index([corpus], index_dir).updated == [old.report.source]
+    engine = SearchEngine(index_dir)  # deletions, not yet merged away: unit counts must leave them out
+    assert np.array_equal(engine.store.unit_freq, np.bincount(engine.store.codes, minlength=65536))
+    assert engine.store.unit_freq[ord("改")] > 0
+    engine.close()
     for seed in SEEDS[2:]:
         shutil.copy(seed, corpus / seed.name)
         update_index([corpus], index_dir)
@@ -356,6 +360,8 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
         assert len(sa) == len(sb) > 0 and sa.pids == sb.pids
         assert np.array_equal(sa.codes, sb.codes) and np.array_equal(sa.ordinals, sb.ordinals)
         assert np.array_equal(sa.kinds, sb.kinds) and np.array_equal(sa.report_idx, sb.report_idx)
+        assert np.array_equal(sa.unit_freq, sb.unit_freq)
+        assert np.array_equal(sa.unit_freq, np.bincount(sa.codes, minlength=65536))
         assert [sa.text(i) for i in range(len(sa))] == [sb.text(i) for i in range(len(sb))]
         assert [sa.section(i) for i in range(len(sa))] == [sb.section(i) for i in range(len(sb))]
         assert [r.__dict__ for r in sa.reports] == [r.__dict__ for r in sb.reports]
