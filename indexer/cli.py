@@ -90,7 +90,7 @@ def _index_dir_option(f):
 
 def _engine(settings):
     from .search import SearchEngine
-    from .writer import IndexMissing
+    from .layout import IndexMissing
 
     try:
         return SearchEngine.from_settings(settings)

@@ -40,28 +40,28 @@ class PieceMissing(Exception):
     """A segment's piece vanished while opening: a writer committed and cleaned up meanwhile."""
 
 
+@dataclass(eq=False)
 class ExactStore:
-    def __init__(self, codes: np.ndarray, lengths: np.ndarray, docnums: np.ndarray, report_idx: np.ndarray,
-                 ordinals: np.ndarray, kinds: np.ndarray, unit_freq: np.ndarray, pids: list[str],
-                 section_table: list[list[str]],
-                 section_ids: np.ndarray, reports: list[ReportRow], texts: list[TextBlocks], row_piece: np.ndarray,
-                 row_local: np.ndarray):
-        self.codes = codes
-        self.starts = np.concatenate(([0], np.cumsum(lengths.astype(np.int64) + 1)))[:lengths.size]
-        self.ends = self.starts + lengths
-        self.docnums = docnums
-        self.report_idx = report_idx
-        self.ordinals = ordinals
-        self.kinds = kinds
-        self.unit_freq = unit_freq
-        self.pids = pids
-        # Section paths are shared by many paragraphs: one table, an id per paragraph.
-        self.section_table = section_table
-        self.section_ids = section_ids
-        self.reports = reports
-        self._texts = texts
-        self._row_piece = row_piece
-        self._row_local = row_local
+    """One generation's paragraphs, in report order; ``i`` below is a paragraph's row."""
+
+    codes: np.ndarray  # uint16: every folded text, separated by SEPARATOR
+    lengths: np.ndarray  # UTF-16 units of each folded text
+    docnums: np.ndarray  # Whoosh document numbers
+    report_idx: np.ndarray  # into reports
+    ordinals: np.ndarray
+    kinds: np.ndarray  # KIND_CODES
+    unit_freq: np.ndarray  # [65536]: occurrences of each code unit in codes
+    pids: list[str]
+    section_table: list[list[str]]  # section paths are shared by many paragraphs: one table,
+    section_ids: np.ndarray  # and an id per paragraph
+    reports: list[ReportRow]  # by report id
+    texts: list[TextBlocks]  # original texts: row_local[i] of texts[row_piece[i]]
+    row_piece: np.ndarray
+    row_local: np.ndarray
+
+    def __post_init__(self):
+        self.starts = np.concatenate(([0], np.cumsum(self.lengths.astype(np.int64) + 1)))[:self.lengths.size]
+        self.ends = self.starts + self.lengths
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
         self._folded_sections: list[str | None] = [None] * len(self.section_table)
         self._positions: np.ndarray | None = None
@@ -226,7 +226,7 @@ class ExactStore:
 
     def text(self, i: int) -> str:
         """The paragraph's original text."""
-        return self._texts[int(self._row_piece[i])].text(int(self._row_local[i]))
+        return self.texts[int(self.row_piece[i])].text(int(self.row_local[i]))
 
     def kind(self, i: int) -> str:
         return KIND_NAMES[int(self.kinds[i])]

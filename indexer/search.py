@@ -20,7 +20,7 @@ from .analysis import segment_words, words as analyse_words
 from .exact import ExactStore, PieceMissing
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
-from .writer import open_index
+from .layout import open_index
 
 SORTS = ("relevance", "date", "report")
 # The best pre-ranked hits that Whoosh scores and the boosts re-rank: a fixed number, so that

@@ -27,6 +27,8 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
+from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexMissing, IndexOutdated,  # noqa: F401 (re-exported)
+                     layout_current, open_index)
 from .model import ReadError
 from .parse import parse_file
 from .pieces import KIND_CODES, Piece, PieceBuilder, PieceRow, piece_path, read_piece
@@ -34,7 +36,6 @@ from .readers import SUPPORTED_SUFFIXES
 from .schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
 from .segments import SegmentBuilder
 
-INDEX_NAME = "paragraphs"
 USERDICT_NAME = "userdict.txt"
 STAGING_NAME = "staging"  # inside the index folder: where workers build segments
 COMMIT_EVERY = 1000  # files; a kill loses at most the work since the last commit
@@ -46,21 +47,9 @@ BATCH_BYTES_MAX = 40 << 20
 # the segments it made itself: a build would otherwise write its own batches again.
 SMALL_SEGMENT_DOCS = 20_000
 MERGE_AT = 3
-# What the index folder holds, and how: an index of another layout is rebuilt by `index` and
-# refused by searches (see open_index).
-LAYOUT_FILE = "layout"
-LAYOUT = "policy-search index layout 2: paragraphs in pieces beside their segments"
 
 
 class IndexBusy(Exception):
-    pass
-
-
-class IndexMissing(Exception):
-    pass
-
-
-class IndexOutdated(IndexMissing):
     pass
 
 
@@ -135,22 +124,6 @@ def corpus_words(roots: Iterable[Path], userdict: Path | None) -> tuple:
     return words
 
 
-def open_index(index_dir: Path):
-    if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
-        raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")
-    if not _layout_current(index_dir):
-        raise IndexOutdated(f"the index in {index_dir} was built by an older version of policy-search: "
-                            "run `policy-search index --rebuild`")
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-
-
-def _layout_current(index_dir: Path) -> bool:
-    try:
-        return (Path(index_dir) / LAYOUT_FILE).read_text(encoding="utf-8").strip() == LAYOUT
-    except OSError:
-        return False
-
-
 def _fresh_index(index_dir: Path, extra_words: tuple):
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(index_dir), make_schema(extra_words), indexname=INDEX_NAME)
@@ -185,7 +158,7 @@ def update_index(
     busy = IndexBusy(f"index busy: another policy-search process is writing to {index_dir}")
     if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-        if rebuild or _schema_words(ix) != extra_words or not _layout_current(index_dir):
+        if rebuild or _schema_words(ix) != extra_words or not layout_current(index_dir):
             # Everything is read again (or the dictionary changed, so every paragraph must be
             # segmented again, or the layout changed) into a new index that replaces the old one only once it is
             # complete; the old one stays locked, and searchable, meanwhile.
@@ -589,7 +562,7 @@ def _swap_in(new_dir: Path, index_dir: Path) -> None:
 
 def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary | None:
     """Builds the index when there is none (first run of `serve`); returns None if it existed."""
-    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME) and _layout_current(index_dir):
+    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME) and layout_current(index_dir):
         return None
     return update_index(roots, index_dir, **kwargs)
 

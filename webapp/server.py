@@ -34,7 +34,7 @@ def run(settings: Settings, *, threads: int = 8) -> None:
     from . import create_app
 
     from indexer.search import SearchEngine
-    from indexer.writer import IndexMissing, IndexOutdated
+    from indexer.layout import IndexMissing, IndexOutdated
 
     corpus = Path(settings.corpus)
     engine = None
