@@ -112,6 +112,7 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     corpus removed. A file that cannot be read is skipped with its reason (a previously indexed
     version is kept). The previous index stays searchable until the update is committed.
     """
+    from .layout import IndexDamaged
     from .writer import IndexBusy, default_progress, update_index
 
     settings = _settings(index=index_dir, userdict=userdict)
@@ -119,7 +120,7 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     try:
         summary = update_index(roots, settings.index, rebuild=rebuild, userdict=settings.userdict,
                                max_chars=settings.max_chunk_chars, progress=None if as_json else default_progress)
-    except IndexBusy as exc:
+    except (IndexBusy, IndexDamaged) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .normalise import fold
-from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_path, read_piece
+from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, PieceMissing, TextBlocks, piece_path, read_piece
 
 
 @dataclass
@@ -34,10 +34,6 @@ class ReportRow:
     path: str
     fmt: str
     file_hash: str
-
-
-class PieceMissing(Exception):
-    """A segment's piece vanished while opening: a writer committed and cleaned up meanwhile."""
 
 
 @dataclass(eq=False)
@@ -86,10 +82,7 @@ class ExactStore:
             # else: a segment of retired paragraphs only, which Whoosh itself stores
         # zlib lets go of the GIL while it decompresses: the pieces are read side by side.
         with ThreadPoolExecutor(max_workers=min(4, len(segments) or 1)) as pool:
-            try:
-                pieces = list(pool.map(lambda seg: read_piece(seg[1]), segments))
-            except FileNotFoundError as exc:
-                raise PieceMissing(str(exc)) from exc
+            pieces = list(pool.map(lambda seg: read_piece(seg[1]), segments))
 
         parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
         report_rows: list[ReportRow] = []

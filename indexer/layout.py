@@ -21,6 +21,10 @@ class IndexOutdated(IndexMissing):
     pass
 
 
+class IndexDamaged(IndexMissing):
+    pass
+
+
 def open_index(index_dir: Path):
     if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")

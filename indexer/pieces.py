@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import IndexDamaged
+
 PIECE_EXT = ".paragraphs.npz"
 SEPARATOR = 0x000A  # between folded texts: folding never leaves a newline inside a paragraph
 KIND_CODES = {"heading": 0, "body": 1}
@@ -210,7 +212,21 @@ def _bytes_array(b: bytes) -> np.ndarray:
     return np.frombuffer(b, dtype=np.uint8)
 
 
+class PieceMissing(Exception):
+    """A segment's piece vanished while it was being opened: a writer committed and cleaned up."""
+
+
 def read_piece(path: Path) -> Piece:
+    try:
+        return _read_piece(path)
+    except FileNotFoundError as exc:
+        raise PieceMissing(str(path)) from exc
+    except Exception as exc:  # truncated, overwritten, or not a piece at all
+        raise IndexDamaged(f"the index in {path.parent} is damaged ({path.name}: {type(exc).__name__}: {exc}): "
+                           "run `policy-search index --rebuild`") from exc
+
+
+def _read_piece(path: Path) -> Piece:
     with np.load(path, allow_pickle=False) as z:
         strings = json.loads(zlib.decompress(z["strings_z"].tobytes()).decode("utf-8"))
         pids = zlib.decompress(z["pids_z"].tobytes()).decode("utf-8")

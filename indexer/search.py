@@ -17,8 +17,9 @@ import numpy as np
 from whoosh.scoring import BM25F
 
 from .analysis import segment_words, words as analyse_words
-from .exact import ExactStore, PieceMissing
+from .exact import ExactStore
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
+from .pieces import PieceMissing
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .layout import open_index
 

@@ -93,3 +93,19 @@ def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index
         assert engine.search("出庭应诉率").total > 0
     finally:
         engine.close()
+
+
+def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index):
+    from indexer.layout import IndexDamaged
+    from indexer.pieces import PIECE_EXT
+    from indexer.search import SearchEngine
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index, index_dir)
+    piece = next(index_dir.glob("*" + PIECE_EXT))
+    piece.write_bytes(piece.read_bytes()[:1000])  # truncated, as by a full disk
+    with pytest.raises(IndexDamaged, match=f"{piece.name}.*--rebuild"):
+        SearchEngine(index_dir)
+    cli = subprocess.run([sys.executable, "-m", "indexer.cli", "search", "出庭应诉率", "--index", str(index_dir)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 1 and piece.name in cli.stderr and "Traceback" not in cli.stderr

@@ -51,7 +51,10 @@ def run(settings: Settings, *, threads: int = 8) -> None:
                 f"no index in {settings.index}, and the corpus {corpus} to build it from is not a directory "
                 "(use --corpus DIR or --index DIR)") from None
         click.echo(f"Using index {settings.index} (corpus {corpus} not found; not updating)")
-    app = create_app(settings, engine=engine)
+    try:
+        app = create_app(settings, engine=engine)
+    except IndexMissing as exc:  # damaged, or removed since it was checked
+        raise click.ClickException(str(exc)) from None
     server = create_server(app, host=settings.host, port=settings.port, threads=threads,
                            ident="policy-search", clear_untrusted_proxy_headers=True)
     host = settings.host
