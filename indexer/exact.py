@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .normalise import fold
-from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, PieceMissing, TextBlocks, piece_path, read_piece
+from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
 
 
 @dataclass
@@ -69,24 +69,17 @@ class ExactStore:
     def open(cls, reader, folder: Path) -> "ExactStore":
         """The store of the paragraphs a Whoosh reader sees (its segments' pieces, less deleted
         documents), in report order: reports by id, each report's paragraphs in reading order."""
-        segments = []
-        for segreader, offset in reader.leaf_readers():
-            if not hasattr(segreader, "segment"):
-                continue  # an empty index
-            segment = segreader.segment()
-            path = piece_path(folder, segment)
-            if path.exists():
-                segments.append((segment, path, offset))
-            elif any(segreader.doc_frequency("kind", k) for k in KIND_CODES):
-                raise PieceMissing(str(path))
-            # else: a segment of retired paragraphs only, which Whoosh itself stores
+        # An empty index has an empty reader, without segments.
+        leaves = [(r, offset) for r, offset in reader.leaf_readers() if hasattr(r, "segment")]
         # zlib lets go of the GIL while it decompresses: the pieces are read side by side.
-        with ThreadPoolExecutor(max_workers=min(4, len(segments) or 1)) as pool:
-            pieces = list(pool.map(lambda seg: read_piece(seg[1]), segments))
+        with ThreadPoolExecutor(max_workers=min(4, len(leaves) or 1)) as pool:
+            found = list(pool.map(lambda leaf: piece_of(folder, leaf[0]), leaves))
+        segments = [(r.segment(), offset) for (r, offset), piece in zip(leaves, found) if piece is not None]
+        pieces = [piece for piece in found if piece is not None]
 
         parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
         report_rows: list[ReportRow] = []
-        for (segment, _, offset), piece in zip(segments, pieces):
+        for (segment, offset), piece in zip(segments, pieces):
             deleted = set(segment.deleted_docs()) if segment.has_deletions() else set()
             dead = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
             live = ~np.isin(piece.docnums, dead) if dead.size else np.ones(len(piece), dtype=bool)
@@ -113,8 +106,8 @@ class ExactStore:
         unit_freq = np.zeros(65536, dtype=np.int64)
         for p, _, _ in parts:
             unit_freq += p.unit_freq
-        for i in np.flatnonzero(~kept).tolist():
-            unit_freq -= np.bincount(all_codes[piece_starts[i]:piece_starts[i] + lengths[i]], minlength=65536)
+        if not kept.all():  # every unit of the left-out rows (and their separators) in one count
+            unit_freq -= np.bincount(all_codes[np.repeat(~kept, lengths.astype(np.int64) + 1)], minlength=65536)
         unit_freq[SEPARATOR] = max(order.size - 1, 0)
         codes = _gather_runs(all_codes, piece_starts, lengths, order)
         del all_codes

@@ -240,3 +240,20 @@ def _read_piece(path: Path) -> Piece:
 
 def piece_path(folder: Path, segment) -> Path:
     return Path(folder) / (segment.segment_id() + PIECE_EXT)
+
+
+def piece_of(folder: Path, segreader) -> Piece | None:
+    """The piece of a Whoosh segment reader's segment; None for a segment without paragraphs (one
+    of retired paragraphs only, which Whoosh stores itself). PieceMissing if it should have one."""
+    path = piece_path(folder, segreader.segment())
+    if not path.exists():
+        if any(segreader.doc_frequency("kind", k) for k in KIND_CODES):
+            raise PieceMissing(str(path))
+        return None
+    return read_piece(path)
+
+
+def missing_piece_damage(exc: PieceMissing) -> IndexDamaged:
+    path = Path(str(exc))
+    return IndexDamaged(f"the index in {path.parent} is damaged ({path.name} is missing): "
+                        "run `policy-search index --rebuild`")

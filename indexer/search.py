@@ -19,7 +19,7 @@ from whoosh.scoring import BM25F
 from .analysis import segment_words, words as analyse_words
 from .exact import ExactStore
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
-from .pieces import PieceMissing
+from .pieces import PieceMissing, missing_piece_damage
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .layout import open_index
 
@@ -227,11 +227,14 @@ class SearchEngine:
             try:
                 self.store = ExactStore.open(self.searcher.reader(), self.index_dir)
                 break
-            except PieceMissing:
+            except PieceMissing as exc:
                 self.searcher.close()
-                if attempt == 4:
-                    raise
+                if attempt == 4:  # not a race: the piece is gone for good
+                    raise missing_piece_damage(exc) from exc
                 time.sleep(0.1 * (attempt + 1))
+            except BaseException:
+                self.searcher.close()
+                raise
         if self.warm:
             self.store.index_positions()
         self.extra_words = self.ix.schema["content"].analyzer.extra_words

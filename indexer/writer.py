@@ -27,11 +27,12 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
-from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexMissing, IndexOutdated,  # noqa: F401 (re-exported)
-                     layout_current, open_index)
+from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexMissing,  # noqa: F401 (re-exported)
+                     IndexOutdated, layout_current, open_index)
 from .model import ReadError
 from .parse import parse_file
-from .pieces import KIND_CODES, Piece, PieceBuilder, PieceRow, piece_path, read_piece
+from .pieces import (KIND_CODES, Piece, PieceBuilder, PieceMissing, PieceRow, missing_piece_damage, piece_of,
+                     piece_path)
 from .readers import SUPPORTED_SUFFIXES
 from .schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
 from .segments import SegmentBuilder
@@ -45,8 +46,8 @@ BATCH_BYTES_MAX = 40 << 20
 # Small segments left by earlier runs (incremental updates) are merged once there are MERGE_AT of
 # them, and a segment with more deleted documents than live ones is compacted. A run never merges
 # the segments it made itself: a build would otherwise write its own batches again.
-SMALL_SEGMENT_DOCS = 20_000
-MERGE_AT = 3
+SMALL_SEGMENT_DOCS = 1_500  # about 30 reports; a build's batches are larger (1 MB and up)
+MERGE_AT = 4
 
 
 class IndexBusy(Exception):
@@ -188,7 +189,7 @@ def update_index(
 
         mergeable = {seg.segment_id() for seg in ix._segments()}  # made by earlier runs
         rids = _assign_report_ids(files, indexed)
-        pieces: dict[str, Piece] = {}  # read on demand, for the old versions of changed reports
+        pieces: dict[str, Piece | None] = {}  # read on demand, for the old versions of changed reports
         seen_sources = set()
         jobs: list[tuple] = []
         sizes: list[int] = []
@@ -297,10 +298,10 @@ def _merge_segments(storage, schema, segments: list):
     builder = SegmentBuilder(storage, schema, INDEX_NAME)
     piece = PieceBuilder()
     for segment in segments:
-        path = piece_path(storage.folder, segment)
-        rows = {r.docnum: r for r in read_piece(path).rows()} if path.exists() else {}
         reader = SegmentReader(storage, schema, segment)
         try:
+            old = _piece_or_damage(storage.folder, reader)
+            rows = {r.docnum: r for r in old.rows()} if old is not None else {}
             for docnum in range(segment.doc_count_all()):
                 if reader.is_deleted(docnum):
                     continue
@@ -311,7 +312,8 @@ def _merge_segments(storage, schema, segments: list):
                 else:
                     doc = stored_document(reader.stored_fields(docnum))
                     if doc is None:
-                        raise ValueError(f"document {docnum} of segment {segment.segment_id()} is in no piece")
+                        raise IndexDamaged(f"the index in {storage.folder} is damaged (document {docnum} of segment "
+                                           f"{segment.segment_id()} is in no piece): run `policy-search index --rebuild`")
                 write_documents(builder, piece, [doc])
         finally:
             reader.close()
@@ -354,15 +356,21 @@ def _current_paragraphs(writer, rid: str, pieces: dict[str, Piece]) -> list[Piec
             local = docnums[(docnums >= offset) & (docnums < offset + segreader.doc_count_all())] - offset
             if not local.size:
                 continue
-            segment = segreader.segment()
-            piece = pieces.get(segment.segment_id())
-            if piece is None:
-                path = piece_path(writer.storage.folder, segment)
-                if not path.exists():
-                    continue  # retired paragraphs only
-                piece = pieces[segment.segment_id()] = read_piece(path)
-            out += [piece.row(j) for j in np.flatnonzero(np.isin(piece.docnums, local))]
+            segment_id = segreader.segment().segment_id()
+            if segment_id not in pieces:
+                pieces[segment_id] = _piece_or_damage(writer.storage.folder, segreader)
+            piece = pieces[segment_id]
+            if piece is not None:  # else retired paragraphs only
+                out += [piece.row(j) for j in np.flatnonzero(np.isin(piece.docnums, local))]
     return out
+
+
+def _piece_or_damage(folder, segreader) -> Piece | None:
+    """piece_of, for a writer: it holds the lock, so a missing piece is no race but damage."""
+    try:
+        return piece_of(folder, segreader)
+    except PieceMissing as exc:
+        raise missing_piece_damage(exc) from exc
 
 
 def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:

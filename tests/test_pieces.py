@@ -95,7 +95,8 @@ def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index
         engine.close()
 
 
-def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index):
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index, damage):
     from indexer.layout import IndexDamaged
     from indexer.pieces import PIECE_EXT
     from indexer.search import SearchEngine
@@ -103,9 +104,24 @@ def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index):
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
     piece = next(index_dir.glob("*" + PIECE_EXT))
-    piece.write_bytes(piece.read_bytes()[:1000])  # truncated, as by a full disk
+    if damage == "truncated":  # as by a full disk
+        piece.write_bytes(piece.read_bytes()[:1000])
+    else:  # as by a copy that left it out
+        piece.unlink()
     with pytest.raises(IndexDamaged, match=f"{piece.name}.*--rebuild"):
         SearchEngine(index_dir)
-    cli = subprocess.run([sys.executable, "-m", "indexer.cli", "search", "出庭应诉率", "--index", str(index_dir)],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = lambda *args: subprocess.run([sys.executable, "-m", "indexer.cli", *args, "--index", str(index_dir)],  # noqa: E731
+                                       capture_output=True, text=True, cwd=ROOT)
+    cli = run("search", "出庭应诉率")
     assert cli.returncode == 1 and piece.name in cli.stderr and "Traceback" not in cli.stderr
+
+    # Updating every report needs their old paragraphs (to remember them): refused the same way,
+    # and a rebuild mends it.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for p in SEEDS:
+        (corpus / p.name).write_text(p.read_text(encoding="utf-8") + "\n\n新增一段。\n", encoding="utf-8")
+    cli = run("index", str(corpus))
+    assert cli.returncode == 1 and piece.name in cli.stderr and "Traceback" not in cli.stderr
+    assert run("index", str(corpus), "--rebuild").returncode == 0
+    assert run("search", "新增一段").returncode == 0

@@ -34,7 +34,7 @@ def run(settings: Settings, *, threads: int = 8) -> None:
     from . import create_app
 
     from indexer.search import SearchEngine
-    from indexer.layout import IndexMissing, IndexOutdated
+    from indexer.layout import IndexDamaged, IndexMissing, IndexOutdated
 
     corpus = Path(settings.corpus)
     engine = None
@@ -46,6 +46,8 @@ def run(settings: Settings, *, threads: int = 8) -> None:
             engine = SearchEngine.from_settings(settings, warm=True)
         except IndexOutdated as exc:
             raise click.ClickException(f"{exc} (with --corpus DIR, serve rebuilds it)") from None
+        except IndexDamaged as exc:
+            raise click.ClickException(str(exc)) from None
         except IndexMissing:
             raise click.ClickException(
                 f"no index in {settings.index}, and the corpus {corpus} to build it from is not a directory "
