@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .normalise import fold
-from .pieces import KIND_CODES, KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
+from .pieces import KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
 
 
 @dataclass

@@ -25,6 +25,10 @@ class IndexDamaged(IndexMissing):
     pass
 
 
+def damaged(index_dir: Path, what: str) -> IndexDamaged:
+    return IndexDamaged(f"the index in {index_dir} is damaged ({what}): run `policy-search index --rebuild`")
+
+
 def open_index(index_dir: Path):
     if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layout import IndexDamaged
+from .layout import IndexDamaged, damaged
 
 PIECE_EXT = ".paragraphs.npz"
 SEPARATOR = 0x000A  # between folded texts: folding never leaves a newline inside a paragraph
@@ -222,8 +222,7 @@ def read_piece(path: Path) -> Piece:
     except FileNotFoundError as exc:
         raise PieceMissing(str(path)) from exc
     except Exception as exc:  # truncated, overwritten, or not a piece at all
-        raise IndexDamaged(f"the index in {path.parent} is damaged ({path.name}: {type(exc).__name__}: {exc}): "
-                           "run `policy-search index --rebuild`") from exc
+        raise damaged(path.parent, f"{path.name}: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_piece(path: Path) -> Piece:
@@ -255,5 +254,4 @@ def piece_of(folder: Path, segreader) -> Piece | None:
 
 def missing_piece_damage(exc: PieceMissing) -> IndexDamaged:
     path = Path(str(exc))
-    return IndexDamaged(f"the index in {path.parent} is damaged ({path.name} is missing): "
-                        "run `policy-search index --rebuild`")
+    return damaged(path.parent, f"{path.name} is missing")

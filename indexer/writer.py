@@ -27,8 +27,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
-from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexMissing,  # noqa: F401 (re-exported)
-                     IndexOutdated, layout_current, open_index)
+from .layout import INDEX_NAME, LAYOUT, LAYOUT_FILE, damaged, layout_current, open_index
 from .model import ReadError
 from .parse import parse_file
 from .pieces import (KIND_CODES, Piece, PieceBuilder, PieceMissing, PieceRow, missing_piece_damage, piece_of,
@@ -161,8 +160,8 @@ def update_index(
         ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
         if rebuild or _schema_words(ix) != extra_words or not layout_current(index_dir):
             # Everything is read again (or the dictionary changed, so every paragraph must be
-            # segmented again, or the layout changed) into a new index that replaces the old one only once it is
-            # complete; the old one stays locked, and searchable, meanwhile.
+            # segmented again, or the layout changed) into a new index that replaces the old one
+            # only once it is complete; the old one stays locked, and searchable, meanwhile.
             old_lock = ix.lock("WRITELOCK")
             if not old_lock.acquire(blocking=False):
                 raise busy
@@ -312,8 +311,7 @@ def _merge_segments(storage, schema, segments: list):
                 else:
                     doc = stored_document(reader.stored_fields(docnum))
                     if doc is None:
-                        raise IndexDamaged(f"the index in {storage.folder} is damaged (document {docnum} of segment "
-                                           f"{segment.segment_id()} is in no piece): run `policy-search index --rebuild`")
+                        raise damaged(storage.folder, f"document {docnum} of segment {segment.segment_id()} is in no piece")
                 write_documents(builder, piece, [doc])
         finally:
             reader.close()
@@ -338,14 +336,14 @@ def write_documents(builder: SegmentBuilder, piece: PieceBuilder, docs: list[dic
         builder.add_document(**doc)
 
 
-def _retire(writer, rid: str, live_pids: set[str], pieces: dict[str, Piece]) -> None:
+def _retire(writer, rid: str, live_pids: set[str], pieces: dict[str, Piece | None]) -> None:
     """Remembers the paragraphs of report rid that the update drops (see schema.retired_documents)."""
     for doc in retired_documents(_current_paragraphs(writer, rid, pieces), live_pids):
         writer.delete_by_term("retired_pid", doc["retired_pid"])
         writer.add_document(**doc)
 
 
-def _current_paragraphs(writer, rid: str, pieces: dict[str, Piece]) -> list[PieceRow]:
+def _current_paragraphs(writer, rid: str, pieces: dict[str, Piece | None]) -> list[PieceRow]:
     """The live paragraphs of report rid, from the pieces of the segments that hold them."""
     out: list[PieceRow] = []
     with writer.searcher() as s:

@@ -328,7 +328,8 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
     import numpy as np
 
     from indexer.pieces import PIECE_EXT
-    from indexer.writer import MERGE_AT, open_index
+    from indexer.layout import open_index
+    from indexer.writer import MERGE_AT
 
     corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
     index_dir = tmp_path / "index"

@@ -71,7 +71,8 @@ def test_an_empty_piece_reads_back(tmp_path):
 
 def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index):
     from indexer.search import SearchEngine
-    from indexer.writer import LAYOUT_FILE, IndexOutdated, update_index
+    from indexer.layout import LAYOUT_FILE, IndexOutdated
+    from indexer.writer import update_index
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
