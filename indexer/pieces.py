@@ -129,9 +129,9 @@ class Piece:
     def row(self, j: int) -> PieceRow:
         start = int(self.starts[j])
         folded = self.codes[start:start + int(self.lengths[j])].tobytes().decode("utf-16-le")
-        return PieceRow(int(self.docnums[j]), self.pids[j], self.rid_table[int(self.rid_ids[j])], KIND_NAMES[int(self.kinds[j])],
-                        int(self.ordinals[j]), list(self.section_table[int(self.section_ids[j])]),
-                        self.texts.text(j), folded)
+        return PieceRow(int(self.docnums[j]), self.pids[j], self.rid_table[int(self.rid_ids[j])],
+                        KIND_NAMES[int(self.kinds[j])], int(self.ordinals[j]),
+                        list(self.section_table[int(self.section_ids[j])]), self.texts.text(j), folded)
 
     def rows(self) -> list[PieceRow]:
         return [self.row(j) for j in range(len(self))]
@@ -172,9 +172,9 @@ class PieceBuilder:
 
     def save(self, path: Path) -> None:
         joined = "".join(t + "\n" for t in self.folded).encode("utf-16-le")
-        ends = np.flatnonzero(np.frombuffer(joined, dtype=np.uint16) == SEPARATOR)
-        lengths = (ends - np.concatenate(([0], ends + 1))[:ends.size]).astype(np.int32)  # in UTF-16 units
         codes = np.frombuffer(joined, dtype=np.uint16)
+        ends = np.flatnonzero(codes == SEPARATOR)
+        lengths = (ends - np.concatenate(([0], ends + 1))[:ends.size]).astype(np.int32)  # in UTF-16 units
         unit_freq = np.bincount(codes, minlength=65536).astype(np.int64)
         unit_freq[SEPARATOR] -= ends.size  # the separators are the store's, not the texts'
         texts = TextBlocks.pack(self.texts)

@@ -106,8 +106,8 @@ def paragraph_document(pid: str, rid: str, kind: str, ordinal: int, section: lis
 def stored_document(stored: dict) -> dict | None:
     """A report or retired document again, from the fields Whoosh stored (for merging segments)."""
     if "report_rid" in stored:
-        rid = stored["report_rid"]
-        return {**stored, "pid": f"{rid}~report", "rid": rid, "kind": "report"}
+        return report_document(stored["report_rid"], json.loads(stored["meta"]), stored["source"], stored["path"],
+                               stored["file_hash"], stored["fmt"])
     if "retired_pid" in stored:
         return {**stored, "kind": "retired"}
     return None
