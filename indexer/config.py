@@ -31,6 +31,18 @@ class Settings:
     userdict: Path | None = None  # extra jieba user dictionary (the corpus's userdict.txt is used too)
     max_query_chars: int = 200
     max_query_terms: int = 12
+    # Bounds on one input file (readers): larger files are skipped with a clear reason, and the
+    # memory a file takes stays a small multiple of these.
+    max_file_mb: int = 64  # bytes on disk
+    max_inflated_mb: int = 64  # text a compressed container (.docx) unpacks to
+    max_report_paragraphs: int = 20_000  # paragraphs one report may have
+    # The server (waitress): many slow or half-open connections must not starve real users.
+    server_threads: int = 8
+    connection_limit: int = 500
+    channel_timeout: int = 30  # seconds an idle or trickling connection is kept
+    max_request_body_kb: int = 1024
+    max_request_header_kb: int = 32
+    report_page_paragraphs: int = 500  # paragraphs per page of a report (HTML and JSON)
 
 
 def _coerce(name: str, value: Any) -> Any:
