@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
+import system_packages
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEEDS = sorted(CORPUS.glob("*.txt"))
+
+
+def pytest_sessionstart(session):
+    problem = system_packages.ensure()
+    if problem is not None:
+        pytest.exit(f"cannot run the tests: {problem}", returncode=4)
 
 
 @pytest.fixture(scope="session")
