@@ -19,7 +19,7 @@ from whoosh.scoring import BM25F
 from .analysis import segment_words, words as analyse_words
 from .exact import ExactStore
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
-from .pieces import PieceMissing, missing_piece_damage
+from .pieces import KIND_CODES, PieceMissing, missing_piece_damage
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
 from .layout import open_index
 
@@ -132,11 +132,16 @@ class ReportView:
     meta: dict
     fmt: str
     path: str
-    paragraphs: list[ParagraphView] = field(default_factory=list)
+    paragraphs: list[ParagraphView] = field(default_factory=list)  # [start, start + limit) of the report
+    start: int = 0  # the position (0-based, in reading order) of paragraphs[0] in the report
+    total_paragraphs: int = 0  # in the whole report, not just this page
+    headings: list[ParagraphView] = field(default_factory=list)  # every heading of the whole report (its toc)
 
     def to_dict(self) -> dict:
+        bare = lambda views: [{k: v for k, v in p.to_dict().items() if k != "report"} for p in views]  # noqa: E731
         return {"report": asdict(self.report), "meta": self.meta, "format": self.fmt,
-                "paragraphs": [{k: v for k, v in p.to_dict().items() if k != "report"} for p in self.paragraphs]}
+                "start": self.start, "total_paragraphs": self.total_paragraphs,
+                "paragraphs": bare(self.paragraphs), "headings": bare(self.headings)}
 
 
 def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
@@ -621,14 +626,24 @@ class SearchEngine:
             retired.closest = [(self._view(i), score) for score, i in scored[:limit] if score > 0.3]
         return retired
 
-    def report(self, rid: str) -> ReportView:
+    def report(self, rid: str, *, start: int = 0, limit: int | None = None) -> ReportView:
+        """A report with its paragraphs [start, start + limit) in reading order (all of them
+        without ``limit``), its paragraph count and every heading (for a table of contents).
+        Only the page's paragraphs and the headings are decompressed and built."""
         r = self.store.rid_index.get(rid)
         if r is None:
             raise NotFound(rid)
+        if start < 0 or (limit is not None and limit < 0):
+            raise ValueError(f"report {rid}: start and limit must be ≥ 0 (got {start}, {limit})")
         row = self.store.reports[r]
         lo, hi = int(self._report_first[r]), int(self._report_first[r + 1])
+        first = min(lo + start, hi)
+        last = hi if limit is None else min(first + limit, hi)
+        heading = KIND_CODES["heading"]
+        headings = (lo + np.flatnonzero(self.store.kinds[lo:hi] == heading)).tolist()
         return ReportView(report=self._refs[r], meta=row.meta, fmt=row.fmt, path=row.path,
-                          paragraphs=[self._view(i) for i in range(lo, hi)])
+                          paragraphs=[self._view(i) for i in range(first, last)], start=first - lo,
+                          total_paragraphs=hi - lo, headings=[self._view(i) for i in headings])
 
     def reports(self) -> list[ReportRef]:
         return list(self._refs)
