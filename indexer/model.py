@@ -22,6 +22,39 @@ class ReadError(Exception):
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on one input file, so that its memory stays a small multiple of them.
+
+    ``max_file_bytes``: bytes on disk; ``max_inflated_bytes``: what a compressed container (a
+    .docx's XML parts, a PDF's content streams) may unpack to; ``max_paragraphs``: paragraphs one
+    report may have. A file over a limit is skipped with a ReadError naming the limit and the
+    setting that raises it.
+    """
+
+    max_file_bytes: int = 64 << 20
+    max_inflated_bytes: int = 64 << 20
+    max_paragraphs: int = 20_000
+
+    @classmethod
+    def from_settings(cls, settings) -> "ReadLimits":
+        """From ``indexer.config.Settings`` (max_file_mb, max_inflated_mb, max_report_paragraphs)."""
+        return cls(
+            max_file_bytes=settings.max_file_mb << 20,
+            max_inflated_bytes=settings.max_inflated_mb << 20,
+            max_paragraphs=settings.max_report_paragraphs,
+        )
+
+
+def over_limit(what: str, limit: str, setting: str) -> str:
+    """The reason a file over a limit is skipped: what it has, the limit, the setting to raise."""
+    return f"{what}, over the limit of {limit} (raise setting {setting}, env POLICY_SEARCH_{setting.upper()})"
+
+
+def megabytes(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n % (1 << 20) else f"{n >> 20} MB"
+
+
+@dataclass(frozen=True)
 class RawText:
     """What a reader hands on: the document's text with blank lines between paragraphs.
 

@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import os
 
-from .model import Report
+from .model import ReadLimits, Report
 from .readers import read_file
 from .structure import DEFAULT_MAX_CHARS, build_report
 
 
-def parse_file(path: str | os.PathLike, source: str | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
-    """Raises ReadError (naming the file and the reason) when the file cannot be read."""
-    return build_report(read_file(path, source=source), max_chars=max_chars)
+def parse_file(
+    path: str | os.PathLike,
+    source: str | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    *,
+    limits: ReadLimits = ReadLimits(),
+    content: bytes | None = None,
+) -> Report:
+    """Raises ReadError (naming the file and the reason) when the file cannot be read or is over
+    one of ``limits``. ``content``: the file's bytes from ``readers.load_file``, parsed instead
+    of reading the file again (so a caller can hash exactly the bytes that were parsed)."""
+    raw = read_file(path, source=source, limits=limits, content=content)
+    return build_report(raw, max_chars=max_chars, max_paragraphs=limits.max_paragraphs)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .metadata import extract_meta, is_back_matter_line, parse_web_header
-from .model import Paragraph, RawText, Report
+from .model import Paragraph, RawText, ReadError, Report, over_limit
 
 DEFAULT_MAX_CHARS = 1000
 
@@ -134,7 +134,8 @@ class _Block:
     parts: list[str] = field(default_factory=list)
 
 
-def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
+def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraphs: int | None = None) -> Report:
+    """ReadError when the report would have more than ``max_paragraphs`` paragraphs."""
     lines = _lines(raw.text)
     fields = dict(raw.fields)
     lines = parse_web_header(lines, fields)
@@ -175,6 +176,9 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
             continue
         blocks.append(_Block(line.text, "body", gap_before=line.gap_before))
 
+    # Every block becomes at least one paragraph: too many blocks is too many paragraphs.
+    if max_paragraphs is not None and len(blocks) > max_paragraphs:
+        raise _too_many_paragraphs(raw.source, len(blocks), max_paragraphs)
     meta = extract_meta(front, blocks, fields)
 
     paragraphs: list[Paragraph] = []
@@ -192,7 +196,13 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS) -> Report:
         section = current if block.kind == "body" else ()
         for chunk in _split_long(block.text, max_chars):
             paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk))
+    if max_paragraphs is not None and len(paragraphs) > max_paragraphs:
+        raise _too_many_paragraphs(raw.source, len(paragraphs), max_paragraphs)
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
+
+
+def _too_many_paragraphs(source: str, count: int, limit: int) -> ReadError:
+    return ReadError(source, over_limit(f"report has too many paragraphs ({count:,})", f"{limit:,}", "max_report_paragraphs"))
 
 
 def _looks_like_prose(text: str) -> bool:

@@ -5,7 +5,7 @@ import pytest
 
 from indexer.model import ReadError
 from indexer.readers import read_file
-from indexer.readers.html import read_html
+
 
 TITLE = "互助土族自治县人民政府办公室关于印发互助县2024年法治政府建设工作要点的通知"
 BODY = [
@@ -170,7 +170,7 @@ def test_body_found_by_chinese_text_when_no_known_container(tmp_path):
 </body></html>"""
     path = tmp_path / "plain.html"
     path.write_text(page, encoding="utf-8")
-    raw = read_html(path)
+    raw = read_file(path)
     assert raw.text.split("\n\n") == [TITLE, *BODY[2:6]]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from indexer.model import ReadError
 from indexer.readers import SUPPORTED_SUFFIXES, read_file
-from indexer.readers.plain import read_plain
+
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -133,7 +133,7 @@ def test_text_with_embedded_nul_is_binary(tmp_path):
     path = tmp_path / "nul.txt"
     path.write_bytes("法治政府".encode("utf-8") + b"\x00\x01\x02" * 10)
     with pytest.raises(ReadError) as info:
-        read_plain(path)
+        read_file(path)
     assert info.value.reason == "binary data in an unknown encoding"
 
 

@@ -4,6 +4,9 @@ Every reader produces the same dialect: paragraphs separated by one blank line, 
 endings, no BOM, explicit headings (docx heading styles) as markdown ``#`` lines, and the
 container's own metadata in ``RawText.fields``. Numbering and sections are left to the
 structure stage.
+
+A file's bytes are read once (``load_file``, at most the size limit) and every reader parses
+from those bytes, so whoever hashes the content (the index writer) hashes exactly what was read.
 """
 from __future__ import annotations
 
@@ -11,28 +14,76 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.model import ReadError, RawText
-from indexer.readers.docx import read_docx
-from indexer.readers.html import read_html
-from indexer.readers.pdf import read_pdf
-from indexer.readers.plain import read_plain
+from indexer.model import RawText, ReadError, ReadLimits, megabytes, over_limit
+from indexer.readers.docx import parse_docx
+from indexer.readers.html import parse_html
+from indexer.readers.pdf import parse_pdf
+from indexer.readers.plain import parse_plain
 
-_READERS: dict[str, Callable[[Path, str], RawText]] = {
-    ".txt": read_plain,
-    ".md": read_plain,
-    ".pdf": read_pdf,
-    ".html": read_html,
-    ".htm": read_html,
-    ".docx": read_docx,
+# suffix -> parser of the file's bytes: (content, source, suffix, limits) -> RawText
+_READERS: dict[str, Callable[[bytes, str, str, ReadLimits], RawText]] = {
+    ".txt": parse_plain,
+    ".md": parse_plain,
+    ".pdf": parse_pdf,
+    ".html": parse_html,
+    ".htm": parse_html,
+    ".docx": parse_docx,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_READERS)
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_file", "read_plain", "read_pdf", "read_html", "read_docx"]
+__all__ = ["SUPPORTED_SUFFIXES", "load_file", "read_file"]
 
 
-def read_file(path: str | os.PathLike, source: str | None = None) -> RawText:
-    """Read one file of any supported type; ``source`` names it in the result and in errors."""
+def load_file(path: str | os.PathLike, source: str | None = None, limits: ReadLimits = ReadLimits()) -> bytes:
+    """The file's bytes, read once and at most ``limits.max_file_bytes`` + 1 of them.
+
+    ReadError (naming ``source``): not found, a directory, empty, over the size limit, or any
+    other OS error.
+    """
+    path = Path(path)
+    source = str(path) if source is None else source
+    limit = limits.max_file_bytes
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:  # known too large: skip without reading it
+                raise ReadError(source, _too_large(size, limit))
+            # read(n) allocates n bytes up front, so ask for the size fstat gave (plus one byte,
+            # to see a file still growing) rather than for the limit.
+            data = handle.read(size + 1)
+            if len(data) > size:  # growing: read on, but never more than one byte past the limit
+                data += handle.read(limit + 1 - len(data))
+    except FileNotFoundError:
+        raise ReadError(source, "file not found") from None
+    except IsADirectoryError:
+        raise ReadError(source, "is a directory, not a file") from None
+    except OSError as exc:
+        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ReadError(source, _too_large(None, limit))
+    if not data:
+        raise ReadError(source, "file is empty")
+    return data
+
+
+def _too_large(size: int | None, limit: int) -> str:
+    what = f"file is too large ({megabytes(size)})" if size is not None else "file is too large"
+    return over_limit(what, megabytes(limit), "max_file_mb")
+
+
+def read_file(
+    path: str | os.PathLike,
+    source: str | None = None,
+    *,
+    limits: ReadLimits = ReadLimits(),
+    content: bytes | None = None,
+) -> RawText:
+    """Read one file of any supported type; ``source`` names it in the result and in errors.
+
+    ``content``: the file's bytes as ``load_file`` returned them (parsed instead of reading the
+    file again); the file type still comes from ``path``'s suffix.
+    """
     path = Path(path)
     source = str(path) if source is None else source
     suffix = path.suffix.lower()
@@ -40,14 +91,10 @@ def read_file(path: str | os.PathLike, source: str | None = None) -> RawText:
     if reader is None:
         kind = f"'{suffix}'" if suffix else "(no extension)"
         raise ReadError(source, f"unsupported file type {kind} (supported: {' '.join(SUPPORTED_SUFFIXES)})")
-    try:
-        if path.is_dir():
-            raise ReadError(source, "is a directory, not a file")
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ReadError(source, "file not found") from None
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
-    if size == 0:
+    if content is None:
+        content = load_file(path, source, limits)
+    elif not content:
         raise ReadError(source, "file is empty")
-    return reader(path, source)
+    elif len(content) > limits.max_file_bytes:
+        raise ReadError(source, _too_large(len(content), limits.max_file_bytes))
+    return reader(content, source, suffix, limits)

@@ -3,13 +3,13 @@ markdown headings, headers and footers left out."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from io import BytesIO
 
 import docx
 from docx.document import Document
 from docx.oxml.ns import qn
 
-from indexer.model import ReadError, RawText
+from indexer.model import RawText, ReadError, ReadLimits
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题"}
@@ -24,22 +24,15 @@ _VAL = qn("w:val")
 _HMERGE, _VMERGE, _TCPR = qn("w:hMerge"), qn("w:vMerge"), qn("w:tcPr")
 
 
-def read_docx(path: str | Path, source: str | None = None) -> RawText:
-    path = Path(path)
-    source = str(path) if source is None else source
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(8)
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
-    if not magic:
+def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimits = ReadLimits()) -> RawText:
+    if not data:
         raise ReadError(source, "file is empty")
-    if magic == _OLE_MAGIC:
+    if data[:8] == _OLE_MAGIC:
         raise ReadError(source, "an old Word 97-2003 .doc file renamed to .docx; save it as .docx first")
     # python-docx reports damage as whatever its zip, XML and part layers happen to raise
     # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(BytesIO(data))
         paragraphs = list(_paragraphs(document))
         title = (document.core_properties.title or "").strip()
     except Exception as exc:  # noqa: BLE001 - see above

@@ -5,13 +5,12 @@ share and print links, footers).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
-from indexer.model import ReadError, RawText
-from indexer.readers.plain import decode_bytes, file_bytes
+from indexer.model import RawText, ReadError, ReadLimits
+from indexer.readers.plain import decode_bytes
 
 # Never text, wherever they are.
 _DROP_TAGS = {
@@ -79,10 +78,7 @@ _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)
 _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction, CData)
 
 
-def read_html(path: str | Path, source: str | None = None) -> RawText:
-    path = Path(path)
-    source = str(path) if source is None else source
-    data = file_bytes(path, source)
+def parse_html(data: bytes, source: str, suffix: str = ".html", limits: ReadLimits = ReadLimits()) -> RawText:
     text = decode_bytes(data, source, declared=_declared_charset(data))
     soup = BeautifulSoup(text, "lxml")
     title_hint = _page_title(soup)

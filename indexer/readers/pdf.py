@@ -33,13 +33,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
-from indexer.model import ReadError, RawText
-from indexer.readers.plain import file_bytes
+from indexer.model import RawText, ReadError, ReadLimits
 
 # Layout mode's column is the page's average glyph advance divided by this weight; slightly
 # above 1 makes a full-width character a little more than one column on any Chinese page, so
@@ -90,10 +88,7 @@ class _Line:
     width: float = 0.0  # printed width in full-width characters
 
 
-def read_pdf(path: str | Path, source: str | None = None) -> RawText:
-    path = Path(path)
-    source = str(path) if source is None else source
-    data = file_bytes(path, source)
+def parse_pdf(data: bytes, source: str, suffix: str = ".pdf", limits: ReadLimits = ReadLimits()) -> RawText:
     if not data.strip():
         raise ReadError(source, "file is empty")
     if b"%PDF-" not in data[:1024]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from pathlib import Path
-
 import charset_normalizer
 
-from indexer.model import ReadError, RawText
+from indexer.model import RawText, ReadError, ReadLimits
 
 # Longest BOMs first: the UTF-32-LE BOM begins with the UTF-16-LE one.
 _BOMS = (
@@ -116,19 +114,8 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def file_bytes(path: Path, source: str) -> bytes:
-    """The file's bytes; an OS error becomes a ReadError that names the file."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ReadError(source, f"cannot read file: {exc.strerror or exc}") from None
-
-
-def read_plain(path: str | Path, source: str | None = None) -> RawText:
-    path = Path(path)
-    source = str(path) if source is None else source
-    fmt = "md" if path.suffix.lower() == ".md" else "txt"
-    data = file_bytes(path, source)
+def parse_plain(data: bytes, source: str, suffix: str = ".txt", limits: ReadLimits = ReadLimits()) -> RawText:
+    fmt = "md" if suffix == ".md" else "txt"
     text = normalise_newlines(decode_bytes(data, source))
     return RawText(source=source, text=_paragraphs(text, fmt), format=fmt)
 
