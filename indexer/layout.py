@@ -29,13 +29,48 @@ def damaged(index_dir: Path, what: str) -> IndexDamaged:
     return IndexDamaged(f"the index in {index_dir} is damaged ({what}): run `policy-search index --rebuild`")
 
 
+def index_exists(index_dir: Path) -> bool:
+    """Whether the folder holds a table of contents, judged by name: Whoosh's own exists_in reads
+    it, and a damaged one would raise there instead of being named."""
+    from .integrity import latest_generation
+
+    return latest_generation(Path(index_dir)) >= 0
+
+
 def open_index(index_dir: Path):
-    if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+    """The Whoosh index in index_dir, after the cheap integrity check (integrity.quick_problems):
+    IndexMissing, IndexOutdated or IndexDamaged instead of whatever Whoosh would raise."""
+    from .integrity import quick_problems
+
+    index_dir = Path(index_dir)
+    if not index_exists(index_dir):
+        if index_dir.exists() and not index_dir.is_dir():
+            raise IndexMissing(f"{index_dir} is not a directory, so it holds no index: use --index DIR")
         raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")
     if not layout_current(index_dir):
         raise IndexOutdated(f"the index in {index_dir} was built by an older version of policy-search: "
                             "run `policy-search index --rebuild`")
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    try:
+        problems = quick_problems(index_dir)
+    except OSError as exc:
+        raise IndexMissing(f"cannot read the index in {index_dir}: {exc.strerror or exc}") from exc
+    if problems:
+        raise damaged(index_dir, "; ".join(map(str, problems[:3])) + (f"; and {len(problems) - 3} more"
+                                                                        if len(problems) > 3 else ""))
+    for attempt in range(5):
+        try:
+            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        except FileNotFoundError:
+            # The table of contents just listed was replaced by a writer's newer one; read that.
+            if attempt == 4:
+                raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first") from None
+        except PermissionError as exc:
+            raise IndexMissing(f"cannot read the index in {index_dir}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # truncated (EOFError, struct.error), garbage ("different architecture"), ...
+            from .integrity import latest_generation, toc_name
+
+            raise damaged(index_dir, f"{toc_name(latest_generation(index_dir))} cannot be read: "
+                                     f"{type(exc).__name__}: {exc}") from exc
 
 
 def layout_current(index_dir: Path) -> bool:
