@@ -86,3 +86,84 @@ def test_paragraph_limit_counts_split_chunks(tmp_path):
     assert len(parse_file(path, max_chars=50, limits=ReadLimits(max_paragraphs=4)).paragraphs) == 4
     with pytest.raises(ReadError, match="too many paragraphs"):
         parse_file(path, max_chars=50, limits=ReadLimits(max_paragraphs=3))
+
+
+# --- .docx: what the zip unpacks to ------------------------------------------------------------
+
+def _docx_with_body(path, body_xml: bytes) -> None:
+    """A real python-docx package whose word/document.xml body is ``body_xml``."""
+    import zipfile
+
+    import docx
+
+    template = path.with_suffix(".template.docx")
+    docx.Document().save(str(template))
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                head, _, rest = data.partition(b"<w:body>")
+                data = head + b"<w:body>" + body_xml + b"</w:body>" + rest.partition(b"</w:body>")[2]
+            dst.writestr(info.filename, data)
+    template.unlink()
+
+
+def _paragraphs_xml(texts) -> bytes:
+    return b"".join(f"<w:p><w:r><w:t>{t}</w:t></w:r></w:p>".encode() for t in texts)
+
+
+def test_docx_that_unpacks_over_the_limit_is_skipped(tmp_path):
+    path = tmp_path / "bomb.docx"
+    _docx_with_body(path, _paragraphs_xml(["依法行政。" * 2000] * 100))  # 3 MB of XML, ~20 KB zipped
+    assert path.stat().st_size < 100 << 10
+    assert read_file(path).text.startswith("依法行政。")
+    with pytest.raises(ReadError) as info:
+        read_file(path, source="corpus/bomb.docx", limits=ReadLimits(max_inflated_bytes=1 << 20))
+    assert info.value.source == "corpus/bomb.docx"
+    assert info.value.reason.startswith("DOCX unpacks to 3.")
+    assert "over the limit of 1 MB" in info.value.reason and "max_inflated_mb" in info.value.reason
+
+
+def _lie_about_size(path, member: bytes, declared: int) -> None:
+    """Rewrite ``member``'s declared uncompressed size (local and central header) as ``declared``."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    # (signature, offset of the size field, of the name length, of the name)
+    for signature, size_at, name_len_at, name_at in ((b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)):
+        at = data.find(signature)
+        while at != -1:
+            (name_len,) = struct.unpack_from("<H", data, at + name_len_at)
+            if data[at + name_at:at + name_at + name_len] == member:
+                struct.pack_into("<I", data, at + size_at, declared)
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_docx_lying_about_its_sizes_is_inflated_no_further_than_declared(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "liar.docx"
+    _docx_with_body(path, _paragraphs_xml(["依法行政。" * 4000] * 1000))  # 60 MB of XML
+    _lie_about_size(path, b"word/document.xml", 1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReadError) as info:
+            read_file(path, source="corpus/liar.docx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.reason.startswith("DOCX is corrupt or not a Word document: BadZipFile")
+    # python-docx alone inflates the whole 60 MB document.xml before zipfile cuts it short
+    assert peak < 20 << 20, f"peak {peak >> 20} MB"
+
+
+def test_docx_with_too_many_paragraphs_is_skipped_before_parsing(tmp_path):
+    path = tmp_path / "many.docx"
+    # empty paragraphs are not counted: only those with text become report paragraphs
+    _docx_with_body(path, _paragraphs_xml(f"第{i}段。" for i in range(1, 51)) + b"<w:p/>" * 100)
+    assert len(parse_file(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
+    with pytest.raises(ReadError) as info:
+        read_file(path, source="corpus/many.docx", limits=ReadLimits(max_paragraphs=49))
+    assert info.value.reason.startswith("DOCX has more than 49 paragraphs")
+    assert "max_report_paragraphs" in info.value.reason

@@ -3,13 +3,15 @@ markdown headings, headers and footers left out."""
 from __future__ import annotations
 
 import re
+import zipfile
 from io import BytesIO
 
 import docx
+from lxml import etree
 from docx.document import Document
 from docx.oxml.ns import qn
 
-from indexer.model import RawText, ReadError, ReadLimits
+from indexer.model import RawText, ReadError, ReadLimits, megabytes, over_limit
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题"}
@@ -32,9 +34,13 @@ def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimi
     # python-docx reports damage as whatever its zip, XML and part layers happen to raise
     # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
     try:
-        document = docx.Document(BytesIO(data))
+        package = _bounded_package(data, source, limits)
+        _check_paragraph_count(package, source, limits)
+        document = docx.Document(package)
         paragraphs = list(_paragraphs(document))
         title = (document.core_properties.title or "").strip()
+    except ReadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - see above
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise ReadError(source, f"DOCX is corrupt or not a Word document: {detail}") from None
@@ -42,6 +48,67 @@ def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimi
         raise ReadError(source, "DOCX has no text")
     fields = {"标题": title} if title else {}
     return RawText(source=source, text="\n\n".join(paragraphs), format="docx", fields=fields)
+
+
+_CHUNK = 1 << 20
+_DOCUMENT_PART = "word/document.xml"
+
+
+def _bounded_package(data: bytes, source: str, limits: ReadLimits) -> BytesIO:
+    """The package re-stored uncompressed, after checking what it unpacks to.
+
+    python-docx reads every part whole (``ZipFile.read``), which inflates a member's entire
+    stream before cutting it to its declared size, so a zip that declares small members but
+    holds a 300 MB document.xml would take it all. Here the declared sizes are checked against
+    ``max_inflated_bytes`` and every member is inflated a chunk at a time (zipfile then stops at
+    the declared size and checks the CRC), so memory stays near the limit whatever the zip says.
+    """
+    limit = limits.max_inflated_bytes
+    stored = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as archive, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as copy:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        declared = sum(info.file_size for info in members)
+        if declared > limit:
+            raise ReadError(source, _inflated_over(declared, limit))
+        inflated = 0
+        for info in members:
+            chunks = []
+            with archive.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    inflated += len(chunk)
+                    if inflated > limit:  # cannot happen while zipfile enforces declared sizes
+                        raise ReadError(source, _inflated_over(inflated, limit))
+                    chunks.append(chunk)
+            copy.writestr(info.filename, b"".join(chunks))
+    stored.seek(0)
+    return stored
+
+
+def _inflated_over(size: int, limit: int) -> str:
+    return over_limit(f"DOCX unpacks to {megabytes(size)}", megabytes(limit), "max_inflated_mb")
+
+
+def _check_paragraph_count(package: BytesIO, source: str, limits: ReadLimits) -> None:
+    """Count the body's paragraphs with text in one streaming pass before python-docx builds the
+    whole tree (about 20 bytes of memory per byte of XML): a document with millions of
+    paragraphs is skipped in seconds instead of taking minutes and gigabytes."""
+    with zipfile.ZipFile(package) as archive:
+        if _DOCUMENT_PART not in archive.namelist():
+            return  # python-docx names the damage
+        with archive.open(_DOCUMENT_PART) as part:
+            count = 0
+            for _, paragraph in etree.iterparse(part, events=("end",), tag=_P, resolve_entities=False, huge_tree=True):
+                if any(node.text and node.text.strip() for node in paragraph.iter(_T)):
+                    count += 1
+                    if count > limits.max_paragraphs:
+                        raise ReadError(source, over_limit(
+                            f"DOCX has more than {limits.max_paragraphs:,} paragraphs",
+                            f"{limits.max_paragraphs:,}", "max_report_paragraphs"))
+                # Keep only what is still open: a paragraph's text is not needed once counted.
+                paragraph.clear(keep_tail=True)
+                while paragraph.getprevious() is not None:
+                    del paragraph.getparent()[0]
+    package.seek(0)
 
 
 def _paragraphs(document: Document):
