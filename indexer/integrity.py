@@ -79,7 +79,8 @@ def toc_name(generation: int) -> str:
 
 
 def latest_generation(index_dir: Path) -> int:
-    """The newest table of contents in the folder, by name only (reading it is what may fail); -1 if none."""
+    """The newest table of contents in the folder, by name only (reading it is what may fail); -1 if
+    none or no folder. OSError if the folder cannot be listed."""
     try:
         names = os.listdir(index_dir)
     except (FileNotFoundError, NotADirectoryError):
@@ -187,7 +188,8 @@ def _file_problem(index_dir: Path, entry: FileEntry, full: bool) -> Problem | No
     except OSError as exc:
         return Problem(entry.name, f"cannot be read ({exc.strerror or exc})")
     if size != entry.size:
-        return Problem(entry.name, f"{size:,} bytes instead of {entry.size:,} ({'truncated' if size < entry.size else 'grown'})")
+        change = "truncated" if size < entry.size else "grown"
+        return Problem(entry.name, f"{change} to {size:,} bytes from {entry.size:,}")
     # The table of contents is small and says which files make the index: always hashed.
     if full or TOC_PATTERN.match(entry.name):
         try:
@@ -203,24 +205,28 @@ def check_manifest(index_dir: Path, manifest: Manifest, *, full: bool) -> list[P
     return [p for p in (_file_problem(index_dir, e, full) for e in manifest.files) if p is not None]
 
 
-def quick_problems(index_dir: Path) -> list[Problem]:
-    """The cheap check made whenever an index is opened: sizes, and the table of contents' checksum.
-    Empty when the latest generation has no manifest (see the module's docstring)."""
-    index_dir = Path(index_dir)
+def _checked(index_dir: Path, full: bool) -> tuple[list[Problem], Manifest | None, int]:
+    """Problems of the latest generation against its manifest (none if it has no manifest), the
+    manifest and the generation."""
     for attempt in range(5):
         generation = latest_generation(index_dir)
         try:
             manifest = current_manifest(index_dir)
         except ManifestUnreadable as exc:
-            problems = [Problem(manifest_name(generation), str(exc).split(": ", 1)[-1])]
+            problems, manifest = [Problem(manifest_name(generation), str(exc).split(": ", 1)[-1])], None
         else:
-            if manifest is None:
-                return []
-            problems = check_manifest(index_dir, manifest, full=False)
+            problems = [] if manifest is None else check_manifest(index_dir, manifest, full=full)
         if not problems or latest_generation(index_dir) == generation:
-            return problems
+            break
         # A writer committed meanwhile and cleaned up the files of the generation being checked.
-    return problems
+    return problems, manifest, generation
+
+
+def quick_problems(index_dir: Path, *, full: bool = False) -> list[Problem]:
+    """The check made whenever an index is opened: every file present with its size, and the table
+    of contents' checksum (``full``: every file's). Empty when the latest generation has no
+    manifest (see the module's docstring)."""
+    return _checked(Path(index_dir), full)[0]
 
 
 @dataclass(frozen=True)
@@ -240,26 +246,16 @@ def verify(index_dir: Path, full: bool = True) -> Verification:
     from .layout import LAYOUT_FILE, layout_current
 
     index_dir = Path(index_dir)
-    for attempt in range(5):
-        generation = latest_generation(index_dir)
-        if generation < 0:
-            return Verification([Problem(str(index_dir), "no index here (run `policy-search index` first)")], 0, 0, -1)
-        if not layout_current(index_dir):
-            return Verification([Problem(LAYOUT_FILE, "missing or of an older version of policy-search")], 0, 0,
-                                generation)
-        try:
-            manifest = current_manifest(index_dir)
-        except ManifestUnreadable as exc:
-            problems, manifest = [Problem(manifest_name(generation), str(exc).split(": ", 1)[-1])], None
-        else:
-            if manifest is None:
-                problems = [Problem(manifest_name(generation),
-                                    "missing: the index has no checksums to verify (written by an older "
-                                    "policy-search, or an index run is committing right now)")]
-            else:
-                problems = check_manifest(index_dir, manifest, full=full)
-        if not problems or latest_generation(index_dir) == generation:
-            break
+    if latest_generation(index_dir) < 0:
+        return Verification([Problem(str(index_dir), "no index here")], 0, 0, -1)
+    if not layout_current(index_dir):
+        return Verification([Problem(LAYOUT_FILE, "missing, or written by an older version of policy-search")],
+                            0, 0, latest_generation(index_dir))
+    problems, manifest, generation = _checked(index_dir, full)
     if manifest is None:
+        if not problems:
+            problems = [Problem(manifest_name(generation),
+                                "missing: the index has no checksums to verify (it was written by an older "
+                                "policy-search, or an index run is committing right now)")]
         return Verification(problems, 0, 0, generation)
     return Verification(problems, len(manifest.files), manifest.total_bytes, generation)

@@ -37,13 +37,18 @@ def index_exists(index_dir: Path) -> bool:
     return latest_generation(Path(index_dir)) >= 0
 
 
-def open_index(index_dir: Path):
-    """The Whoosh index in index_dir, after the cheap integrity check (integrity.quick_problems):
-    IndexMissing, IndexOutdated or IndexDamaged instead of whatever Whoosh would raise."""
+def open_index(index_dir: Path, *, checksums: bool = False):
+    """The Whoosh index in index_dir, after the cheap integrity check (integrity.quick_problems:
+    sizes; ``checksums``: every file's sha256 too, which reads the whole index): IndexMissing,
+    IndexOutdated or IndexDamaged instead of whatever Whoosh would raise."""
     from .integrity import quick_problems
 
     index_dir = Path(index_dir)
-    if not index_exists(index_dir):
+    try:
+        exists = index_exists(index_dir)
+    except OSError as exc:
+        raise IndexMissing(f"cannot read the index in {index_dir}: {exc.strerror or exc}") from exc
+    if not exists:
         if index_dir.exists() and not index_dir.is_dir():
             raise IndexMissing(f"{index_dir} is not a directory, so it holds no index: use --index DIR")
         raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first")
@@ -51,7 +56,7 @@ def open_index(index_dir: Path):
         raise IndexOutdated(f"the index in {index_dir} was built by an older version of policy-search: "
                             "run `policy-search index --rebuild`")
     try:
-        problems = quick_problems(index_dir)
+        problems = quick_problems(index_dir, full=checksums)
     except OSError as exc:
         raise IndexMissing(f"cannot read the index in {index_dir}: {exc.strerror or exc}") from exc
     if problems:
