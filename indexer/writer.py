@@ -9,15 +9,18 @@ out; it is told the index is busy.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -27,14 +30,17 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
-from .layout import INDEX_NAME, LAYOUT, LAYOUT_FILE, damaged, layout_current, open_index
-from .model import ReadError
+from .integrity import record as record_integrity
+from .layout import INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, damaged, layout_current, open_index
+from .model import ReadError, ReadLimits
 from .parse import parse_file
+from .readers import load_file
 from .pieces import (KIND_CODES, Piece, PieceBuilder, PieceMissing, PieceRow, missing_piece_damage, piece_of,
                      piece_path)
 from .readers import SUPPORTED_SUFFIXES
 from .schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
 from .segments import SegmentBuilder
+from .swap import build_folder, recover, swap_in
 
 USERDICT_NAME = "userdict.txt"
 STAGING_NAME = "staging"  # inside the index folder: where workers build segments
@@ -53,6 +59,12 @@ class IndexBusy(Exception):
     pass
 
 
+class IndexRunFailed(Exception):
+    """A run that failed as a whole (disk full, a worker process killed, a write error): nothing
+    already indexed is lost. A full build leaves the previous index as it was; an update keeps
+    what it committed before the failure (every COMMIT_EVERY files) and the rest as it was."""
+
+
 @dataclass
 class IndexSummary:
     added: list[str] = field(default_factory=list)
@@ -62,6 +74,9 @@ class IndexSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     paragraphs: int = 0
     reports: int = 0
+    rebuilt: bool = False  # every file was read again into a new index that replaced the old one
+    kept: list[str] = field(default_factory=list)  # skipped files whose indexed version was carried over
+    recovered: list[str] = field(default_factory=list)  # what was mended of a dead run's leftovers
 
     def to_dict(self) -> dict:
         return {
@@ -69,13 +84,14 @@ class IndexSummary:
             "unchanged": self.unchanged,
             "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
             "reports": self.reports, "paragraphs": self.paragraphs,
+            "rebuilt": self.rebuilt, "kept": self.kept, "recovered": self.recovered,
         }
 
 
 @dataclass(frozen=True)
 class CorpusFile:
-    path: Path
-    source: str  # corpus-relative, posix
+    path: Path  # as found, for reading (may hold surrogate escapes of undecodable bytes)
+    source: str  # corpus-relative, posix, printable (see source_name)
 
 
 def file_hash(path: Path) -> str:
@@ -86,17 +102,48 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def source_name(relative: str) -> str:
+    """A file's name as the index keeps and shows it: the corpus-relative path, with bytes that are
+    not UTF-8 (which os.walk hands over as surrogate escapes) written as \\xNN and control
+    characters as \\n, \\t or \\xNN, so that no name can break an output line, a header, or the
+    UTF-8 the index is written in. Ordinary names are unchanged."""
+    if not _UNPRINTABLE.search(relative):
+        return relative
+
+    def escape(m: re.Match) -> str:
+        ch = m.group(0)
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # surrogateescape of one undecodable byte
+            return f"\\x{ord(ch) - 0xDC00:02x}"
+        return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+    return _UNPRINTABLE.sub(escape, relative)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
 def scan_corpus(roots: Iterable[Path]) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
-    """Supported files below the roots (a root may be a single file), and unsupported ones."""
+    """Supported files below the roots (a root may be a single file), and the files passed over
+    with the reason. A file is below a root only if it still is once links are resolved: a link
+    to a file outside the corpus (the system's password file, say) is passed over."""
     found: list[CorpusFile] = []
-    unsupported: list[tuple[str, str]] = []
+    passed: list[tuple[str, str]] = []
+    names: dict[str, Path] = {}
     for root in roots:
         if root.is_file():
-            found.append(CorpusFile(root, root.name))
+            found.append(CorpusFile(root, source_name(root.name)))
             continue
         if not root.is_dir():
-            unsupported.append((str(root), "no such file or directory"))
+            passed.append((source_name(str(root)), "no such file or directory"))
             continue
+        real_root = root.resolve()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
@@ -106,11 +153,17 @@ def scan_corpus(roots: Iterable[Path]) -> tuple[list[CorpusFile], list[tuple[str
                 rel = path.relative_to(root).as_posix()
                 if rel == USERDICT_NAME:
                     continue
-                if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                    found.append(CorpusFile(path, rel))
+                source = source_name(rel)
+                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    passed.append((source, f"unsupported file type '{source_name(path.suffix or name)}'"))
+                elif path.is_symlink() and not _inside(path, real_root):
+                    passed.append((source, "a link to a file outside the corpus folder (not followed)"))
+                elif source in names and names[source] != path:
+                    passed.append((source, "its name, written printably, is the same as another file's"))
                 else:
-                    unsupported.append((rel, f"unsupported file type '{path.suffix or name}'"))
-    return found, unsupported
+                    names[source] = path
+                    found.append(CorpusFile(path, source))
+    return found, passed
 
 
 def corpus_words(roots: Iterable[Path], userdict: Path | None) -> tuple:
@@ -135,6 +188,46 @@ def _schema_words(ix) -> tuple:
     return ix.schema["content"].analyzer.extra_words
 
 
+def _indexed_reports(ix) -> dict[str, tuple[str, str]]:
+    """source -> (report id, file hash) of every report an index holds."""
+    with ix.searcher() as s:
+        return {stored["source"]: (stored["report_rid"], stored["file_hash"]) for stored in s.documents(kind="report")}
+
+
+@dataclass
+class _Existing:
+    """The index already at the index path, as a run finds it."""
+
+    ix: object | None  # None: no index, or one Whoosh cannot open
+    readable: bool  # its reports and pieces can be read (for an update, or to carry files over)
+    needs_rebuild: str  # why an update is not enough ("" if it is)
+
+
+def _existing_index(index_dir: Path, extra_words: tuple, rebuild: bool) -> _Existing:
+    if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        return _Existing(None, False, "no index yet")
+    try:
+        ix = open_index(index_dir)  # checks the files of its generation
+    except IndexOutdated:
+        return _Existing(_open_for_lock(index_dir), False, "built by an older version")
+    except IndexDamaged:
+        if not rebuild:
+            raise
+        return _Existing(_open_for_lock(index_dir), False, "damaged")
+    if rebuild:
+        return _Existing(ix, True, "asked for")
+    if _schema_words(ix) != extra_words:
+        return _Existing(ix, True, "the user dictionary changed")
+    return _Existing(ix, True, "")
+
+
+def _open_for_lock(index_dir: Path):
+    try:
+        return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    except Exception:  # too damaged to open: it is replaced without its lock
+        return None
+
+
 def update_index(
     roots: list[Path],
     index_dir: Path,
@@ -142,95 +235,181 @@ def update_index(
     rebuild: bool = False,
     userdict: Path | None = None,
     max_chars: int = 1000,
+    limits: ReadLimits = ReadLimits(),
     progress: Callable[[int], object] | None = None,
 ) -> IndexSummary:
     """Brings the index in line with the files below roots; returns what changed.
 
+    An update adds new files, re-reads changed ones and removes vanished ones, committing every
+    COMMIT_EVERY files. A full build (no index yet, ``rebuild``, a changed user dictionary or
+    layout) reads every file into a new folder that replaces the index only once complete
+    (swap.py); a file it cannot read that the old index has is carried over as it was indexed.
+    A run that fails as a whole raises IndexRunFailed and loses nothing already indexed.
+
     ``progress(total)`` may return a progress bar (``update(n)``, ``close()``) told of every file.
     """
+    index_dir = Path(index_dir)
     summary = IndexSummary()
-    files, unsupported = scan_corpus(roots)
-    summary.skipped.extend(unsupported)
+    summary.recovered = recover(index_dir)
+    files, passed = scan_corpus(roots)
+    summary.skipped.extend(passed)
     extra_words = corpus_words(roots, userdict)
-
-    swap_dir: Path | None = None
-    old_lock = None
+    existing = _existing_index(index_dir, extra_words, rebuild)
     busy = IndexBusy(f"index busy: another policy-search process is writing to {index_dir}")
-    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
-        ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-        if rebuild or _schema_words(ix) != extra_words or not layout_current(index_dir):
-            # Everything is read again (or the dictionary changed, so every paragraph must be
-            # segmented again, or the layout changed) into a new index that replaces the old one
-            # only once it is complete; the old one stays locked, and searchable, meanwhile.
-            old_lock = ix.lock("WRITELOCK")
+    full = bool(existing.needs_rebuild)
+    old = existing.ix if existing.readable else None
+    indexed = _indexed_reports(old) if old is not None else {}
+
+    old_lock = None
+    build_dir: Path | None = None
+    if full:
+        # The old index stays locked, and searchable, while the new one is built beside it.
+        if existing.ix is not None:
+            old_lock = existing.ix.lock("WRITELOCK")
             if not old_lock.acquire(blocking=False):
                 raise busy
-            swap_dir = index_dir.with_name(index_dir.name + f".rebuild-{os.getpid()}")
-            shutil.rmtree(swap_dir, ignore_errors=True)
-            ix = _fresh_index(swap_dir, extra_words)
-            rebuild = True
+        build_dir = build_folder(index_dir)
+        shutil.rmtree(build_dir, ignore_errors=True)
+        try:
+            ix = _fresh_index(build_dir, extra_words)
+        except OSError as exc:
+            _release(old_lock)
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise _run_failed(exc, index_dir, full=True) from exc
+        summary.rebuilt = existing.ix is not None
     else:
-        ix = _fresh_index(index_dir, extra_words)
-
+        ix = existing.ix
     try:
         writer = ix.writer(limitmb=256)
     except LockError as exc:
-        if old_lock is not None:
-            old_lock.release()
+        _release(old_lock)
         raise busy from exc
 
     try:
-        indexed: dict[str, tuple[str, str]] = {}  # source -> (rid, hash)
-        if not rebuild:
-            with ix.searcher() as s:
-                for stored in s.documents(kind="report"):
-                    indexed[stored["source"]] = (stored["report_rid"], stored["file_hash"])
+        _run(ix, writer, old, indexed, files, roots, full, summary, max_chars, limits, extra_words, progress)
+        if build_dir is not None:
+            swap_in(build_dir, index_dir)
+            build_dir = None
+    except OSError as exc:
+        raise _run_failed(exc, index_dir, full) from exc
+    finally:
+        if build_dir is not None:
+            shutil.rmtree(build_dir, ignore_errors=True)
+        _release(old_lock)
+    ix = open_index(index_dir)
+    with ix.searcher() as s:
+        summary.reports = sum(1 for _ in s.document_numbers(kind="report"))
+        retired = sum(1 for _ in s.document_numbers(kind="retired"))
+        summary.paragraphs = s.doc_count() - summary.reports - retired
+    return summary
 
-        mergeable = {seg.segment_id() for seg in ix._segments()}  # made by earlier runs
-        rids = _assign_report_ids(files, indexed)
-        pieces: dict[str, Piece | None] = {}  # read on demand, for the old versions of changed reports
-        seen_sources = set()
-        jobs: list[tuple] = []
-        sizes: list[int] = []
-        for cf in files:
-            seen_sources.add(cf.source)
+
+def _release(lock) -> None:
+    if lock is not None:
+        try:
+            lock.release()
+        except OSError:
+            pass  # its file went with the replaced index
+
+
+def _kept_words(index_dir: Path, full: bool) -> str:
+    if full:
+        return f"the index in {index_dir} is unchanged"
+    return (f"the index in {index_dir} keeps what this run committed before the failure "
+            "and every other file as it was indexed before")
+
+
+def _run_failed(exc: BaseException, index_dir: Path, full: bool, files: list[str] | None = None) -> IndexRunFailed:
+    where = f" while indexing {files[0]}" + (f" and {len(files) - 1} other files" if len(files) > 1 else "") \
+        if files else ""
+    if isinstance(exc, BrokenProcessPool):
+        what = "an indexing worker process died (killed, or out of memory)"
+    elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        what = f"the disk is full ({exc.strerror or exc})"
+    elif isinstance(exc, OSError):
+        what = f"cannot write the index ({exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''})"
+    else:
+        what = f"indexing failed ({type(exc).__name__}: {exc})"
+    return IndexRunFailed(f"{what}{where}; {_kept_words(index_dir, full)}. Fix the cause and run it again.")
+
+
+def _run(ix, writer, old, indexed, files, roots, full, summary, max_chars, limits, extra_words, progress) -> None:
+    """The body of an indexing run: reads what must be read, in worker processes, and commits it.
+    On any failure the writer it holds is cancelled (its lock released) and its staging removed."""
+    state = {"writer": writer}
+    try:
+        _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
+                         progress)
+    except BaseException:
+        if state["writer"] is not None:
             try:
-                digest = file_hash(cf.path)
-                size = cf.path.stat().st_size
-            except OSError as exc:
-                summary.skipped.append((cf.source, f"cannot read file: {exc.strerror or exc}"))
-                continue
-            previous = indexed.get(cf.source)
-            if previous and previous[1] == digest:
-                summary.unchanged += 1
-                continue
-            jobs.append((str(cf.path), cf.source, rids[cf.source], digest, max_chars, extra_words))
-            sizes.append(size)
+                state["writer"].cancel()
+            except Exception:
+                pass
+        shutil.rmtree(Path(ix.storage.folder) / STAGING_NAME, ignore_errors=True)
+        raise
 
-        if all(r.is_dir() for r in roots):
-            # Removals first: a report whose file changed format (a.txt -> a.pdf) keeps its id,
-            # and its old documents must be gone before the new ones arrive.
-            for source, (rid, _) in indexed.items():
-                if source not in seen_sources and not any((r / source).exists() for r in roots):
+
+def _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
+                     progress) -> None:
+    writer = state["writer"]
+    mergeable = {seg.segment_id() for seg in ix._segments()}  # made by earlier runs
+    rids = _assign_report_ids(files, indexed)
+    pieces: dict[str, Piece | None] = {}  # read on demand, for the old versions of changed reports
+    seen_sources = set()
+    jobs: list[tuple] = []
+    sizes: list[int] = []
+    for cf in files:
+        seen_sources.add(cf.source)
+        try:
+            digest = file_hash(cf.path)
+            size = cf.path.stat().st_size
+        except OSError as exc:
+            summary.skipped.append((cf.source, _kept(f"cannot read file: {exc.strerror or exc}", cf.source, indexed)))
+            continue
+        previous = indexed.get(cf.source)
+        if not full and previous and previous[1] == digest:
+            summary.unchanged += 1
+            continue
+        jobs.append((str(cf.path), cf.source, rids[cf.source], max_chars, limits, extra_words))
+        sizes.append(size)
+
+    if all(r.is_dir() for r in roots):
+        for source, (rid, _) in indexed.items():
+            if source not in seen_sources and not any((r / source).exists() for r in roots):
+                if not full:
+                    # Removals first: a report whose file changed format (a.txt -> a.pdf) keeps
+                    # its id, and its old documents must be gone before the new ones arrive.
                     _retire(writer, rid, set(), pieces)
                     writer.delete_by_term("rid", rid)
-                    summary.removed.append(source)
+                summary.removed.append(source)
 
-        staging = Path(ix.storage.folder) / STAGING_NAME
-        shutil.rmtree(staging, ignore_errors=True)  # left by a killed run; we hold the lock
-        bar = progress(len(jobs)) if progress is not None else None
-        pending: list = []  # segments built since the last commit
-        files_since_commit = 0
+    staging = Path(ix.storage.folder) / STAGING_NAME
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed run; we hold the lock
+    bar = progress(len(jobs)) if progress is not None else None
+    pending: list = []  # segments built since the last commit
+    carry: list[str] = []  # report ids whose indexed version a full build carries over
+    files_since_commit = 0
+    try:
         for batch in _build_batches(_plan_batches(jobs, sizes), staging, ix.schema, bar):
+            if batch.failure is not None:
+                raise _run_failed(batch.failure, Path(ix.storage.folder), full, [o.source for o in batch.outcomes])
             for outcome in batch.outcomes:
                 previous = indexed.get(outcome.source)
                 if outcome.pids is None:
-                    reason = outcome.reason
-                    if previous:
-                        reason += " (the previously indexed version is kept)"
-                    summary.skipped.append((outcome.source, reason))
+                    summary.skipped.append((outcome.source, _kept(outcome.reason, outcome.source, indexed)))
+                    if full and previous:
+                        carry.append(previous[0])
+                        summary.kept.append(outcome.source)
                     continue
-                if previous:
+                if full:
+                    if previous is None:
+                        summary.added.append(outcome.source)
+                    elif previous[1] == outcome.digest:
+                        summary.unchanged += 1
+                    else:
+                        summary.updated.append(outcome.source)
+                elif previous:
                     _retire(writer, previous[0], set(outcome.pids), pieces)
                     writer.delete_by_term("rid", previous[0])
                     summary.updated.append(outcome.source)
@@ -240,34 +419,71 @@ def update_index(
                 pending.append(_adopt_segment(batch, ix.storage))
             files_since_commit += len(batch.outcomes)
             if files_since_commit >= COMMIT_EVERY:
+                state["writer"] = None
                 _commit(writer, pending, mergeable)
-                writer = ix.writer(limitmb=256)
+                record_integrity(Path(ix.storage.folder))
+                writer = state["writer"] = ix.writer(limitmb=256)
                 pending, files_since_commit = [], 0
+    finally:
         if bar is not None:
             bar.close()
+    if full and old is not None:
+        carried = _carry_over(old, set(carry), ix, staging)
+        if carried is not None:
+            pending.append(carried)
+    state["writer"] = None
+    _commit(writer, pending, mergeable)
+    record_integrity(Path(ix.storage.folder))
+    shutil.rmtree(staging, ignore_errors=True)
 
-        _commit(writer, pending, mergeable)
-        writer = None
-        shutil.rmtree(staging, ignore_errors=True)
-        if swap_dir is not None:
-            _swap_in(swap_dir, index_dir)
-            swap_dir = None
-            ix = open_index(index_dir)
-    finally:
-        if writer is not None:
-            writer.cancel()
-        if swap_dir is not None:
-            shutil.rmtree(swap_dir, ignore_errors=True)
-        if old_lock is not None:
-            try:
-                old_lock.release()
-            except OSError:
-                pass  # its file went with the replaced index
-    with ix.searcher() as s:
-        summary.reports = sum(1 for _ in s.document_numbers(kind="report"))
-        retired = sum(1 for _ in s.document_numbers(kind="retired"))
-        summary.paragraphs = s.doc_count() - summary.reports - retired
-    return summary
+
+def _kept(reason: str, source: str, indexed: dict) -> str:
+    return reason + (" (the previously indexed version is kept)" if source in indexed else "")
+
+
+def _carry_over(old_ix, rids: set[str], ix, staging: Path):
+    """One segment (with its piece) in the new index holding, from the old index, the reports a
+    full build could not read (as they were indexed) and every retired paragraph, so that a
+    rebuild loses neither a report nor the history behind old permalinks."""
+    from whoosh.reading import SegmentReader
+
+    extra_words = _schema_words(ix)
+    storage = _staging_storage(staging / "carried")
+    builder = SegmentBuilder(storage, ix.schema, INDEX_NAME)
+    piece = PieceBuilder()
+    old_storage = old_ix.storage
+    for segment in old_ix._segments():
+        reader = SegmentReader(old_storage, old_ix.schema, segment)
+        try:
+            old_piece = _piece_or_damage(old_storage.folder, reader) if rids else None
+            rows = {r.docnum: r for r in old_piece.rows()} if old_piece is not None else {}
+            for docnum in range(segment.doc_count_all()):
+                if reader.is_deleted(docnum):
+                    continue
+                row = rows.get(docnum)
+                if row is not None:
+                    if row.rid in rids:
+                        write_documents(builder, piece, [paragraph_document(
+                            row.pid, row.rid, row.kind, row.ordinal, row.section, row.text, row.folded, extra_words)])
+                    continue
+                stored = reader.stored_fields(docnum)
+                if stored.get("report_rid") in rids or "retired_pid" in stored:
+                    doc = stored_document(stored)
+                    if doc is not None:
+                        write_documents(builder, piece, [doc])
+        finally:
+            reader.close()
+    if not builder.doc_count:
+        return None
+    segment = builder.finish()
+    piece.save(piece_path(storage.folder, segment))
+    return _adopt_segment(BatchResult([], segment, storage.folder), ix.storage)
+
+
+def _staging_storage(folder: Path):
+    from whoosh.filedb.filestore import FileStorage
+
+    return FileStorage(str(folder)).create()
 
 
 def _commit(writer, segments: list, mergeable: set[str]) -> None:
@@ -371,16 +587,23 @@ def _piece_or_damage(folder, segreader) -> Piece | None:
         raise missing_piece_damage(exc) from exc
 
 
-def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str]:
-    """reader -> structure -> analyser for one file: (source, rid, documents or None, reason)."""
-    path, source, rid, digest, max_chars, extra_words = job
+def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str, str]:
+    """reader -> structure -> analyser for one file: (source, rid, documents or None, reason,
+    hash). The file is read once, and the hash is of exactly those bytes: a file changed while it
+    is read is indexed as it was read, and its next change (or revert) is seen."""
+    path, source, rid, max_chars, limits, extra_words = job
     try:
-        report = parse_file(path, source=source, max_chars=max_chars)
-        return source, rid, report_documents(report, rid, source, str(Path(path).resolve()), digest, extra_words), ""
+        content = load_file(path, source, limits)
+        digest = hashlib.sha256(content).hexdigest()
+        report = parse_file(path, source=source, max_chars=max_chars, limits=limits, content=content)
+        docs = report_documents(report, rid, source, source_name(str(Path(path).resolve())), digest, extra_words)
+        return source, rid, docs, "", digest
     except ReadError as exc:
-        return source, rid, None, exc.reason
+        return source, rid, None, exc.reason, ""
+    except MemoryError:
+        return source, rid, None, "out of memory while reading it (lower its size or raise the machine's memory)", ""
     except Exception as exc:  # a reader bug must not stop the batch
-        return source, rid, None, f"unexpected error while reading: {type(exc).__name__}: {exc}"
+        return source, rid, None, f"unexpected error while reading: {type(exc).__name__}: {exc}", ""
 
 
 @dataclass
@@ -389,6 +612,7 @@ class FileOutcome:
     rid: str
     pids: list[str] | None  # the paragraph ids now indexed; None if the file was skipped
     reason: str = ""
+    digest: str = ""  # sha256 of the bytes that were indexed
 
 
 @dataclass
@@ -396,6 +620,7 @@ class BatchResult:
     outcomes: list[FileOutcome]
     segment: object | None  # a Whoosh segment in `staging`, not yet in any table of contents
     staging: str
+    failure: BaseException | None = None  # the batch as a whole could not be built (see _safely)
 
 
 def _plan_batches(jobs: list[tuple], sizes: list[int]) -> list[list[tuple]]:
@@ -427,12 +652,12 @@ def build_batch(jobs: list[tuple], staging: str, schema) -> BatchResult:
     piece = PieceBuilder()
     outcomes = []
     for job in jobs:
-        source, rid, docs, reason = read_job(job)
+        source, rid, docs, reason, digest = read_job(job)
         if docs is None:
             outcomes.append(FileOutcome(source, rid, None, reason))
         else:
             write_documents(builder, piece, docs)
-            outcomes.append(FileOutcome(source, rid, [d["pid"] for d in docs if d["kind"] != "report"]))
+            outcomes.append(FileOutcome(source, rid, [d["pid"] for d in docs if d["kind"] != "report"], "", digest))
         _report_progress()
     if not builder.doc_count:
         return BatchResult(outcomes, None, staging)
@@ -484,7 +709,8 @@ def _worker_count() -> int:
 
 def _build_batches(batches: list[list[tuple]], staging: Path, schema, bar) -> Iterator[BatchResult]:
     """Builds the batches' segments in worker processes (all cores: the parent only moves files and
-    commits) and yields them in order; a failed batch comes back as skipped files."""
+    commits) and yields them in order; a batch that failed as a whole comes back with its failure
+    (the caller stops there: the batches not yet started are cancelled)."""
     global _progress_queue
     dirs = [str(staging / f"batch-{i:05d}") for i in range(len(batches))]
     if len(batches) <= 1:
@@ -502,24 +728,26 @@ def _build_batches(batches: list[list[tuple]], staging: Path, schema, bar) -> It
     pump = threading.Thread(target=_pump_progress, args=(queue, bar), name="index-progress", daemon=True)
     pump.start()
     workers = min(_worker_count(), len(batches))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(os.getpid(), queue))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(os.getpid(), queue)) as pool:
-            futures = [pool.submit(build_batch, batch, d, schema) for batch, d in zip(batches, dirs)]
-            for future, batch, d in zip(futures, batches, dirs):
-                yield _safely(future.result, batch, d)
+        futures = [pool.submit(build_batch, batch, d, schema) for batch, d in zip(batches, dirs)]
+        for future, batch, d in zip(futures, batches, dirs):
+            yield _safely(future.result, batch, d)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         queue.put(None)
         pump.join(timeout=5)
 
 
 def _safely(run: Callable[[], BatchResult], batch: list[tuple], staging: str) -> BatchResult:
+    """A batch's result, or its failure as a whole: a full disk, a write error, a worker process
+    that died (BrokenProcessPool). Files a reader cannot read never get here (read_job)."""
     try:
         return run()
-    except Exception as exc:  # a crashed worker must not stop the run: its files are reported
+    except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        reason = f"indexing failed: {type(exc).__name__}: {exc}"
-        return BatchResult([FileOutcome(job[1], job[2], None, reason) for job in batch], None, staging)
+        return BatchResult([FileOutcome(job[1], job[2], None, "") for job in batch], None, staging, failure=exc)
 
 
 class _InlineProgress:
@@ -558,16 +786,11 @@ def _assign_report_ids(files: list[CorpusFile], indexed: dict[str, tuple[str, st
     return out
 
 
-def _swap_in(new_dir: Path, index_dir: Path) -> None:
-    old = index_dir.with_name(index_dir.name + f".old-{os.getpid()}")
-    if index_dir.exists():
-        index_dir.rename(old)
-    new_dir.rename(index_dir)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary | None:
-    """Builds the index when there is none (first run of `serve`); returns None if it existed."""
+    """Builds the index when there is none (first run of `serve`); returns None if it existed.
+    What a dead run left beside the index is mended first, so a rebuild killed in its swap
+    leaves a complete index to serve, not none."""
+    recover(Path(index_dir))
     if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME) and layout_current(index_dir):
         return None
     return update_index(roots, index_dir, **kwargs)

@@ -200,7 +200,9 @@ def test_rebuild_keeps_every_report_across_intermediate_commits(tmp_path, monkey
     update_index([corpus], index_dir)
     monkeypatch.setattr(writer_module, "COMMIT_EVERY", 7)  # several commits inside one rebuild
     summary = update_index([corpus], index_dir, rebuild=True)
-    assert summary.reports == len(SEEDS) + 20 and len(summary.added) == len(SEEDS) + 20
+    # A rebuild re-reads every file, but a file that did not change is not "added".
+    assert summary.rebuilt and summary.reports == len(SEEDS) + 20 and summary.unchanged == len(SEEDS) + 20
+    assert not (summary.added or summary.updated or summary.removed)
     assert hits(index_dir, "批次编号") == 20
     assert not list(tmp_path.glob("index.rebuild-*")) and not list(tmp_path.glob("index.old-*"))
 
@@ -299,8 +301,9 @@ def test_parallel_build_in_several_segments_finds_every_paragraph(tmp_path, monk
         engine.close()
 
 
-def test_a_failing_batch_reports_its_files_and_keeps_their_old_versions(tmp_path, monkeypatch):
+def test_a_failing_batch_fails_the_run_and_keeps_every_old_version(tmp_path, monkeypatch):
     from indexer.segments import SegmentBuilder
+    from indexer.writer import IndexRunFailed
 
     corpus = make_corpus(tmp_path / "corpus")
     index_dir = tmp_path / "index"
@@ -313,11 +316,14 @@ def test_a_failing_batch_reports_its_files_and_keeps_their_old_versions(tmp_path
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(SegmentBuilder, "add_document", broken)
-    summary = update_index([corpus], index_dir)
-    assert len(summary.skipped) == len(SEEDS) and not summary.updated
-    assert all("No space left on device" in reason and "previously indexed version is kept" in reason
-               for _, reason in summary.skipped)
+    with pytest.raises(IndexRunFailed) as failed:
+        update_index([corpus], index_dir)
+    message = str(failed.value)
+    assert "disk is full" in message and "\n" not in message and str(index_dir) in message
     assert hits(index_dir, "出庭应诉率") == baseline and hits(index_dir, "写入失败标记") == 0
+    monkeypatch.undo()
+    assert len(update_index([corpus], index_dir).updated) == len(SEEDS)  # nothing was marked done
+    assert hits(index_dir, "写入失败标记") == len(SEEDS)
 
 
 def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
