@@ -1,25 +1,126 @@
-"""The policy-search command line. Thin: every verb calls the same API as the web app."""
+"""The policy-search command line. Thin: every verb calls the same API as the web app.
+
+Whatever the arguments, a verb ends with a message and exit status 2 (usage) or 1 (runtime), never
+a traceback: arguments that are not UTF-8 text are usage errors, and untrusted text (file names,
+queries, the index's texts) is shown escaped, so a control character cannot break the output.
+"""
 from __future__ import annotations
 
 import json
+import os
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .config import ConfigError, load_settings
-from .model import ReadError
+from .model import ReadError, ReadLimits
+
+SHOWN_PER_REASON = 5  # skipped files named per reason; the rest are counted (--json lists all)
+SHOWN_CHARS = 200  # of an argument echoed in a message
+# Shown escaped: control and format characters (a newline, ESC, a right-to-left override) and
+# surrogates (bytes of a file name that are not UTF-8, kept by Python as U+DC80..U+DCFF).
+ESCAPED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """text as it may be shown on a terminal: characters that would act instead of showing are
+    written as Python writes them in a string literal (\\n, \\x1b, \\u202e; a byte that is not
+    UTF-8 as \\xff); ``limit``: at most that many characters, then how many there were."""
+    text = str(text)
+    cut = limit is not None and len(text) > limit
+    shown = text[:limit] if cut else text
+    if any(unicodedata.category(ch) in ESCAPED_CATEGORIES for ch in shown):
+        shown = "".join(_escaped(ch) if unicodedata.category(ch) in ESCAPED_CATEGORIES else ch for ch in shown)
+    return shown + (f"… ({len(text):,} characters)" if cut else "")
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1]  # \\n, \\x1b, \\u202e, \\ud800
+
+
+def to_json(data) -> str:
+    """JSON with the text as it is; a byte of a file name that is not UTF-8 (a surrogate, which
+    cannot be written as UTF-8) as its \\udcXX escape, which Python's json reads back exactly."""
+    return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def not_text_reason(value: str) -> str | None:
+    """Why value cannot be taken as text (bytes that are not UTF-8, a NUL), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start:exc.end]
+        if all(0xDC80 <= ord(ch) <= 0xDCFF for ch in bad):
+            return f"has bytes that are not UTF-8 ({printable(bad)})"
+        return f"has a lone surrogate ({printable(bad)}), which is not text"
+    if "\0" in value:
+        return "has a NUL character"
+    return None
+
+
+class Utf8Text(click.ParamType):
+    """A text argument (query, id, quote, URL): UTF-8, no NUL, else a usage error naming why."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        reason = not_text_reason(value)
+        if reason:
+            self.fail(f"{printable(value, SHOWN_CHARS)!s} {reason}; give it as UTF-8 text", param, ctx)
+        return value
+
+
+TEXT = Utf8Text()
+
+
+class PolicySearch(click.Group):
+    """The command group; an error no verb foresaw still ends with a message, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`… | head`): stop quietly, without a second error at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc)) from exc
+        except Exception as exc:
+            raise click.ClickException(
+                f"unexpected error: {type(exc).__name__}: {printable(str(exc), 1000)} "
+                "(this is a bug in policy-search: please report it with the command that caused it)") from exc
+
+
+def describe_os_error(exc: OSError, doing: str = "") -> str:
+    """An OSError in words: what was being done, the file, the reason."""
+    where = f" {printable(os.fsdecode(exc.filename))}" if exc.filename is not None else ""
+    return f"{doing}{':' if doing and where else ''}{where}: {exc.strerror or exc}".lstrip(": ")
 
 
 def _settings(**overrides):
     try:
-        return load_settings(overrides)
+        settings = load_settings(overrides)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(printable(str(exc))) from exc
+    for name in ("index", "corpus", "userdict"):
+        value = getattr(settings, name)
+        if value is not None and "\0" in str(value):
+            raise click.UsageError(f"setting {name!r}: {printable(str(value), SHOWN_CHARS)} has a NUL character")
+    return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=PolicySearch, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="policy-search")
 def main() -> None:
     """Full-text search over Chinese government policy reports (法治政府建设 annual reports).
@@ -31,24 +132,25 @@ def main() -> None:
       policy-search search 出庭应诉率       # every paragraph that contains the phrase
       policy-search parse report.pdf      # see how a file is read
       policy-search cite ID -f bibtex     # cite a paragraph; cite --quote "…" finds a quote's source
+      policy-search check                 # verify every file of the index against its checksums
     """
 
 
 def _echo_outline(report) -> None:
     meta = report.meta
-    click.echo(click.style(f"== {report.source}", bold=True))
+    click.echo(click.style(f"== {printable(report.source)}", bold=True))
     for label, value in [
         ("title", meta.title), ("issuers", "、".join(meta.issuers)), ("doc number", meta.doc_number),
         ("date", meta.date), ("region", " ".join(x for x in (meta.province, meta.city, meta.region) if x)),
         ("year", meta.year or ""), ("type", meta.doc_type),
     ]:
         if value:
-            click.echo(f"  {label:<11} {value}")
+            click.echo(f"  {label:<11} {printable(value)}")
     click.echo(f"  paragraphs  {len(report.paragraphs)}")
     for p in report.paragraphs:
         if p.kind == "heading":
             indent = "  " * len(p.section)
-            click.echo(f"{indent}{p.text}  [¶{p.ordinal}]")
+            click.echo(f"{indent}{printable(p.text)}  [¶{p.ordinal}]")
 
 
 @main.command()
@@ -65,21 +167,28 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -
     from .parse import parse_file
 
     settings = _settings(max_chunk_chars=max_chunk_chars)
+    limits = ReadLimits.from_settings(settings)
     failed = 0
     for path in paths:
         try:
-            report = parse_file(path, max_chars=settings.max_chunk_chars)
+            if path.is_dir():
+                raise ReadError(str(path), "is a directory (give the files in it, or index it)")
+            report = parse_file(path, max_chars=settings.max_chunk_chars, limits=limits)
         except ReadError as exc:
-            failed += 1
-            if as_json:
-                click.echo(json.dumps({"source": str(path), "ok": False, "error": exc.reason}, ensure_ascii=False))
-            else:
-                click.echo(f"skipped {exc}", err=True)
-            continue
-        if as_json:
-            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+            reason = exc.reason
+        except OSError as exc:  # a name too long, a path through a file, ...
+            reason = describe_os_error(exc, "cannot read") if exc.filename is None else f"cannot read: {exc.strerror or exc}"
         else:
-            _echo_outline(report)
+            if as_json:
+                click.echo(to_json(report.to_dict()))
+            else:
+                _echo_outline(report)
+            continue
+        failed += 1
+        if as_json:
+            click.echo(to_json({"source": str(path), "ok": False, "error": reason}))
+        else:
+            click.echo(f"skipped {printable(str(path), SHOWN_CHARS)}: {printable(reason)}", err=True)
     sys.exit(1 if failed else 0)
 
 
@@ -92,60 +201,99 @@ def _engine(settings):
     from .search import SearchEngine
     from .layout import IndexMissing
 
+    _require_index_folder(settings.index)
     try:
         return SearchEngine.from_settings(settings)
-    except IndexMissing as exc:
-        raise click.ClickException(str(exc)) from exc
+    except IndexMissing as exc:  # missing, outdated or damaged: the message says which, and what to do
+        raise click.ClickException(printable(str(exc))) from exc
+
+
+def _require_index_folder(index_dir: Path) -> None:
+    """A usage error for an --index that cannot be an index folder (a file, a name too long)."""
+    try:
+        if index_dir.exists() and not index_dir.is_dir():
+            raise click.UsageError(f"--index {printable(str(index_dir), SHOWN_CHARS)} is a file, not a directory")
+    except OSError as exc:
+        raise click.UsageError(f"--index {printable(str(index_dir), SHOWN_CHARS)}: {exc.strerror or exc}") from exc
+
+
+def skipped_lines(skipped: list[tuple[str, str]], per_reason: int = SHOWN_PER_REASON) -> list[str]:
+    """Skipped files grouped by reason, most frequent first, each reason on one line naming up to
+    per_reason files: a disk that fills up must not print one line per file of the corpus."""
+    by_reason: dict[str, list[str]] = {}
+    for source, reason in skipped:
+        by_reason.setdefault(reason, []).append(source)
+    lines = []
+    for reason, sources in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        names = ", ".join(printable(s, SHOWN_CHARS) for s in sources[:per_reason])
+        if len(sources) == 1:
+            lines.append(f"  skipped {names}: {printable(reason)}")
+            continue
+        more = f" … and {len(sources) - per_reason} more" if len(sources) > per_reason else ""
+        lines.append(f"  skipped {len(sources)} files: {printable(reason)}: {names}{more}")
+    return lines
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_index_dir_option
 @click.option("--rebuild", is_flag=True, help="Re-read every file instead of only new and changed ones.")
 @click.option("--userdict", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Extra jieba user dictionary (corpus/userdict.txt is always used when present).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (every skipped file, with its reason).")
 def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdict: Path | None, as_json: bool) -> None:
-    """Build or update the index from corpus files (default: the bundled corpus/).
+    """Build or update the index from corpus files or folders (default: the bundled corpus/).
 
     Incremental by content hash: new files are added, changed ones re-read, files no longer in the
     corpus removed. A file that cannot be read is skipped with its reason (a previously indexed
-    version is kept). The previous index stays searchable until the update is committed.
+    version is kept). The previous index stays searchable until the update is committed. A damaged
+    index is not updated: --rebuild replaces it. Exit status: 0 when every file was indexed, 1 when
+    some were skipped or the run failed, 2 for usage errors.
     """
-    from .layout import IndexDamaged
-    from .writer import IndexBusy, default_progress, update_index
+    from .layout import IndexMissing
+    from .writer import IndexBusy, IndexRunFailed, default_progress, update_index
 
     settings = _settings(index=index_dir, userdict=userdict)
     roots = list(paths) or [settings.corpus]
+    if not paths and not settings.corpus.is_dir():
+        raise click.UsageError(f"the corpus {printable(str(settings.corpus), SHOWN_CHARS)} is not a directory: "
+                               "give the files or folders to index, or set corpus")
+    _require_index_folder(settings.index)
     try:
         summary = update_index(roots, settings.index, rebuild=rebuild, userdict=settings.userdict,
-                               max_chars=settings.max_chunk_chars, progress=None if as_json else default_progress)
-    except (IndexBusy, IndexDamaged) as exc:
-        raise click.ClickException(str(exc)) from exc
+                               max_chars=settings.max_chunk_chars, limits=ReadLimits.from_settings(settings),
+                               progress=None if as_json else default_progress)
+    except (IndexBusy, IndexRunFailed, IndexMissing) as exc:  # IndexMissing: damaged (IndexDamaged)
+        raise click.ClickException(printable(str(exc))) from exc
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, f"cannot write the index in {printable(str(settings.index))}")) from exc
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+        click.echo(to_json(summary.to_dict()))
     else:
-        click.echo(f"index {settings.index}: {summary.reports} reports, {summary.paragraphs} paragraphs")
+        rebuilt = " (rebuilt)" if getattr(summary, "rebuilt", False) else ""
+        click.echo(f"index {printable(str(settings.index))}: {summary.reports} reports, {summary.paragraphs} paragraphs{rebuilt}")
         click.echo(f"  added {len(summary.added)}, updated {len(summary.updated)}, removed {len(summary.removed)}, "
                    f"unchanged {summary.unchanged}, skipped {len(summary.skipped)}")
-        for source, reason in summary.skipped:
-            click.echo(f"  skipped {source}: {reason}", err=True)
+        for done in getattr(summary, "recovered", []):
+            click.echo(f"  {printable(done)}")
+        for line in skipped_lines(summary.skipped):
+            click.echo(line, err=True)
     sys.exit(1 if summary.skipped else 0)
 
 
 def _highlight(text: str, spans: list[list[int]], color: bool) -> str:
     out, pos = [], 0
     for s, e in spans:
-        out.append(text[pos:s])
-        seg = text[s:e]
+        out.append(printable(text[pos:s]))
+        seg = printable(text[s:e])
         out.append(click.style(seg, fg="red", bold=True) if color else f"【{seg}】")
         pos = e
-    out.append(text[pos:])
+    out.append(printable(text[pos:]))
     return "".join(out)
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", type=TEXT)
 @_index_dir_option
 @click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
@@ -175,19 +323,19 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
     except QueryError as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
-                                                          "position": exc.position}}, ensure_ascii=False))
+            click.echo(to_json({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
+                                                       "position": exc.position}}))
             sys.exit(2)
-        msg = f"invalid query: {exc.message}"
-        if exc.pointer():
-            msg += "\n" + exc.pointer()
+        msg = f"invalid query: {printable(exc.message)}"
+        if exc.pointer() and len(query) <= SHOWN_CHARS:
+            msg += "\n" + "\n".join(printable(line) for line in exc.pointer().split("\n"))
         raise click.UsageError(msg) from exc
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        click.echo(to_json(result.to_dict()))
         return
     color = sys.stdout.isatty()
     unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
-    click.echo(f"{result.total} paragraphs in {result.reports} reports for {result.folded or query} "
+    click.echo(f"{result.total} paragraphs in {result.reports} reports for {printable(result.folded or query, SHOWN_CHARS)} "
                f"({result.took_ms:.0f} ms) — {unit}")
     if result.total == 0:
         click.echo("No paragraph contains it. Try fewer or shorter terms, or drop a filter.")
@@ -195,7 +343,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         for group in result.groups:
             ref = group.report
             click.echo("")
-            head = f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} — {group.count} paragraphs"
+            head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}") + f" — {group.count} paragraphs"
             click.echo(click.style(head, bold=True) if color else head)
             for hit in group.hits:
                 _echo_hit(hit, color, with_report=False)
@@ -208,16 +356,16 @@ def _echo_hit(hit, color: bool, with_report: bool) -> None:
     ref = hit.report
     if with_report:
         click.echo("")
-        head = f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}"
+        head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}")
         click.echo(click.style(head, bold=True) if color else head)
     if hit.section:
-        click.echo("  " + " › ".join(hit.section))
-    click.echo(f"  ¶{hit.ordinal}  {hit.id}")
+        click.echo("  " + printable(" › ".join(hit.section)))
+    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}")
     click.echo("  " + _highlight(hit.text, hit.highlights, color))
 
 
 @main.command()
-@click.argument("paragraph_id")
+@click.argument("paragraph_id", type=TEXT)
 @_index_dir_option
 @click.option("--context", "-C", type=click.IntRange(0, 20), default=1, show_default=True,
               help="Paragraphs to show before and after.")
@@ -230,7 +378,7 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
     try:
         view = engine.paragraph(paragraph_id)
     except NotFound:
-        raise click.ClickException(f"no paragraph with id {paragraph_id!r} in this index")
+        raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index")
     before, after = [], []
     cur = view
     for _ in range(context):
@@ -245,16 +393,16 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
         cur = engine.paragraph(cur.next_id)
         after.append(cur)
     if as_json:
-        click.echo(json.dumps({"paragraph": view.to_dict(), "before": [p.to_dict() for p in before],
-                               "after": [p.to_dict() for p in after]}, ensure_ascii=False))
+        click.echo(to_json({"paragraph": view.to_dict(), "before": [p.to_dict() for p in before],
+                            "after": [p.to_dict() for p in after]}))
         return
     ref = view.report
-    click.echo(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} · {ref.source}")
+    click.echo(printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} · {ref.source}"))
     if view.section:
-        click.echo(" › ".join(view.section))
+        click.echo(printable(" › ".join(view.section)))
     for p in before + [view] + after:
         mark = ">" if p.id == view.id else " "
-        click.echo(f"{mark} ¶{p.ordinal} {p.text}")
+        click.echo(f"{mark} ¶{p.ordinal} {printable(p.text)}")
 
 
 
@@ -266,14 +414,14 @@ def _permalink_base(settings) -> str:
 
 
 @main.command()
-@click.argument("paragraph_id", required=False)
+@click.argument("paragraph_id", required=False, type=TEXT)
 @_index_dir_option
-@click.option("--format", "-f", "fmt", default="gbt7714", show_default=True, metavar="FORMAT",
+@click.option("--format", "-f", "fmt", default="gbt7714", show_default=True, metavar="FORMAT", type=TEXT,
               help="gbt7714 | text | markdown | bibtex | ris | csl-json | all")
-@click.option("--quote", "-q", "quote", default=None, metavar="TEXT",
+@click.option("--quote", "-q", "quote", default=None, metavar="TEXT", type=TEXT,
               help="Find the paragraph a quote comes from instead (use - to read it from stdin).")
 @click.option("--limit", "-n", type=click.IntRange(1, 20), default=5, show_default=True, help="Quote matches to show.")
-@click.option("--base-url", default=None, help="URL prefix for permalinks (default: the local server).")
+@click.option("--base-url", default=None, type=TEXT, help="URL prefix for permalinks (default: the local server).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str | None, limit: int,
          base_url: str | None, as_json: bool) -> None:
@@ -295,7 +443,7 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
         raise click.UsageError("give either a paragraph id or --quote TEXT")
     fmts = list(FORMATS) if fmt == "all" else [fmt]
     if fmt != "all" and fmt not in FORMATS:
-        raise click.UsageError(str(UnknownFormat(fmt)))
+        raise click.UsageError(printable(str(UnknownFormat(printable(fmt, SHOWN_CHARS)))))
     engine = _engine(settings)
     base = _permalink_base(settings)
     today = dt.date.today()
@@ -308,51 +456,113 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     if quote is not None:
         from .quote import find_quote
 
-        text = click.get_text_stream("stdin").read() if quote == "-" else quote
+        text = _stdin_text("the quote") if quote == "-" else quote
         matches = find_quote(engine, text, limit=limit)
         if as_json:
-            click.echo(json.dumps({"ok": True, "found": bool(matches), "matches": [
-                dict(m.to_dict(), url=f"{base}/p/{m.pid}", citations=citations(m.pid)) for m in matches]},
-                ensure_ascii=False))
+            click.echo(to_json({"ok": True, "found": bool(matches), "matches": [
+                dict(m.to_dict(), url=f"{base}/p/{m.pid}", citations=citations(m.pid)) for m in matches]}))
         elif not matches:
             click.echo("not found in this corpus (no paragraph shares at least half of the quote)")
         for m in [] if as_json else matches:
             view = engine.paragraph(m.pid)
             click.echo("")
-            click.echo(f"{m.score:.0%}  {view.report.display_title} · ¶{view.ordinal}  {m.pid}"
+            click.echo(f"{m.score:.0%}  {printable(view.report.display_title)} · ¶{view.ordinal}  {printable(m.pid)}"
                        + (f" (+ {len(m.pids) - 1} more paragraph)" if len(m.pids) > 1 else ""))
-            click.echo("  " + m.matched_text.replace("\n", "\n  "))
+            click.echo("  " + "\n  ".join(printable(line) for line in m.matched_text.split("\n")))
             for f, c in citations(m.pid).items():
-                click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + c.rstrip("\n"))
+                click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + _shown_citation(c))
         sys.exit(0 if matches else 1)
     try:
         out = citations(paragraph_id)
     except NotFound:
-        raise click.ClickException(f"no paragraph with id {paragraph_id!r} in this index")
+        raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index")
     if as_json:
-        click.echo(json.dumps({"ok": True, "id": paragraph_id, "url": f"{base}/p/{paragraph_id}", "citations": out},
-                              ensure_ascii=False))
+        click.echo(to_json({"ok": True, "id": paragraph_id, "url": f"{base}/p/{paragraph_id}", "citations": out}))
         return
     for f, c in out.items():
         if len(out) > 1:
             click.echo(f"[{f}]")
-        click.echo(c.rstrip("\n"))
+        click.echo(_shown_citation(c))
+
+
+def _shown_citation(citation: str) -> str:
+    """A citation as printed: its own lines (RIS, BibTeX, CSL-JSON have several) kept, anything
+    else that would act on the terminal escaped."""
+    return "\n".join(printable(line) for line in citation.rstrip("\n").split("\n"))
+
+
+def _stdin_text(what: str) -> str:
+    """Standard input as text: UTF-8 (with or without BOM), else a usage error naming where it is not."""
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(f"{what} read from standard input is not UTF-8 "
+                               f"(byte 0x{data[exc.start]:02x} at offset {exc.start:,})") from exc
+    if "\0" in text:
+        raise click.UsageError(f"{what} read from standard input has a NUL character (at offset {text.index(chr(0)):,})")
+    return text
 
 
 @main.command()
-@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--host", default=None, type=TEXT, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000; 0 picks a free one).")
 @_index_dir_option
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
               help="Corpus to build the index from when there is none (default: the bundled corpus/).")
-@click.option("--base-url", default=None, help="Public URL prefix for permalinks, e.g. https://search.example.org")
+@click.option("--base-url", default=None, type=TEXT, help="Public URL prefix for permalinks, e.g. https://search.example.org")
 def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir: Path | None,
           base_url: str | None) -> None:
     """Serve the web UI with waitress (builds the index first if there is none)."""
     from webapp.server import run
 
+    from .layout import IndexMissing
+
     settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url)
-    run(settings)
+    _require_index_folder(settings.index)
+    try:
+        run(settings)
+    except IndexMissing as exc:  # missing, outdated or damaged, as the message says
+        raise click.ClickException(printable(str(exc))) from exc
+    except OSError as exc:  # the port is taken, the address is not this machine's, ...
+        raise click.ClickException(describe_os_error(exc, f"cannot serve on {printable(settings.host)}:{settings.port}")) from exc
+    except ValueError as exc:  # waitress: "Invalid host/port specified."
+        raise click.ClickException(f"cannot serve on {printable(settings.host)}:{settings.port}: {printable(str(exc))}") from exc
+
+
+@main.command()
+@_index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check(index_dir: Path | None, as_json: bool) -> None:
+    """Verify every file of the index against the checksums recorded when it was written.
+
+    Reads the whole index (sha256 of every file). Exit status: 0 when it is whole, 1 when a file is
+    damaged or missing (each is named; `policy-search index --rebuild` mends it), 2 for usage errors.
+    """
+    from .integrity import verify
+
+    settings = _settings(index=index_dir)
+    _require_index_folder(settings.index)
+    shown = printable(str(settings.index))
+    result = verify(settings.index, full=True)
+    no_index = result.generation < 0
+    advice = ("run `policy-search index` first" if no_index else "run `policy-search index --rebuild`")
+    if as_json:
+        click.echo(to_json({"ok": result.ok, "index": str(settings.index), "generation": result.generation,
+                            "files": result.files, "bytes": result.bytes,
+                            "problems": [p.to_dict() for p in result.problems],
+                            **({} if result.ok else {"advice": advice})}))
+    elif result.ok:
+        click.echo(f"index OK: {result.files} files, {result.bytes / 1e6:.1f} MB verified ({shown}, generation "
+                   f"{result.generation})")
+    elif no_index:
+        click.echo(f"Error: no index in {shown}: {advice}", err=True)
+    else:
+        for problem in result.problems:
+            click.echo(f"  {printable(str(problem))}", err=True)
+        click.echo(f"Error: the index in {shown} is damaged ({len(result.problems)} "
+                   f"{'file' if len(result.problems) == 1 else 'files'}): {advice}", err=True)
+    sys.exit(0 if result.ok else 1)
 
 
 if __name__ == "__main__":
