@@ -31,7 +31,8 @@ from whoosh.writing import LockError
 
 from .analysis import load_userdict_file
 from .integrity import record as record_integrity
-from .layout import INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, damaged, layout_current, open_index
+from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, damaged, index_exists,
+                     layout_current, open_index)
 from .model import ReadError, ReadLimits
 from .parse import parse_file
 from .readers import load_file
@@ -204,10 +205,11 @@ class _Existing:
 
 
 def _existing_index(index_dir: Path, extra_words: tuple, rebuild: bool) -> _Existing:
-    if not whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+    if not index_exists(index_dir):
         return _Existing(None, False, "no index yet")
     try:
-        ix = open_index(index_dir)  # checks the files of its generation
+        # An update builds on every file of the generation: all are checked, not just their sizes.
+        ix = open_index(index_dir, checksums=not rebuild)
     except IndexOutdated:
         return _Existing(_open_for_lock(index_dir), False, "built by an older version")
     except IndexDamaged:
@@ -286,7 +288,8 @@ def update_index(
         raise busy from exc
 
     try:
-        _run(ix, writer, old, indexed, files, roots, full, summary, max_chars, limits, extra_words, progress)
+        _run(_Run(index_dir, ix, old, indexed, files, roots, full, summary, max_chars, limits, extra_words, progress),
+             writer)
         if build_dir is not None:
             swap_in(build_dir, index_dir)
             build_dir = None
@@ -333,25 +336,42 @@ def _run_failed(exc: BaseException, index_dir: Path, full: bool, files: list[str
     return IndexRunFailed(f"{what}{where}; {_kept_words(index_dir, full)}. Fix the cause and run it again.")
 
 
-def _run(ix, writer, old, indexed, files, roots, full, summary, max_chars, limits, extra_words, progress) -> None:
+@dataclass
+class _Run:
+    """What one indexing run works with."""
+
+    index_dir: Path  # where the index is (a full build writes ``ix`` in a folder beside it)
+    ix: object  # the Whoosh index written to
+    old: object | None  # the index being replaced by a full build, if readable (to carry files over)
+    indexed: dict[str, tuple[str, str]]  # source -> (report id, hash) of the index before the run
+    files: list[CorpusFile]
+    roots: list[Path]
+    full: bool
+    summary: IndexSummary
+    max_chars: int
+    limits: ReadLimits
+    extra_words: tuple
+    progress: Callable[[int], object] | None
+
+
+def _run(run: _Run, writer) -> None:
     """The body of an indexing run: reads what must be read, in worker processes, and commits it.
     On any failure the writer it holds is cancelled (its lock released) and its staging removed."""
     state = {"writer": writer}
     try:
-        _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
-                         progress)
+        _read_and_commit(run, state)
     except BaseException:
         if state["writer"] is not None:
             try:
                 state["writer"].cancel()
             except Exception:
                 pass
-        shutil.rmtree(Path(ix.storage.folder) / STAGING_NAME, ignore_errors=True)
+        shutil.rmtree(Path(run.ix.storage.folder) / STAGING_NAME, ignore_errors=True)
         raise
 
 
-def _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
-                     progress) -> None:
+def _read_and_commit(run: _Run, state: dict) -> None:
+    ix, old, indexed, files, full, summary = run.ix, run.old, run.indexed, run.files, run.full, run.summary
     writer = state["writer"]
     mergeable = {seg.segment_id() for seg in ix._segments()}  # made by earlier runs
     rids = _assign_report_ids(files, indexed)
@@ -371,12 +391,12 @@ def _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_c
         if not full and previous and previous[1] == digest:
             summary.unchanged += 1
             continue
-        jobs.append((str(cf.path), cf.source, rids[cf.source], max_chars, limits, extra_words))
+        jobs.append((str(cf.path), cf.source, rids[cf.source], run.max_chars, run.limits, run.extra_words))
         sizes.append(size)
 
-    if all(r.is_dir() for r in roots):
+    if all(r.is_dir() for r in run.roots):
         for source, (rid, _) in indexed.items():
-            if source not in seen_sources and not any((r / source).exists() for r in roots):
+            if source not in seen_sources and not any((r / source).exists() for r in run.roots):
                 if not full:
                     # Removals first: a report whose file changed format (a.txt -> a.pdf) keeps
                     # its id, and its old documents must be gone before the new ones arrive.
@@ -386,14 +406,14 @@ def _read_and_commit(ix, state, old, indexed, files, roots, full, summary, max_c
 
     staging = Path(ix.storage.folder) / STAGING_NAME
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run; we hold the lock
-    bar = progress(len(jobs)) if progress is not None else None
+    bar = run.progress(len(jobs)) if run.progress is not None else None
     pending: list = []  # segments built since the last commit
     carry: list[str] = []  # report ids whose indexed version a full build carries over
     files_since_commit = 0
     try:
         for batch in _build_batches(_plan_batches(jobs, sizes), staging, ix.schema, bar):
             if batch.failure is not None:
-                raise _run_failed(batch.failure, Path(ix.storage.folder), full, [o.source for o in batch.outcomes])
+                raise _run_failed(batch.failure, run.index_dir, full, [o.source for o in batch.outcomes])
             for outcome in batch.outcomes:
                 previous = indexed.get(outcome.source)
                 if outcome.pids is None:
@@ -791,7 +811,7 @@ def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary |
     What a dead run left beside the index is mended first, so a rebuild killed in its swap
     leaves a complete index to serve, not none."""
     recover(Path(index_dir))
-    if whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME) and layout_current(index_dir):
+    if index_exists(Path(index_dir)) and layout_current(index_dir):
         return None
     return update_index(roots, index_dir, **kwargs)
 
