@@ -198,10 +198,10 @@ def jieba_throughput(files: list[Path], min_bytes: int) -> dict:
 
 def segment_throughput(files: list[Path], min_bytes: int) -> dict:
     """The indexer's own analysis (fold + rjieba segmentation with its per-run cache), same sample as jieba."""
-    from indexer.analysis import segment, segmenter
+    from indexer.analysis import forget_segmenters, segment
     from indexer.normalise import fold
 
-    segmenter.cache_clear()  # a cold per-run cache, as a fresh indexer process starts
+    forget_segmenters()  # a cold per-run cache, as a fresh indexer process starts
     texts, size = text_sample(files, min_bytes)
     t = time.perf_counter()
     for text in texts:

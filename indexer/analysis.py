@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 
@@ -73,7 +73,11 @@ class Segmenter:
         self._runs: dict[str, tuple[tuple[str, ...], tuple[tuple[int, int], ...]]] = {}
 
     def cut_run(self, run: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-        """The words of one run, pieces without a letter or digit left out, and their spans."""
+        """The words of one run, pieces without a letter or digit left out, and their spans.
+
+        Safe for threads: the cache maps a run to its one cut (an immutable tuple), and a dict's
+        get, set and clear are each atomic, so a racing thread at worst cuts a run again; jieba-rs
+        cuts read its dictionary only."""
         cut = self._runs.get(run)
         if cut is None:
             if len(self._runs) >= CACHE_RUNS:
@@ -91,10 +95,29 @@ class Segmenter:
         return cut
 
 
-@lru_cache(maxsize=8)
+_segmenters: OrderedDict[tuple[tuple[str, int | None], ...], Segmenter] = OrderedDict()
+MAX_SEGMENTERS = 8  # dictionaries kept loaded in one process, least recently used dropped
+
+
 def segmenter(extra_words: tuple[tuple[str, int | None], ...] = ()) -> Segmenter:
+    """The one segmenter of this dictionary in this process. Threads that ask for a new one at the
+    same time wait for it instead of each loading the dictionary (functools.lru_cache would call
+    the loader once per racing thread)."""
     with _lock:
-        return Segmenter(extra_words)
+        found = _segmenters.get(extra_words)
+        if found is None:
+            found = _segmenters[extra_words] = Segmenter(extra_words)
+            while len(_segmenters) > MAX_SEGMENTERS:
+                _segmenters.popitem(last=False)
+        else:
+            _segmenters.move_to_end(extra_words)
+        return found
+
+
+def forget_segmenters() -> None:
+    """Drop every loaded segmenter and its cache (a benchmark's cold start)."""
+    with _lock:
+        _segmenters.clear()
 
 
 def segment(folded: str, extra_words: tuple[tuple[str, int | None], ...] = ()) -> list[tuple[str, int, int]]:

@@ -15,9 +15,9 @@ generation needs no cache of its own, and cannot have a stale one.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +59,12 @@ class ExactStore:
         self.starts = np.concatenate(([0], np.cumsum(self.lengths.astype(np.int64) + 1)))[:self.lengths.size]
         self.ends = self.starts + self.lengths
         self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
+        # Built on first use, by whichever thread asks first: each is written once, under
+        # _lazy_lock, and published by one assignment, so a reader sees None or the whole thing.
+        self._lazy_lock = threading.Lock()
         self._folded_sections: list[str | None] = [None] * len(self.section_table)
-        self._positions: np.ndarray | None = None
-        self._unit_start: np.ndarray | None = None
-        self._following: np.ndarray | None = None
-        self._unit_doc: np.ndarray | None = None
+        self._pid_index: dict[str, int] | None = None
+        self._pairs: PairIndex | None = None
 
     @classmethod
     def open(cls, reader, folder: Path) -> "ExactStore":
@@ -125,29 +126,27 @@ class ExactStore:
             row_local=joined([np.arange(len(p), dtype=np.int32) for p, _, _ in parts], np.int32)[order],
         )
 
-    @cached_property
+    @property
     def pid_index(self) -> dict[str, int]:
-        # Built on first use: a one-shot search never looks a paragraph up by id.
-        return {pid: i for i, pid in enumerate(self.pids)}
+        """Paragraph id -> row. Built on first use: a one-shot search never looks a paragraph up by id."""
+        index = self._pid_index
+        if index is None:
+            with self._lazy_lock:  # threads asking at once wait for the one dict
+                if self._pid_index is None:
+                    self._pid_index = {pid: i for i, pid in enumerate(self.pids)}
+                index = self._pid_index
+        return index
 
     def index_positions(self) -> None:
         """Sorts all positions by (unit, following unit, position) once (two 16-bit radix sorts,
         a few seconds per 100M units), so that a term is found from the positions of its rarest
         pair of adjacent units instead of by scanning every unit. Worth it for a long-running
         process (the web server, the benchmark); a one-shot CLI query just scans."""
-        if self._positions is not None or not self.codes.shape[0]:
+        if self._pairs is not None or not self.codes.shape[0]:
             return
-        following = np.zeros_like(self.codes)
-        following[:-1] = self.codes[1:]
-        by_following = np.argsort(following, kind="stable")
-        order = by_following[np.argsort(self.codes[by_following], kind="stable")]
-        self._positions = order.astype(np.int32) if order.size < 2**31 else order
-        self._following = following[order]
-        self._unit_start = np.concatenate(([0], np.cumsum(self.unit_freq)))
-        # The paragraph of every code unit (4 bytes a unit): a gather instead of a binary search
-        # per occurrence, which cost common terms with 100k+ occurrences several milliseconds.
-        lengths = self.ends - self.starts + 1  # with the separator that follows each paragraph
-        self._unit_doc = np.repeat(np.arange(len(self.starts), dtype=np.int32), lengths)[:self.codes.shape[0]]
+        with self._lazy_lock:
+            if self._pairs is None:
+                self._pairs = PairIndex.of(self.codes, self.unit_freq, self.starts, self.ends)
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -161,16 +160,17 @@ class ExactStore:
         if self.unit_freq[units].min() == 0:
             return np.empty(0, dtype=np.int64)
         n = self.codes.shape[0]
-        if self._positions is not None and units.size >= 2:
+        pairs = self._pairs
+        if pairs is not None and units.size >= 2:
             # Start from the term's rarest pair of adjacent units, found in the sorted pair index.
-            spans = [self._pair_span(int(units[j]), int(units[j + 1])) for j in range(units.size - 1)]
+            spans = [pairs.span(int(units[j]), int(units[j + 1])) for j in range(units.size - 1)]
             k = min(range(len(spans)), key=lambda j: spans[j][1] - spans[j][0])
             lo, hi = spans[k]
-            cand = self._positions[lo:hi].astype(np.int64) - k
+            cand = pairs.positions[lo:hi].astype(np.int64) - k
             skip = (k, k + 1)
-        elif self._positions is not None:
+        elif pairs is not None:
             u = int(units[0])
-            cand = np.sort(self._positions[self._unit_start[u]:self._unit_start[u + 1]]).astype(np.int64)
+            cand = np.sort(pairs.positions[pairs.unit_start[u]:pairs.unit_start[u + 1]]).astype(np.int64)
             skip = (0,)
         else:
             k = int(np.argmin(self.unit_freq[units]))
@@ -183,13 +183,6 @@ class ExactStore:
             cand = cand[self.codes[cand + j] == units[j]]
         return cand
 
-    def _pair_span(self, a: int, b: int) -> tuple[int, int]:
-        """The slice of the pair index holding the positions where unit a is followed by unit b."""
-        start, end = int(self._unit_start[a]), int(self._unit_start[a + 1])
-        following = self._following[start:end]
-        key = following.dtype.type(b)  # a Python int would make numpy cast the whole slice first
-        return start + int(np.searchsorted(following, key, "left")), start + int(np.searchsorted(following, key, "right"))
-
     def docs_containing(self, folded_term: str) -> np.ndarray:
         """Sorted unique paragraph indices whose folded text contains the term."""
         return self.term_counts(folded_term)[0]
@@ -200,8 +193,9 @@ class ExactStore:
         if occ.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         # Ascending, since occurrences are sorted.
-        if self._unit_doc is not None:
-            docs = self._unit_doc[occ].astype(np.int64)
+        pairs = self._pairs
+        if pairs is not None:
+            docs = pairs.unit_doc[occ].astype(np.int64)
         else:
             docs = np.searchsorted(self.starts, occ, side="right") - 1
         first = np.flatnonzero(np.diff(docs, prepend=-1))
@@ -225,8 +219,42 @@ class ExactStore:
         sid = int(self.section_ids[i])
         value = self._folded_sections[sid]
         if value is None:
-            value = self._folded_sections[sid] = fold(" › ".join(self.section_table[sid]))
+            with self._lazy_lock:
+                value = self._folded_sections[sid]
+                if value is None:
+                    value = self._folded_sections[sid] = fold(" › ".join(self.section_table[sid]))
         return value
+
+
+@dataclass(frozen=True)
+class PairIndex:
+    """Every position of the store's codes sorted by (unit, following unit, position): a term is
+    found from the positions of its rarest pair of adjacent units. Immutable once built."""
+
+    positions: np.ndarray  # positions in that order
+    following: np.ndarray  # the unit following each of them
+    unit_start: np.ndarray  # [65537]: where each unit's positions start
+    unit_doc: np.ndarray  # the paragraph of every code unit
+
+    @classmethod
+    def of(cls, codes: np.ndarray, unit_freq: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> "PairIndex":
+        following = np.zeros_like(codes)
+        following[:-1] = codes[1:]
+        by_following = np.argsort(following, kind="stable")
+        order = by_following[np.argsort(codes[by_following], kind="stable")]
+        # The paragraph of every code unit (4 bytes a unit): a gather instead of a binary search
+        # per occurrence, which cost common terms with 100k+ occurrences several milliseconds.
+        lengths = ends - starts + 1  # with the separator that follows each paragraph
+        return cls(positions=order.astype(np.int32) if order.size < 2**31 else order,
+                   following=following[order], unit_start=np.concatenate(([0], np.cumsum(unit_freq))),
+                   unit_doc=np.repeat(np.arange(len(starts), dtype=np.int32), lengths)[:codes.shape[0]])
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """The slice of ``positions`` where unit a is followed by unit b."""
+        start, end = int(self.unit_start[a]), int(self.unit_start[a + 1])
+        following = self.following[start:end]
+        key = following.dtype.type(b)  # a Python int would make numpy cast the whole slice first
+        return start + int(np.searchsorted(following, key, "left")), start + int(np.searchsorted(following, key, "right"))
 
 
 def _gather_runs(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, order: np.ndarray) -> np.ndarray:

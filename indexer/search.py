@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
 
 from .analysis import segment_words, words as analyse_words
 from .exact import ExactStore
@@ -156,6 +157,33 @@ def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
     return chosen[np.lexsort((chosen, -values[chosen]))]
 
 
+# Whoosh's decoding of a stored length byte (whoosh.util.numeric.byte_to_length); 0 stands for
+# "no words", for which doc_field_length answers None and which is never scored.
+_BYTE_LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
+
+
+def _field_lengths(reader, docnums: np.ndarray, fieldname: str) -> np.ndarray:
+    """Whoosh's stored length of ``fieldname`` for each of these document numbers, exactly as
+    ``doc_field_length`` answers it, read with one read per segment into an array that threads may
+    share. (Whoosh reads it a byte at a time through a shared seek-then-read file handle.)"""
+    lengths = np.zeros(max(reader.doc_count_all(), 1), dtype=np.uint8)
+    column = f"_{fieldname}_len"  # the W3 codec's name for a field's length column
+    for leaf, offset in reader.leaf_readers():
+        perdoc = getattr(leaf, "_perdoc", None)
+        if perdoc is None:  # an empty reader: no documents, no lengths
+            continue
+        if not perdoc.has_column(column):
+            continue
+        colfile, base, size = perdoc._get_column_file(column)  # a handle of our own
+        try:
+            raw = np.frombuffer(colfile.get(base, size), dtype=np.uint8)
+        finally:
+            colfile.close()
+        n = min(raw.size, leaf.doc_count_all())  # documents past the column's end have length 0
+        lengths[offset:offset + n] = raw[:n]
+    return _BYTE_LENGTHS[lengths[docnums]]
+
+
 class NotFound(KeyError):
     pass
 
@@ -212,6 +240,11 @@ class SearchEngine:
         self.warm = warm
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
+        # Whoosh's readers share one open file per segment file and read it by seek-then-read, so
+        # two threads reading at once get each other's bytes (wrong terms, wrong scores). Every use
+        # of the searcher after opening goes through this lock; it guards only term statistics and
+        # retired documents, a few lookups a query, while matching and scoring run outside it.
+        self._whoosh = threading.Lock()
         self._cite_lock = threading.Lock()
         self._open()
 
@@ -242,6 +275,7 @@ class SearchEngine:
                 raise
         if self.warm:
             self.store.index_positions()
+        self._content_lengths = _field_lengths(self.searcher.reader(), self.store.docnums, "content")
         self.extra_words = self.ix.schema["content"].analyzer.extra_words
         analyse_words("预热", self.extra_words)  # load the segmenter's dictionary now, not in the first query
         reports = self.store.reports
@@ -445,19 +479,21 @@ class SearchEngine:
         just these paragraphs, the sum over the query's words as Whoosh's Or sums them. A word's
         frequency is counted from the paragraph's own words, which are exactly what its postings
         hold, instead of skipping a posting matcher to each paragraph block by block, which cost
-        common words several milliseconds."""
-        scorers = {w: self.searcher.weighting.scorer(self.searcher, "content", w) for w in words
-                   if self.searcher.doc_frequency("content", w)}
+        common words several milliseconds. Field lengths come from ``_content_lengths``, read once
+        when the engine opened; only the word statistics are looked up in Whoosh, under its lock."""
+        with self._whoosh:
+            scorers = {w: self.searcher.weighting.scorer(self.searcher, "content", w) for w in words
+                       if self.searcher.doc_frequency("content", w)}
         out: dict[int, float] = {}
         if not scorers:
             return out
         for i in rows:
-            docnum = int(self.store.docnums[i])
             counts = Counter(segment_words(self.store.folded_text(i), self.extra_words))
+            length = float(self._content_lengths[i])
             score = 0.0
             for w, scorer in scorers.items():
                 if counts[w]:
-                    score += scorer._score(float(counts[w]), scorer.dfl(docnum))
+                    score += scorer._score(float(counts[w]), length)  # pure arithmetic: no file read
             if score:
                 out[i] = score
         return out
@@ -604,7 +640,8 @@ class SearchEngine:
         that was never indexed."""
         import difflib
 
-        stored = self.searcher.document(retired_pid=pid)
+        with self._whoosh:
+            stored = self.searcher.document(retired_pid=pid)
         rid = stored["retired_rid"] if stored else pid.split("~", 1)[0]
         r = self.store.rid_index.get(rid)
         if stored is None and r is None:
