@@ -21,6 +21,7 @@ from .normalise import fold
 
 FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
 SYNTAX_HELP = __doc__
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QueryError(ValueError):
@@ -35,7 +36,8 @@ class QueryError(ValueError):
     def pointer(self) -> str:
         if self.position is None:
             return ""
-        return f"  {self.query}\n  {' ' * _display_width(self.query[: self.position])}^"
+        shown = _LONE_SURROGATE.sub("\ufffd", self.query)  # printable on any UTF-8 terminal
+        return f"  {shown}\n  {' ' * _display_width(shown[: self.position])}^"
 
 
 def _display_width(s: str) -> int:
@@ -181,6 +183,11 @@ def _term(tok: _Token, q: str) -> Term:
 def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQuery:
     if len(q) > max_chars:
         raise QueryError(f"query is too long ({len(q)} characters; at most {max_chars})", q, max_chars)
+    bad = _LONE_SURROGATE.search(q)
+    if bad:  # half of a UTF-16 pair (JSON "\ud800") or an undecodable byte (surrogateescape): not text
+        raise QueryError(f"the query holds an invalid character at position {bad.start()} "
+                         f"(U+{ord(bad.group()):04X}, half of a UTF-16 surrogate pair: not a character)",
+                         q, bad.start())
     if not q.strip():
         raise QueryError("empty query: type a phrase such as 出庭应诉率", q, 0)
     tokens = _tokens(q)

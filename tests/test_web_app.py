@@ -9,6 +9,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from markupsafe import escape
@@ -172,7 +173,7 @@ def test_search_page(client, eng):
     assert crumbs in page
     assert f"第 {hit.ordinal} 段" in page
     assert f'/reports/{hit.report.id}?q=' in page and f"#p-{hit.id}" in page
-    assert f'href="http://localhost/p/{hit.id}"' in page
+    assert f'href="/p/{hit.id}"' in page  # relative: never the request's Host
     # 引用 on every hit: a link to the HTML page of every format (no JS needed), the JSON twin for app.js
     for h in res.hits:
         assert (f'<a class="cite" href="/cite/{h.id}" data-cite-api="/api/cite/{h.id}" '
@@ -432,7 +433,8 @@ def test_paragraph_permalink_and_twin(client, eng):
     d = client.get(f"/api/paragraphs/{hit.id}", query_string={"q": "出庭应诉率"}).get_json()
     assert d["ok"] and d["id"] == hit.id and d["text"] == hit.text and d["section"] == hit.section
     assert d["highlights"] == hit.highlights
-    assert d["permalink"] == f"http://localhost/p/{hit.id}"
+    settings = client.application.config["SETTINGS"]
+    assert d["permalink"] == f"http://{settings.host}:{settings.port}/p/{hit.id}"  # the server's address
     assert d["url"].endswith(f"#p-{hit.id}")
     assert d["citation"].startswith(hit.report.display_title)
     assert client.get("/p/nope").status_code == 404
@@ -445,7 +447,7 @@ def test_source_download(client, eng, web_index):
     rid = eng.reports()[0].id
     r = client.get(f"/reports/{rid}/source")
     assert r.status_code == 200
-    assert f'filename={eng.reports()[0].source}' in r.headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote(eng.reports()[0].source)}" in r.headers["Content-Disposition"]
     assert r.data == (corpus / eng.reports()[0].source).read_bytes()
 
 
@@ -453,8 +455,8 @@ def test_source_missing_is_404(client, eng, monkeypatch):
     rid = eng.reports()[0].id
     real = eng.report
 
-    def gone(r):
-        return dataclasses.replace(real(r), path="/nonexistent/file.txt")
+    def gone(r, **page):
+        return dataclasses.replace(real(r, **page), path="/nonexistent/file.txt")
 
     monkeypatch.setattr(eng, "report", gone)
     r = client.get(f"/reports/{rid}/source")

@@ -1,6 +1,8 @@
 """JSON twins of the pages: same parameters, same view models (``views``), one error shape."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify, request
 
 from . import views
@@ -59,14 +61,31 @@ def cite(pid: str):
     return jsonify(d)
 
 
+# A JSON body of MAX_QUOTE_CHARS characters, each written as \uXXXX, fits many times over;
+# past this the body is not read at all.
+MAX_QUOTE_BODY = 256 * 1024
+
+
+def posted_quote() -> str:
+    """The quote of a POST: form field ``text``, or JSON ``{"text": "…"}``. Any other JSON (a list,
+    a number, nesting deeper than the parser goes, invalid UTF-8) is a 400 in the error shape."""
+    if not request.is_json:
+        return request.form.get("text", "")
+    if (request.content_length or 0) > MAX_QUOTE_BODY:
+        raise WebError("request_too_large", f"请求体过大（最多 {MAX_QUOTE_BODY // 1024} KB）", 413)
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise WebError("bad_request", "请求体不是有效的 JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("text", ""), str):
+        raise WebError("bad_request", '请求体应为 JSON 对象 {"text": "要查找出处的文字"}，text 为字符串')
+    return body.get("text", "")
+
+
 @bp.route("/quote", methods=["GET", "POST"])
 def quote():
     """Source of a quote: GET ?q=…, or POST text (form field ``text`` or JSON {"text": …})."""
-    if request.method == "POST":
-        body = request.get_json(silent=True) if request.is_json else None
-        text = (body or {}).get("text", "") if body is not None else request.form.get("text", "")
-    else:
-        text = request.args.get("q", "")
+    text = posted_quote() if request.method == "POST" else request.args.get("q", "")
     return jsonify(views.quote_model(text, request.args))
 
 

@@ -1,7 +1,10 @@
 """HTML pages. Each renders the dict its JSON twin in ``api`` returns (built by ``views``)."""
 from __future__ import annotations
 
+import mimetypes
 import os
+import unicodedata
+from urllib.parse import quote as percent_encode
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
@@ -47,10 +50,40 @@ def report(rid: str):
     return render_template("report.html", model=model, q=model["query"]["q"]), status
 
 
+def download_names(name: str) -> tuple[str, str]:
+    """(the name as sent, an ASCII stand-in) for a download named ``name``. A file name may hold
+    anything the file system allows: control and format characters (a newline would end the
+    header; a right-to-left override would disguise the extension) become "_", lone surrogates
+    (bytes of a name that were not UTF-8) become U+FFFD."""
+    shown = "".join("\ufffd" if unicodedata.category(c) == "Cs" else
+                    "_" if unicodedata.category(c) in ("Cc", "Cf") else c for c in name)
+    plain = unicodedata.normalize("NFKD", shown).encode("ascii", "ignore").decode("ascii")
+    plain = "".join("_" if c in '"\\%' else c for c in plain)  # no quoting or %-decoding games
+    stem, ext = os.path.splitext(plain)
+    if not any(c.isalnum() for c in stem):  # 中文.txt -> .txt
+        plain = "source" + (ext if ext.isascii() and ext[1:].isalnum() else "")
+    return shown, plain
+
+
+def attachment_disposition(name: str) -> str:
+    """Content-Disposition of a download (RFC 6266): the real name as ``filename*=UTF-8''…``
+    (RFC 5987) and an ASCII ``filename="…"`` for clients that do not read it."""
+    shown, plain = download_names(name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{percent_encode(shown, safe='!#$&+-.^_`|~')}"
+
+
 @bp.get("/reports/<rid>/source")
 def report_source(rid: str):
     path = views.source_file(rid)
-    return send_file(path, as_attachment=True, download_name=os.path.basename(path))
+    name = os.path.basename(path)
+    _, plain = download_names(name)
+    stat = os.stat(path)
+    # werkzeug would build the header (and the ETag) from the path itself: neither survives a
+    # newline or an undecodable byte in a file name
+    resp = send_file(path, mimetype=mimetypes.guess_type(plain)[0] or "application/octet-stream",
+                     as_attachment=True, download_name=plain, etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+    resp.headers["Content-Disposition"] = attachment_disposition(name)
+    return resp
 
 
 def _retired_page(err: WebError):
@@ -127,10 +160,12 @@ def install_error_handlers(app) -> None:
         status = exc.code or 500
         code = ERROR_CODES.get(status, "http_error")
         message = {404: "没有这个页面。", 405: "这个网站是只读的：只接受 GET 请求。"}.get(status, exc.description)
+        # the exception's own headers (Allow on a 405, Retry-After, ...) but not its Content-Type
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
-            return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
+            return jsonify({"ok": False, "error": {"code": code, "message": message}}), status, headers
         return render_template("error.html", status=status, title=ERROR_TITLES.get(status, exc.name),
-                               message=message, q=""), status
+                               message=message, q=""), status, headers
 
     @app.errorhandler(Exception)
     def _server_error(exc: Exception):

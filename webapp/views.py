@@ -18,10 +18,20 @@ SORTS = ("relevance", "date", "report")
 FACETS = ("region", "year", "type")
 MAX_FILTER_VALUES = 20
 MAX_RAW_QUERY = 2000  # hard cap before parsing; the engine's own limit (max_query_chars) is lower
+MAX_PAGE = 1_000_000  # far past any result's last page; bounds the offsets the engine computes
 MAX_REPORT_HIT_PAGES = 20  # hits marked on a report page: at most 2000 paragraphs
 _QUOTES = re.compile(r"[\"“”]")
 _YEAR = re.compile(r"\d{4}(?:\.\.\d{4})?")
 UNKNOWN = "未知"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """The text with lone surrogates (not characters: JSON "\\ud800") as U+FFFD, so that it can be
+    sent as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class WebError(Exception):
@@ -36,7 +46,7 @@ class WebError(Exception):
         if self.position is not None:
             err["position"] = self.position
         if self.query is not None:
-            err["query"] = self.query
+            err["query"] = printable(self.query)
         return {"ok": False, "error": err, **self.extra}
 
     @classmethod
@@ -54,13 +64,36 @@ def settings():
 
 
 # -- links --------------------------------------------------------------------------------------
-def external(path: str) -> str:
-    """An absolute URL for an app path, on ``settings.base_url`` when set, else the request's host."""
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+def local_origin(host: str, port: int) -> str:
+    """``http://host:port`` of a server listening on host and port. A wildcard address (every
+    interface) names no host a reader can reach, so the machine's own name stands for it."""
+    if host in WILDCARD_HOSTS:
+        import socket
+
+        host = socket.gethostname() or "localhost"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def public_origin() -> str:
+    """Scheme and host of absolute links (citations, the API's ``permalink`` and ``url``):
+    ``settings.base_url`` when set, else the address the server was started on (``server.run``
+    stores it as ``PUBLIC_ORIGIN``; settings host and port otherwise). Never the request's Host
+    header: a client chooses it, and it would end up in the citations users copy."""
     base = settings().base_url.rstrip("/")
     if base:
-        root = request.script_root
-        return base + (path[len(root):] if root and path.startswith(root) else path)
-    return request.host_url.rstrip("/") + path
+        return base
+    return current_app.config.get("PUBLIC_ORIGIN") or local_origin(settings().host, settings().port)
+
+
+def external(path: str) -> str:
+    """An absolute URL for an app path (``url_for``'s, script root included) on ``public_origin``."""
+    root = request.script_root
+    if settings().base_url and root and path.startswith(root):
+        path = path[len(root):]  # base_url already names the prefix the app is mounted under
+    return public_origin() + path
 
 
 def anchor(pid: str) -> str:
@@ -130,7 +163,7 @@ def search_params(args) -> dict:
         raise WebError("bad_request", f"参数 sort 只能是 {' / '.join(SORTS)}")
     params = {
         "q": q,
-        "page": _int_arg(args, "page", 1, 1),
+        "page": _int_arg(args, "page", 1, 1, MAX_PAGE),
         "per_page": _int_arg(args, "per_page", 10, 1, 100),
         "sort": sort,
         "group": args.get("group", "") in ("1", "true", "on", "yes"),
@@ -286,53 +319,108 @@ def facets_model(args) -> dict:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def _report_hits(q: str, rid: str) -> tuple[list[str], list[str], dict | None]:
-    """(paragraph ids the query matches in the report, folded terms, error dict)."""
+def _report_hits(q: str, rid: str) -> tuple[list[tuple[int, str]], list[str], dict | None]:
+    """((ordinal, paragraph id) of every paragraph the query matches in the report, in reading
+    order; the folded terms; the error dict of a malformed query)."""
     eng = engine()
     try:
         parsed = eng.parse(q)
         terms = [t.folded for t in parsed.positive_terms()]
-        ids: list[tuple[int, str]] = []
+        hits: list[tuple[int, str]] = []
         page = 1
         while page <= MAX_REPORT_HIT_PAGES:
             res = eng.search(q, extra_filters=f'report:"{rid}"', page=page, per_page=100, sort="report")
-            ids += [(h.ordinal, h.id) for h in res.hits]
+            hits += [(h.ordinal, h.id) for h in res.hits]
             if page >= res.pages:
                 break
             page += 1
     except QueryError as exc:
         return [], [], WebError.from_query_error(exc, q).to_dict()["error"]
-    return [pid for _, pid in sorted(ids)], terms, None
+    return sorted(hits), terms, None
+
+
+def report_page_size() -> int:
+    return max(1, settings().report_page_paragraphs)
+
+
+def page_of(ordinal: int, per_page: int) -> int:
+    """The page (1-based) of a report that holds its paragraph number ``ordinal``."""
+    return (max(1, ordinal) - 1) // per_page + 1
+
+
+def report_page_url(rid: str, page: int, q: str = "", pid: str | None = None) -> str:
+    """A page of a report (scrolled to paragraph ``pid`` when given), keeping the query."""
+    args: dict = {}
+    if q:
+        args["q"] = q
+    if page > 1:
+        args["page"] = page
+    return url_for("pages.report", rid=rid, **args) + (f"#{anchor(pid)}" if pid else "")
+
+
+def _wanted_page(rid: str, args, hl: str, per_page: int) -> int:
+    """``?page=`` when given, else the page holding paragraph ``hl`` (a permalink's target), else 1."""
+    if args.get("page", "") != "":
+        return _int_arg(args, "page", 1, 1, MAX_PAGE)
+    if hl:
+        try:
+            target = engine().paragraph(hl)
+        except NotFound:
+            return 1
+        if target.report.id == rid:
+            return page_of(target.ordinal, per_page)
+    return 1
 
 
 def report_model(rid: str, args) -> dict:
+    """One page of a report (``report_page_paragraphs`` paragraphs): its metadata, the table of
+    contents of the whole report, and with ``q`` every hit of the query in the report
+    (``query.hits``, with the page of each in ``query.hit_pages``) so that next/previous-hit links
+    cross pages. ``hl`` (a paragraph id) marks a paragraph and, without ``page``, picks its page."""
+    q = args.get("q", "")[:MAX_RAW_QUERY].strip()
+    hl = args.get("hl", "")[:MAX_RAW_QUERY]
+    per_page = report_page_size()
+    page = _wanted_page(rid, args, hl, per_page)
     try:
-        view = engine().report(rid)
+        view = engine().report(rid, start=(page - 1) * per_page, limit=per_page)
     except NotFound:
         raise WebError("not_found", f"没有这份报告：{rid}", 404) from None
-    q = args.get("q", "")[:MAX_RAW_QUERY].strip()
-    hl = args.get("hl", "")
+    pages = max(1, -(-view.total_paragraphs // per_page))
+    if page > pages:
+        raise WebError("bad_request", f"参数 page 超出范围（这份报告共 {pages} 页）")
     d = {"ok": True, **view.to_dict()}
+    del d["headings"]  # as the toc below
     d["report"] = _ref_dict(view.report)
     d["source_url"] = url_for("pages.report_source", rid=rid)
     d["permalink"] = external(url_for("pages.report", rid=rid))
-    hits, terms, error = _report_hits(q, rid) if q else ([], [], None)
-    hit_set = set(hits)
+    d["page"], d["pages"], d["per_page"] = page, pages, per_page
+    d["prev_url"] = report_page_url(rid, page - 1, q) if page > 1 else None
+    d["next_url"] = report_page_url(rid, page + 1, q) if page < pages else None
+
+    found, terms, error = _report_hits(q, rid) if q else ([], [], None)
+    hits = [pid for _, pid in found]
+    hit_pages = [page_of(ordinal, per_page) for ordinal, _ in found]
     order = {pid: i for i, pid in enumerate(hits)}
-    toc = []
+    on_page = [i for i, p in enumerate(hit_pages) if p == page]
     for p in d["paragraphs"]:
         pid = p["id"]
         p["anchor"] = anchor(pid)
         p["level"] = len(p["section"])
         p["permalink"] = permalink(pid)
-        p["highlights"] = highlight_spans(p["text"], terms) if pid in hit_set else []
+        p["highlights"] = highlight_spans(p["text"], terms) if pid in order else []
         p["hit"] = order.get(pid)
         p["target"] = pid == hl
-        if p["kind"] == "heading":
-            toc.append({"id": pid, "anchor": p["anchor"], "text": p["text"], "level": max(1, p["level"])})
-    d["toc"] = toc
+    d["toc"] = []
+    for h in view.headings:
+        at = page_of(h.ordinal, per_page)
+        d["toc"].append({"id": h.id, "anchor": anchor(h.id), "text": h.text, "level": max(1, len(h.section)),
+                         "page": at, "url": f"#{anchor(h.id)}" if at == page else report_page_url(rid, at, q, h.id)})
     d["query"] = {"q": q, "folded": engine().parse(q).folded_display() if q and not error else "",
-                  "hits": hits, "error": error}
+                  "hits": hits, "hit_pages": hit_pages, "error": error,
+                  # hits[first:end] are on this page; prev_hit and next_hit (indices into hits) are
+                  # the nearest hits before and after it, wrapping around, or None when every hit is here
+                  "first": on_page[0] if on_page else None, "end": on_page[-1] + 1 if on_page else None,
+                  "prev_hit": _nearest_hit(hit_pages, page, -1), "next_hit": _nearest_hit(hit_pages, page, +1)}
     d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
     d["citations"] = report_citations(rid)
     for p in d["paragraphs"]:
@@ -340,12 +428,28 @@ def report_model(rid: str, args) -> dict:
     return d
 
 
+def _nearest_hit(hit_pages: list[int], page: int, step: int) -> int | None:
+    """Index of the first hit after page (step +1) or the last before it (step -1), wrapping
+    around the report; None when there is no hit off this page."""
+    off = [i for i, p in enumerate(hit_pages) if p != page]
+    if not off:
+        return None
+    if step > 0:
+        return next((i for i in off if hit_pages[i] > page), off[0])
+    return next((i for i in reversed(off) if hit_pages[i] < page), off[-1])
+
+
+def report_meta(rid: str):
+    """A report's metadata and source path without its paragraphs."""
+    return engine().report(rid, start=0, limit=0)
+
+
 def source_file(rid: str) -> str:
     """The report's source file on disk (absolute path); WebError not_found when it is gone."""
     import os
 
     try:
-        path = engine().report(rid).path
+        path = report_meta(rid).path
     except NotFound:
         raise WebError("not_found", f"没有这份报告：{rid}", 404) from None
     if not path or not os.path.isfile(path):
@@ -480,7 +584,7 @@ def cite_model(pid: str, args) -> dict:
     from indexer.cite import FORMATS, UnknownFormat, all_citations, format_citation
 
     view = live_paragraph(pid)
-    meta = engine().report(view.report.id).meta
+    meta = report_meta(view.report.id).meta
     link = permalink(pid)
     today = dt.date.today()
     d = {"ok": True, "id": pid, "url": link, "report": _ref_dict(view.report), "section": view.section,
@@ -513,6 +617,9 @@ def quote_model(text: str, args) -> dict:
     text = (text or "").strip()
     if not text:
         raise WebError("empty_quote", "请粘贴要查找出处的文字", 400)
+    bad = _LONE_SURROGATE.search(text)
+    if bad:
+        raise WebError("bad_request", f"引文第 {bad.start() + 1} 个字符无效（U+{ord(bad.group()):04X}：单独的代理项，不是字符）")
     if len(text) > MAX_QUOTE_CHARS:
         raise WebError("quote_too_long", f"引文过长（{len(text)} 字；最多 {MAX_QUOTE_CHARS} 字）", 400)
     limit = _int_arg(args, "limit", 5, 1, 20)
@@ -523,7 +630,7 @@ def quote_model(text: str, args) -> dict:
         md = m.to_dict()
         md.update(report=_ref_dict(view.report), section=view.section, text=view.text,
                   url=report_link(view.report.id, m.pid), permalink=permalink(m.pid),
-                  citation=format_citation(view, eng.report(view.report.id).meta, permalink(m.pid), "gbt7714"))
+                  citation=format_citation(view, report_meta(view.report.id).meta, permalink(m.pid), "gbt7714"))
         matches.append(md)
     return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
 

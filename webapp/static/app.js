@@ -225,12 +225,17 @@
     });
   }
 
-  // Report page: next/previous hit (buttons, j/n and k/p keys).
+  // Report page: next/previous hit (buttons, j/n and k/p keys). A long report comes in pages:
+  // past the first or last hit of this page, the hit on the page before or after is opened
+  // (#hitnav's data-before / data-after); with every hit on this page it wraps around.
   var paras = document.querySelectorAll(".para.is-hit");
+  var nav = document.getElementById("hitnav");
   var next = document.getElementById("next-hit");
   var prev = document.getElementById("prev-hit");
   var pos = document.getElementById("hit-pos");
-  if (paras.length && next && prev) {
+  if (nav && next && prev && (paras.length || nav.hasAttribute("data-after"))) {
+    var before = nav.getAttribute("data-before");
+    var after = nav.getAttribute("data-after");
     var cur = -1;
     var fromHash = function () {
       var id = decodeURIComponent(location.hash.slice(1));
@@ -239,29 +244,41 @@
       for (var j = 0; j < paras.length; j++) if (paras[j] === target) return j;
       return -1;
     };
-    var show = function (i, push) {
+    var hrefOf = function (i) {
+      if (i >= paras.length) return after || (paras.length ? "#" + paras[0].id : null);
+      if (i < 0) return before || (paras.length ? "#" + paras[paras.length - 1].id : null);
+      return "#" + paras[i].id;
+    };
+    var show = function (i) {
+      if (i >= paras.length && after) { location.href = after; return; }
+      if (i < 0 && before) { location.href = before; return; }
+      if (!paras.length) return;
       cur = (i + paras.length) % paras.length;
       var el = paras[cur];
       Array.prototype.forEach.call(document.querySelectorAll(".para.is-target"), function (p) { p.classList.remove("is-target"); });
       el.classList.add("is-target");
-      if (push) history.replaceState(null, "", "#" + el.id);
+      history.replaceState(null, "", "#" + el.id);
       el.scrollIntoView({ block: "center" });
-      if (pos) pos.textContent = "，当前第 " + (cur + 1) + " 处";
-      next.setAttribute("href", "#" + paras[(cur + 1) % paras.length].id);
-      prev.setAttribute("href", "#" + paras[(cur - 1 + paras.length) % paras.length].id);
+      if (pos) pos.textContent = "，当前第 " + (Number(el.getAttribute("data-hit")) + 1) + " 处";
+      next.setAttribute("href", hrefOf(cur + 1));
+      prev.setAttribute("href", hrefOf(cur - 1));
     };
+    var forward = function () { show(cur + 1); };
+    var backward = function () { show(cur < 0 ? (paras.length ? paras.length - 1 : -1) : cur - 1); };
     cur = fromHash();
-    next.addEventListener("click", function (ev) { ev.preventDefault(); show(cur + 1, true); });
-    prev.addEventListener("click", function (ev) { ev.preventDefault(); show(cur < 0 ? paras.length - 1 : cur - 1, true); });
+    next.addEventListener("click", function (ev) { ev.preventDefault(); forward(); });
+    prev.addEventListener("click", function (ev) { ev.preventDefault(); backward(); });
     document.addEventListener("keydown", function (ev) {
       if (ev.ctrlKey || ev.metaKey || ev.altKey || isTyping(document.activeElement)) return;
-      if (ev.key === "j" || ev.key === "n") { ev.preventDefault(); show(cur + 1, true); }
-      else if (ev.key === "k" || ev.key === "p") { ev.preventDefault(); show(cur < 0 ? paras.length - 1 : cur - 1, true); }
+      if (ev.key === "j" || ev.key === "n") { ev.preventDefault(); forward(); }
+      else if (ev.key === "k" || ev.key === "p") { ev.preventDefault(); backward(); }
     });
     Array.prototype.forEach.call(document.querySelectorAll(".para-nav a"), function (a) {
       a.addEventListener("click", function (ev) {
-        var id = a.getAttribute("href").slice(1);
-        for (var i = 0; i < paras.length; i++) if (paras[i].id === id) { ev.preventDefault(); show(i, true); return; }
+        var href = a.getAttribute("href");
+        if (href.charAt(0) !== "#") return;  // a hit on another page: follow the link
+        var id = href.slice(1);
+        for (var i = 0; i < paras.length; i++) if (paras[i].id === id) { ev.preventDefault(); show(i); return; }
       });
     });
   }
