@@ -64,17 +64,39 @@ def open_index(index_dir: Path, *, checksums: bool = False):
                                                                         if len(problems) > 3 else ""))
     for attempt in range(5):
         try:
-            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+            ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+            _open_segments(ix, index_dir)
+            return ix
         except FileNotFoundError:
-            # The table of contents just listed was replaced by a writer's newer one; read that.
+            # The table of contents just listed, or a segment it names, was replaced by a writer's
+            # newer generation (which cleans up the old one's files): read that.
             if attempt == 4:
                 raise IndexMissing(f"no index in {index_dir}: run `policy-search index` first") from None
         except PermissionError as exc:
             raise IndexMissing(f"cannot read the index in {index_dir}: {exc.strerror or exc}") from exc
+        except IndexDamaged:
+            raise
         except Exception as exc:  # truncated (EOFError, struct.error), garbage ("different architecture"), ...
             from .integrity import latest_generation, toc_name
 
             raise damaged(index_dir, f"{toc_name(latest_generation(index_dir))} cannot be read: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+
+
+def _open_segments(ix, index_dir: Path) -> None:
+    """Opens (and closes) a reader of every segment: a file whose header is garbage (same size,
+    other bytes, so the size check passes) is named here, not in the middle of a query. Cheap:
+    a segment reader reads its files' headers, not their contents."""
+    from whoosh.reading import SegmentReader
+
+    toc = ix._read_toc()
+    for segment in toc.segments:
+        try:
+            SegmentReader(ix.storage, toc.schema, segment).close()
+        except (FileNotFoundError, PermissionError):
+            raise
+        except Exception as exc:
+            raise damaged(index_dir, f"segment {segment.segment_id()} cannot be opened: "
                                      f"{type(exc).__name__}: {exc}") from exc
 
 
