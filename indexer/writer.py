@@ -186,7 +186,11 @@ def _fresh_index(index_dir: Path, extra_words: tuple):
 
 
 def _schema_words(ix) -> tuple:
-    return ix.schema["content"].analyzer.extra_words
+    return _schema_words_of(ix.schema)
+
+
+def _schema_words_of(schema) -> tuple:
+    return schema["content"].analyzer.extra_words
 
 
 def _indexed_reports(ix) -> dict[str, tuple[str, str]]:
@@ -465,39 +469,59 @@ def _carry_over(old_ix, rids: set[str], ix, staging: Path):
     """One segment (with its piece) in the new index holding, from the old index, the reports a
     full build could not read (as they were indexed) and every retired paragraph, so that a
     rebuild loses neither a report nor the history behind old permalinks."""
+    storage = _staging_storage(staging / "carried")
+    docs = _live_documents(old_ix.storage, old_ix.schema, old_ix._segments(), _schema_words(ix), rids)
+    segment = _segment_of(docs, storage, ix.schema)
+    if segment is None:
+        return None
+    return _adopt_segment(BatchResult([], segment, storage.folder), ix.storage)
+
+
+def _live_documents(storage, schema, segments: list, extra_words: tuple,
+                    rids: set[str] | None = None) -> Iterator[dict]:
+    """The live documents of segments, to be written again: paragraphs from their pieces (their
+    words segmented with extra_words), reports and retired paragraphs from Whoosh's stored
+    fields. ``rids``: only the paragraphs and reports of these reports (and every retired
+    paragraph); None for all."""
     from whoosh.reading import SegmentReader
 
-    extra_words = _schema_words(ix)
-    storage = _staging_storage(staging / "carried")
-    builder = SegmentBuilder(storage, ix.schema, INDEX_NAME)
-    piece = PieceBuilder()
-    old_storage = old_ix.storage
-    for segment in old_ix._segments():
-        reader = SegmentReader(old_storage, old_ix.schema, segment)
+    for segment in segments:
+        reader = SegmentReader(storage, schema, segment)
         try:
-            old_piece = _piece_or_damage(old_storage.folder, reader) if rids else None
-            rows = {r.docnum: r for r in old_piece.rows()} if old_piece is not None else {}
+            # Without reports to carry, only stored documents are wanted: the pieces are not read.
+            old = _piece_or_damage(storage.folder, reader) if rids is None or rids else None
+            rows = {r.docnum: r for r in old.rows()} if old is not None else {}
             for docnum in range(segment.doc_count_all()):
                 if reader.is_deleted(docnum):
                     continue
                 row = rows.get(docnum)
                 if row is not None:
-                    if row.rid in rids:
-                        write_documents(builder, piece, [paragraph_document(
-                            row.pid, row.rid, row.kind, row.ordinal, row.section, row.text, row.folded, extra_words)])
+                    if rids is None or row.rid in rids:
+                        yield paragraph_document(row.pid, row.rid, row.kind, row.ordinal, row.section, row.text,
+                                                 row.folded, extra_words)
                     continue
-                stored = reader.stored_fields(docnum)
-                if stored.get("report_rid") in rids or "retired_pid" in stored:
-                    doc = stored_document(stored)
-                    if doc is not None:
-                        write_documents(builder, piece, [doc])
+                doc = stored_document(reader.stored_fields(docnum))
+                if doc is None:
+                    if rids is not None and not rids:
+                        continue  # a paragraph, whose piece was not read
+                    raise damaged(storage.folder, f"document {docnum} of segment {segment.segment_id()} is in no piece")
+                if rids is None or doc["kind"] == "retired" or doc["rid"] in rids:
+                    yield doc
         finally:
             reader.close()
+
+
+def _segment_of(docs: Iterable[dict], storage, schema):
+    """One new segment (and its piece) in storage holding docs, or None if there are none."""
+    builder = SegmentBuilder(storage, schema, INDEX_NAME)
+    piece = PieceBuilder()
+    for doc in docs:
+        write_documents(builder, piece, [doc])
     if not builder.doc_count:
         return None
     segment = builder.finish()
     piece.save(piece_path(storage.folder, segment))
-    return _adopt_segment(BatchResult([], segment, storage.folder), ix.storage)
+    return segment
 
 
 def _staging_storage(folder: Path):
@@ -527,35 +551,7 @@ def _merge_small(writer, existing: list, mergeable: set[str]) -> list:
 
 def _merge_segments(storage, schema, segments: list):
     """One new segment (and piece) holding the live documents of segments, or None if none is left."""
-    from whoosh.reading import SegmentReader
-
-    extra_words = schema["content"].analyzer.extra_words
-    builder = SegmentBuilder(storage, schema, INDEX_NAME)
-    piece = PieceBuilder()
-    for segment in segments:
-        reader = SegmentReader(storage, schema, segment)
-        try:
-            old = _piece_or_damage(storage.folder, reader)
-            rows = {r.docnum: r for r in old.rows()} if old is not None else {}
-            for docnum in range(segment.doc_count_all()):
-                if reader.is_deleted(docnum):
-                    continue
-                row = rows.get(docnum)
-                if row is not None:
-                    doc = paragraph_document(row.pid, row.rid, row.kind, row.ordinal, row.section, row.text,
-                                             row.folded, extra_words)
-                else:
-                    doc = stored_document(reader.stored_fields(docnum))
-                    if doc is None:
-                        raise damaged(storage.folder, f"document {docnum} of segment {segment.segment_id()} is in no piece")
-                write_documents(builder, piece, [doc])
-        finally:
-            reader.close()
-    if not builder.doc_count:
-        return None
-    segment = builder.finish()
-    piece.save(piece_path(storage.folder, segment))
-    return segment
+    return _segment_of(_live_documents(storage, schema, segments, _schema_words_of(schema)), storage, schema)
 
 
 def write_documents(builder: SegmentBuilder, piece: PieceBuilder, docs: list[dict]) -> None:
