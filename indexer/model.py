@@ -27,13 +27,15 @@ class ReadLimits:
 
     ``max_file_bytes``: bytes on disk; ``max_inflated_bytes``: what a compressed container (a
     .docx's XML parts, a PDF's content streams) may unpack to; ``max_paragraphs``: paragraphs one
-    report may have. A file over a limit is skipped with a ReadError naming the limit and the
+    report may have; ``max_pages``: pages of a PDF (pypdf keeps every page's objects, so memory
+    grows with them). A file over a limit is skipped with a ReadError naming the limit and the
     setting that raises it.
     """
 
     max_file_bytes: int = 64 << 20
     max_inflated_bytes: int = 64 << 20
     max_paragraphs: int = 20_000
+    max_pages: int = 10_000
 
     @classmethod
     def from_settings(cls, settings) -> "ReadLimits":
@@ -42,6 +44,8 @@ class ReadLimits:
             max_file_bytes=settings.max_file_mb << 20,
             max_inflated_bytes=settings.max_inflated_mb << 20,
             max_paragraphs=settings.max_report_paragraphs,
+            # a setting the configuration may not have yet
+            max_pages=getattr(settings, "max_pdf_pages", cls.max_pages),
         )
 
 
@@ -50,8 +54,12 @@ def over_limit(what: str, limit: str, setting: str) -> str:
     return f"{what}, over the limit of {limit} (raise setting {setting}, env POLICY_SEARCH_{setting.upper()})"
 
 
-def megabytes(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MB" if n % (1 << 20) else f"{n >> 20} MB"
+def byte_size(n: int) -> str:
+    """64 MB, 1.5 MB, 100 KB, 999 bytes."""
+    for unit, shift in (("MB", 20), ("KB", 10)):
+        if n >= 1 << shift:
+            return f"{n >> shift} {unit}" if n % (1 << shift) == 0 else f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"
 
 
 @dataclass(frozen=True)

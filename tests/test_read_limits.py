@@ -32,8 +32,8 @@ def test_file_over_the_size_limit_is_skipped_naming_the_setting(tmp_path):
         with pytest.raises(ReadError) as info:
             call()
         assert info.value.source == "corpus/big.txt"
-        assert "file is too large (0.2 MB)" in info.value.reason
-        assert "over the limit of 0.1 MB" in info.value.reason
+        assert f"file is too large ({path.stat().st_size / 1024:.1f} KB)" in info.value.reason
+        assert "over the limit of 100 KB" in info.value.reason
         assert "max_file_mb" in info.value.reason
     # exactly at the limit is fine
     assert len(load_file(path, limits=ReadLimits(max_file_bytes=path.stat().st_size))) == path.stat().st_size
@@ -167,3 +167,78 @@ def test_docx_with_too_many_paragraphs_is_skipped_before_parsing(tmp_path):
         read_file(path, source="corpus/many.docx", limits=ReadLimits(max_paragraphs=49))
     assert info.value.reason.startswith("DOCX has more than 49 paragraphs")
     assert "max_report_paragraphs" in info.value.reason
+
+
+# --- .pdf: pages, text, content streams -------------------------------------------------------
+
+def _pdf_pages(path, pages: int, lines: int = 5) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 12)
+        for j in range(lines):
+            c.drawString(72, 700 - 20 * j, f"Page {n}, line {j}: the body text of the report goes on.")
+        c.showPage()
+    c.save()
+
+
+def test_pdf_over_the_page_limit_is_skipped_naming_the_setting(tmp_path):
+    # the path a 30,000-page PDF takes, provoked with a lower limit
+    path = tmp_path / "long.pdf"
+    _pdf_pages(path, 30)
+    assert "Page 30, line 2" in read_file(path, limits=ReadLimits(max_pages=30)).text
+    with pytest.raises(ReadError) as info:
+        read_file(path, source="corpus/long.pdf", limits=ReadLimits(max_pages=29))
+    assert info.value.reason.startswith("PDF has too many pages (30), over the limit of 29 pages")
+    assert "max_pdf_pages" in info.value.reason
+
+
+def test_limits_take_max_pdf_pages_when_the_settings_have_it():
+    from dataclasses import make_dataclass
+
+    with_pages = make_dataclass("WithPages", [("max_pdf_pages", int, 7)], bases=(Settings,), frozen=True)()
+    assert ReadLimits.from_settings(with_pages).max_pages == 7
+
+
+def test_pdf_with_more_text_than_the_limit_is_skipped(tmp_path):
+    path = tmp_path / "wordy.pdf"
+    _pdf_pages(path, 20, lines=30)  # about 1.7 KB of text a page
+    assert read_file(path).text
+    with pytest.raises(ReadError) as info:
+        read_file(path, source="corpus/wordy.pdf", limits=ReadLimits(max_inflated_bytes=10 << 10))
+    assert info.value.reason.startswith("PDF has more than 10 KB of text (by page ")
+    assert info.value.reason.endswith("of 20), over the limit of 10 KB (raise setting max_inflated_mb, env POLICY_SEARCH_MAX_INFLATED_MB)")
+
+
+def test_pdf_content_stream_bomb_is_stopped_at_the_limit(tmp_path):
+    import tracemalloc
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})})
+    stream = DecodedStreamObject()
+    # 40 MB of spaces around one line of text: about 40 KB once deflated
+    stream.set_data(b"BT /F1 12 Tf 72 700 Td (The only line.) Tj ET" + b" " * (40 << 20))
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    path = tmp_path / "bomb.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReadError) as info:
+            read_file(path, source="corpus/bomb.pdf", limits=ReadLimits(max_inflated_bytes=1 << 20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.reason.startswith("a content stream of page 1 unpacks to more than 1 MB, over the limit of 1 MB")
+    assert "max_inflated_mb" in info.value.reason
+    assert peak < 16 << 20, f"peak {peak >> 20} MB"

@@ -1,6 +1,7 @@
 """PDF reader: government-style PDFs drawn with reportlab (see pdf_factory), and damaged ones."""
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def test_scanned_pdf_without_text(tmp_path):
     c.save()
     with pytest.raises(ReadError) as info:
         read_file(path)
-    assert info.value.reason == "PDF has no text layer (scanned image?)"
+    assert info.value.reason == "PDF has no text layer (scanned image?): 2 pages, none with text"
 
 
 def test_scanned_pdf_with_image(tmp_path):
@@ -171,7 +172,7 @@ def test_scanned_pdf_with_image(tmp_path):
     c.save()
     with pytest.raises(ReadError) as info:
         read_file(path)
-    assert info.value.reason == "PDF has no text layer (scanned image?)"
+    assert info.value.reason == "PDF has no text layer (scanned image?): 1 page, none with text"
 
 
 def _small_pdf(path: Path) -> None:
@@ -236,3 +237,81 @@ def test_empty_pdf_file(tmp_path):
     with pytest.raises(ReadError) as info:
         read_file(path)
     assert info.value.reason == "file is empty"
+
+
+# --- many short pages, damaged files that make pypdf talk -----------------------------------------
+
+
+def _one_line_pages(path: Path, pages: int, line: str = "Line of text on page {n}.") -> None:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 12)
+        c.drawString(72, 700, line.format(n=n))
+        c.showPage()
+    c.save()
+
+
+def test_one_line_on_every_page_is_text_not_a_running_header(tmp_path):
+    # The same line, digits aside, on every page looks like a running header; when it is all the
+    # PDF has, it is the text (this made a 30,000-page PDF "no text layer").
+    path = tmp_path / "lines.pdf"
+    _one_line_pages(path, 30)
+    text = read_file(path).text
+    assert compact(text) == compact("".join(f"Line of text on page {n}." for n in range(1, 31)))
+
+
+def test_pdf_with_only_page_numbers_says_so(tmp_path):
+    path = tmp_path / "numbers.pdf"
+    _one_line_pages(path, 5, "- {n} -")
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert info.value.reason == "PDF has no text but page numbers: 5 pages"
+
+
+def _misplaced_xref(path: Path, pages: int = 50) -> None:
+    """A PDF whose cross-reference table points every object 3 bytes off: pypdf repairs it and
+    logs a warning per object."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 12)
+        for j in range(8):
+            c.drawString(72, 700 - 20 * j, f"Page {n}, line {j}: the body text of the report goes on.")
+        c.showPage()
+    c.save()
+    data = path.read_bytes()
+    at = data.rindex(b"\nxref\n")
+    table = re.sub(rb"(\d{10}) 00000 n", lambda m: b"%010d 00000 n" % (int(m.group(1)) + 3), data[at:])
+    path.write_bytes(data[:at] + table)
+
+
+def test_pypdf_warnings_stay_off_stderr_and_go_to_the_log(tmp_path, caplog):
+    import subprocess
+    import sys
+
+    path = tmp_path / "misplaced.pdf"
+    _misplaced_xref(path)
+    # A process of its own: no logging configured, as in `policy-search parse` or an index worker,
+    # where Python's last-resort handler printed every one of pypdf's warnings.
+    script = "import sys; from indexer.readers import read_file; print(len(read_file(sys.argv[1]).text))"
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert int(done.stdout) > 1000
+    assert done.stderr == ""
+    # ... while an application that configures logging gets them, and one summary line per file.
+    with caplog.at_level(logging.INFO):
+        read_file(path, source="corpus/misplaced.pdf")
+    from_pypdf = [r for r in caplog.records if r.name.startswith("pypdf")]
+    assert len(from_pypdf) > 50
+    summary = [r.getMessage() for r in caplog.records if r.name == "indexer.readers.pdf"]
+    assert summary == [f"corpus/misplaced.pdf: pypdf reported {len(from_pypdf):,} problems, the first: {from_pypdf[0].getMessage()}"]
+
+
+def test_a_skipped_pdf_says_how_many_problems_pypdf_reported(tmp_path):
+    path = tmp_path / "misplaced.pdf"
+    _misplaced_xref(path, pages=3)
+    data = path.read_bytes()
+    # cut the page contents out, keep the (misplaced) cross-reference table and the end marker
+    path.write_bytes(data[:400] + data[data.rindex(b"\nxref\n"):])
+    with pytest.raises(ReadError) as info:
+        read_file(path)
+    assert "(pypdf reported " in info.value.reason and " problems, the first: " in info.value.reason

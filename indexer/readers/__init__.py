@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.model import RawText, ReadError, ReadLimits, megabytes, over_limit
+from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 from indexer.readers.docx import parse_docx
 from indexer.readers.html import parse_html
 from indexer.readers.pdf import parse_pdf
@@ -68,8 +68,8 @@ def load_file(path: str | os.PathLike, source: str | None = None, limits: ReadLi
 
 
 def _too_large(size: int | None, limit: int) -> str:
-    what = f"file is too large ({megabytes(size)})" if size is not None else "file is too large"
-    return over_limit(what, megabytes(limit), "max_file_mb")
+    what = f"file is too large ({byte_size(size)})" if size is not None else "file is too large"
+    return over_limit(what, byte_size(limit), "max_file_mb")
 
 
 def read_file(

@@ -11,7 +11,7 @@ from lxml import etree
 from docx.document import Document
 from docx.oxml.ns import qn
 
-from indexer.model import RawText, ReadError, ReadLimits, megabytes, over_limit
+from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题"}
@@ -85,7 +85,7 @@ def _bounded_package(data: bytes, source: str, limits: ReadLimits) -> BytesIO:
 
 
 def _inflated_over(size: int, limit: int) -> str:
-    return over_limit(f"DOCX unpacks to {megabytes(size)}", megabytes(limit), "max_inflated_mb")
+    return over_limit(f"DOCX unpacks to {byte_size(size)}", byte_size(limit), "max_inflated_mb")
 
 
 def _check_paragraph_count(package: BytesIO, source: str, limits: ReadLimits) -> None:

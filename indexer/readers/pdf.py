@@ -27,17 +27,28 @@ to one full-width character on Chinese pages; widths are counted in full-width c
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
+import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from io import BytesIO
 
+import pypdf
 from pypdf import PasswordType, PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
-from indexer.model import RawText, ReadError, ReadLimits
+from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
+
+log = logging.getLogger(__name__)
+# pypdf logs every repair it makes to a damaged file as a WARNING under "pypdf" (tens of thousands
+# for one bad file). With no handler configured anywhere, Python's last-resort handler would print
+# each on stderr; with this one they go only where the application sends logging (a log file).
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 # Layout mode's column is the page's average glyph advance divided by this weight; slightly
 # above 1 makes a full-width character a little more than one column on any Chinese page, so
@@ -89,6 +100,74 @@ class _Line:
 
 
 def parse_pdf(data: bytes, source: str, suffix: str = ".pdf", limits: ReadLimits = ReadLimits()) -> RawText:
+    """pypdf's complaints about the file are counted (and logged under "pypdf" and this module),
+    never printed; a file that is skipped says how many there were."""
+    with _pypdf_problems() as problems, _pypdf_limits(limits):
+        try:
+            return _parse_pdf(data, source, limits)
+        except ReadError as exc:
+            if not problems.count:
+                raise
+            raise ReadError(source, f"{exc.reason} (pypdf reported {problems.summary()})") from None
+        finally:
+            if problems.count:
+                log.info("%s: pypdf reported %s", source, problems.summary())
+
+
+class _ProblemCount(logging.Handler):
+    """Counts the warnings pypdf logs while one file is read, and keeps the first."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.first = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.note(record.getMessage())
+
+    def note(self, message: str) -> None:
+        self.count += 1
+        if not self.first:
+            self.first = message.strip().splitlines()[0] if message.strip() else ""
+
+    def summary(self) -> str:
+        noun = "problem" if self.count == 1 else "problems"
+        return f"{self.count:,} {noun}, the first: {self.first}" if self.first else f"{self.count:,} {noun}"
+
+
+@contextmanager
+def _pypdf_problems() -> Iterator[_ProblemCount]:
+    # pypdf also warns through warnings.warn; catch_warnings is process-wide state, which is fine
+    # where files are read (one at a time per process).
+    problems = _ProblemCount()
+    pypdf_log = logging.getLogger("pypdf")
+    pypdf_log.addHandler(problems)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield problems
+    finally:
+        pypdf_log.removeHandler(problems)
+        for warning in caught:
+            problems.note(str(warning.message))
+
+
+def _pypdf_limits(limits: ReadLimits):
+    """pypdf's own bounds on what one stream may decompress to, lowered to max_inflated_bytes.
+
+    pypdf before 6.5 has no per-call configuration; its built-in bounds (75 MB a stream) apply.
+    """
+    apply = getattr(pypdf, "apply_configuration", None)
+    if apply is None:
+        return nullcontext()
+    current = pypdf.get_configuration()
+    names = ("zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
+             "brotli_maximum_output_length", "array_based_stream_maximum_output_length")
+    overwrites = {n: min(getattr(current, n), limits.max_inflated_bytes) for n in names if hasattr(current, n)}
+    return apply(**overwrites)
+
+
+def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     if not data.strip():
         raise ReadError(source, "file is empty")
     if b"%PDF-" not in data[:1024]:
@@ -99,13 +178,18 @@ def parse_pdf(data: bytes, source: str, suffix: str = ".pdf", limits: ReadLimits
         raise ReadError(source, "PDF is corrupt or truncated: the end-of-file marker is missing")
 
     reader = _open(data, source)
-    pages = _page_texts(reader, source)
+    pages = _page_texts(reader, source, limits)
     if not any(text.strip() for text in pages):
-        raise ReadError(source, "PDF has no text layer (scanned image?)")
-    lines = _drop_running_lines([_page_lines(i, text) for i, text in enumerate(pages)])
+        raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with text")
+    page_lines = [_page_lines(i, text) for i, text in enumerate(pages)]
+    lines = _drop_running_lines(page_lines)
+    if not any(lines):
+        # Every line repeats, digits aside, at the top or bottom of most pages: one line of text
+        # per page, not a running header. Only page numbers are left out then.
+        lines = _drop_page_numbers(page_lines)
     paragraphs = _paragraphs(lines)
     if not paragraphs:
-        raise ReadError(source, "PDF has no text layer (scanned image?)")
+        raise ReadError(source, f"PDF has no text but page numbers: {_pages(len(pages))}")
     fields = _fields(reader)
     return RawText(source=source, text="\n\n".join(paragraphs), format="pdf", fields=fields)
 
@@ -134,9 +218,14 @@ def _open(data: bytes, source: str) -> PdfReader:
     return reader
 
 
-def _page_texts(reader: PdfReader, source: str) -> list[str]:
+def _page_texts(reader: PdfReader, source: str, limits: ReadLimits) -> list[str]:
+    count = len(reader.pages)
+    if count > limits.max_pages:
+        # pypdf keeps every page's parsed objects: memory grows with the page count.
+        raise ReadError(source, over_limit(f"PDF has too many pages ({count:,})", f"{limits.max_pages:,} pages", "max_pdf_pages"))
     texts = []
-    for number in range(1, len(reader.pages) + 1):
+    total = 0
+    for number in range(1, count + 1):
         try:
             page = reader.pages[number - 1]
         except Exception as exc:  # noqa: BLE001 - a damaged page tree
@@ -148,13 +237,36 @@ def _page_texts(reader: PdfReader, source: str) -> list[str]:
                 layout_mode_scale_weight=SCALE_WEIGHT,
                 layout_mode_font_height_weight=GAP_FONT_HEIGHTS / 2,
             )
+        except LimitReachedError as exc:
+            raise _limit_reached(source, number, exc, limits) from None
         except Exception:  # noqa: BLE001 - layout mode gives up on some fonts plain mode reads
             try:
                 text = page.extract_text()
+            except LimitReachedError as exc:
+                raise _limit_reached(source, number, exc, limits) from None
             except Exception as exc:  # noqa: BLE001
                 raise ReadError(source, f"PDF is corrupt or truncated: page {number}: {_describe(exc)}") from None
-        texts.append(text or "")
+        text = text or ""
+        # Layout mode pads lines with spaces: count the bytes of what is left once they are gone.
+        total += len(text.encode("utf-8")) - text.count(" ")
+        if total > limits.max_inflated_bytes:
+            raise ReadError(source, over_limit(
+                f"PDF has more than {byte_size(limits.max_inflated_bytes)} of text (by page {number:,} of {count:,})",
+                byte_size(limits.max_inflated_bytes), "max_inflated_mb"))
+        texts.append(text)
     return texts
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count:,} pages"
+
+
+def _limit_reached(source: str, number: int, exc: LimitReachedError, limits: ReadLimits) -> ReadError:
+    if "decompress" in str(exc):
+        return ReadError(source, over_limit(
+            f"a content stream of page {number:,} unpacks to more than {byte_size(limits.max_inflated_bytes)}",
+            byte_size(limits.max_inflated_bytes), "max_inflated_mb"))
+    return ReadError(source, f"PDF is corrupt or truncated: page {number:,}: {_describe(exc)}")
 
 
 def _describe(exc: Exception) -> str:
@@ -220,6 +332,14 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
             kept[0].gap_before = False
         kept_pages.append(kept)
     return kept_pages
+
+
+def _drop_page_numbers(pages: list[list[_Line]]) -> list[list[_Line]]:
+    edge = lambda i, n: i < EDGE_LINES or i >= n - EDGE_LINES  # noqa: E731
+    return [
+        [line for i, line in enumerate(lines) if not (edge(i, len(lines)) and _PAGE_NUMBER.match(_compact(line.text)))]
+        for lines in pages
+    ]
 
 
 def _display_width(text: str) -> float:
