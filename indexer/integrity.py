@@ -112,6 +112,11 @@ def generation_files(index_dir: Path, generation: int) -> list[str]:
     return [toc_name(generation)] + sorted(names)
 
 
+def new_entry(index_dir: Path, name: str, st: os.stat_result) -> FileEntry:
+    """The entry of a file not in the previous manifest (or changed since): hashed."""
+    return FileEntry(name, st.st_size, st.st_mtime_ns, sha256_of(Path(index_dir) / name))
+
+
 def read_manifest(path: Path) -> Manifest:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -151,7 +156,7 @@ def record(index_dir: Path) -> Manifest:
         if old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
             entries.append(old)
         else:
-            entries.append(FileEntry(name, st.st_size, st.st_mtime_ns, sha256_of(index_dir / name)))
+            entries.append(new_entry(index_dir, name, st))
     manifest = Manifest(generation, tuple(entries))
     target = index_dir / manifest_name(generation)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
