@@ -60,9 +60,10 @@ def download_names(name: str) -> tuple[str, str]:
     plain = unicodedata.normalize("NFKD", shown).encode("ascii", "ignore").decode("ascii")
     plain = "".join("_" if c in '"\\%' else c for c in plain)  # no quoting or %-decoding games
     stem, ext = os.path.splitext(plain)
+    stem = " ".join(stem.split())  # what dropping the non-ASCII left: "报告 2021.txt" -> " 2021"
     if not any(c.isalnum() for c in stem):  # 中文.txt -> .txt
-        plain = "source" + (ext if ext.isascii() and ext[1:].isalnum() else "")
-    return shown, plain
+        stem = "source"
+    return shown, stem + (ext if ext[1:].isalnum() else "")
 
 
 def attachment_disposition(name: str) -> str:
