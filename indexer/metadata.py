@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from . import gazetteer
@@ -41,12 +42,14 @@ def _compact(label: str) -> str:
     return re.sub(r"\s+", "", label)
 
 
-def parse_web_header(lines: list, fields: dict[str, str]) -> list:
-    """Consumes the 信息公开 header lines at the top of a web-page dump into fields."""
-    i = 0
+def parse_web_header(lines: Iterable, fields: dict[str, str]) -> Iterator:
+    """Consumes the 信息公开 header lines at the top of a web-page dump into fields; yields the
+    rest. Lazy, so that the structure stage can stop a report at its paragraph limit before
+    all its lines exist."""
+    lines = iter(lines)
     seen_label = False
-    while i < len(lines):
-        text = lines[i].text
+    for line in lines:
+        text = line.text
         matches = list(_LABEL_RE.finditer(text))
         if matches and matches[0].start() == 0:
             seen_label = True
@@ -56,17 +59,16 @@ def parse_web_header(lines: list, fields: dict[str, str]) -> list:
                 label = _compact(m.group(1))
                 if value and not fields.get(label):
                     fields[label] = value
-            i += 1
             continue
         if seen_label:
             m = DOCNO_RE.match(text)
             if m and text[m.end():m.end() + 1] in (":", "："):
                 fields.setdefault("标题", text[m.end() + 1:].strip())
                 fields.setdefault("文号", m.group())
-                i += 1
                 continue
+        yield line
         break
-    return lines[i:] if seen_label else lines
+    yield from lines
 
 
 def is_date_line(text: str) -> bool:

@@ -8,6 +8,7 @@ heading ends (``**（二）依法履行职责，提升服务效能。**一是…
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .metadata import extract_meta, is_back_matter_line, parse_web_header
@@ -63,10 +64,17 @@ def _clean_inline(text: str) -> str:
     return text.strip()
 
 
-def _lines(raw: str) -> list[_Line]:
-    out: list[_Line] = []
+def _lines(raw: str) -> Iterator[_Line]:
+    # One line at a time (no split list): a report is stopped at its paragraph limit long before
+    # the lines of a huge file would all exist.
     gap = False
-    for line in raw.split("\n"):
+    start = 0
+    while start <= len(raw):
+        end = raw.find("\n", start)
+        if end == -1:
+            end = len(raw)
+        line = raw[start:end]
+        start = end + 1
         stripped = line.strip().strip("\u3000\xa0")
         if not stripped:
             gap = True
@@ -80,9 +88,8 @@ def _lines(raw: str) -> list[_Line]:
             bold_prefix = _clean_inline(m.group(1))
         text = _clean_inline(stripped)
         if text:
-            out.append(_Line(text, bold_prefix, md, gap))
+            yield _Line(text, bold_prefix, md, gap)
         gap = False
-    return out
 
 
 def _split_run_in(line: _Line) -> tuple[str, str] | None:
@@ -131,26 +138,49 @@ class _Block:
     kind: str  # heading | body | front | back | header
     level: int | None = None
     gap_before: bool = False
-    parts: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)  # lines joined on, until close()
+    length: int = -1  # of text and parts
+
+    def __post_init__(self) -> None:
+        self.length = len(self.text)
+
+    @property
+    def last(self) -> str:
+        """The last line joined on (the text itself when none)."""
+        return self.parts[-1] if self.parts else self.text
+
+    def join(self, line: str) -> None:
+        # Joined once at the end: ``text += line`` per line is quadratic on a long run of lines.
+        self.parts.append(line)
+        self.length += len(line)
+
+    def close(self) -> None:
+        if self.parts:
+            self.text = self.text + "".join(self.parts)
+            self.parts = []
 
 
 def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraphs: int | None = None) -> Report:
     """ReadError when the report would have more than ``max_paragraphs`` paragraphs."""
-    lines = _lines(raw.text)
     fields = dict(raw.fields)
-    lines = parse_web_header(lines, fields)
+    lines = parse_web_header(_lines(raw.text), fields)
+    limit = max_paragraphs if max_paragraphs is not None else float("inf")
 
+    blocks: list[_Block] = []
     # Front matter runs until the first numbered heading or the first real prose paragraph.
-    first_content = len(lines)
-    for i, line in enumerate(lines):
-        if heading_level(line.text) is not None or _looks_like_prose(line.text):
-            first_content = i
-            break
-    front = [ln.text for ln in lines[:first_content]]
-
-    blocks: list[_Block] = [_Block(t, "front") for t in front]
-    for line in lines[first_content:]:
+    front: list[str] = []
+    in_front = True
+    for line in lines:
+        # Every block becomes at least one paragraph: too many blocks is too many paragraphs.
+        if len(blocks) > limit:
+            raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
         level = heading_level(line.text)
+        if in_front:
+            if level is None and not _looks_like_prose(line.text):
+                front.append(line.text)
+                blocks.append(_Block(line.text, "front"))
+                continue
+            in_front = False
         if level is not None:
             split = _split_run_in(line)
             if split is not None:
@@ -167,18 +197,19 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             prev is not None
             and prev.kind == "body"
             and line.gap_before
-            and _is_unfinished(prev.text)
-            and (len(prev.text) >= 30 or prev.text[-1] in "，,、")
+            and _is_unfinished(prev.last)
+            and (prev.length >= 30 or prev.last[-1] in "，,、")
             and level is None
         ):
             # A page break inside a sentence: the dump shows it as a blank line.
-            prev.text += line.text
+            prev.join(line.text)
             continue
         blocks.append(_Block(line.text, "body", gap_before=line.gap_before))
+    if len(blocks) > limit:
+        raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
+    for block in blocks:
+        block.close()
 
-    # Every block becomes at least one paragraph: too many blocks is too many paragraphs.
-    if max_paragraphs is not None and len(blocks) > max_paragraphs:
-        raise _too_many_paragraphs(raw.source, len(blocks), max_paragraphs)
     meta = extract_meta(front, blocks, fields)
 
     paragraphs: list[Paragraph] = []
@@ -196,13 +227,13 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         section = current if block.kind == "body" else ()
         for chunk in _split_long(block.text, max_chars):
             paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk))
-    if max_paragraphs is not None and len(paragraphs) > max_paragraphs:
-        raise _too_many_paragraphs(raw.source, len(paragraphs), max_paragraphs)
+        if len(paragraphs) > limit:
+            raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
 
 
-def _too_many_paragraphs(source: str, count: int, limit: int) -> ReadError:
-    return ReadError(source, over_limit(f"report has too many paragraphs ({count:,})", f"{limit:,}", "max_report_paragraphs"))
+def _too_many_paragraphs(source: str, count: str, limit: int) -> ReadError:
+    return ReadError(source, over_limit(f"report has too many paragraphs ({count})", f"{limit:,}", "max_report_paragraphs"))
 
 
 def _looks_like_prose(text: str) -> bool:

@@ -242,3 +242,30 @@ def test_pdf_content_stream_bomb_is_stopped_at_the_limit(tmp_path):
     assert info.value.reason.startswith("a content stream of page 1 unpacks to more than 1 MB, over the limit of 1 MB")
     assert "max_inflated_mb" in info.value.reason
     assert peak < 16 << 20, f"peak {peak >> 20} MB"
+
+
+# --- memory: a report over the paragraph limit is stopped early --------------------------------
+
+def _peak_while(call) -> tuple[int, object]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            result = call()
+        except ReadError as exc:
+            result = exc
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md"])
+def test_millions_of_short_lines_are_stopped_at_the_paragraph_limit_in_bounded_memory(tmp_path, suffix):
+    path = tmp_path / f"lines{suffix}"
+    path.write_text("字\n\n" * 1_000_000, encoding="utf-8")  # 5 MB, a million paragraphs
+    peak, result = _peak_while(lambda: parse_file(path, source="corpus/lines.txt"))
+    assert isinstance(result, ReadError) and "report has too many paragraphs (more than 20,000)" in result.reason
+    # a Python object per line (what the structure stage and the text reader used to build) is
+    # over 100 bytes each: over 100 MB here
+    assert peak < 8 * path.stat().st_size, f"peak {peak >> 20} MB for a {path.stat().st_size >> 20} MB file"

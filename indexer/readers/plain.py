@@ -27,7 +27,6 @@ _BIG5_FAMILY = {"big5", "big5hkscs", "cp950"}
 _MAX_GARBAGE_SHARE = 0.02
 _GARBAGE_SAMPLE = 1 << 16
 
-_BLANK_LINES = re.compile(r"\n(?:[ \t\u3000\xa0\f\v]*\n)+")
 
 
 def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
@@ -120,22 +119,35 @@ def parse_plain(data: bytes, source: str, suffix: str = ".txt", limits: ReadLimi
     return RawText(source=source, text=_paragraphs(text, fmt), format=fmt)
 
 
+# Substitutions over the text in chunks of whole lines rather than a list of lines: a regex
+# substitution builds a Python string per match and per gap between matches (about 50 bytes
+# each), so over a whole file of millions of short lines it would cost gigabytes.
+_CHUNK_CHARS = 1 << 18
+_PAD = " \t\u3000\xa0\f\v"
+# Chinese text files indent paragraphs with full-width spaces; the indent is layout.
+_TXT_LINE_PAD = re.compile(rf"^[{_PAD}]+|[{_PAD}]+$", re.MULTILINE)
+# Leading ASCII spaces can be markdown syntax (nested lists, code); trailing ones are not.
+_MD_LINE_PAD = re.compile(rf"^[\u3000\xa0]+|[{_PAD}]+$", re.MULTILINE)
+
+
 def _paragraphs(text: str, fmt: str) -> str:
-    lines = text.split("\n")
-    if fmt == "txt":
-        # Chinese text files indent paragraphs with full-width spaces; the indent is layout.
-        lines = [line.strip(" \t\u3000\xa0\f\v") for line in lines]
-    else:
-        # Leading ASCII spaces can be markdown syntax (nested lists, code); trailing ones are not.
-        lines = [line.lstrip("\u3000\xa0").rstrip(" \t\u3000\xa0\f\v") for line in lines]
-    while lines and not lines[-1]:
-        lines.pop()
-    start = 0
-    while start < len(lines) and not lines[start]:
-        start += 1
-    lines = lines[start:]
-    if fmt == "txt" and "" not in lines:
+    text = _strip_lines(text, _TXT_LINE_PAD if fmt == "txt" else _MD_LINE_PAD).strip("\n")
+    if fmt == "txt" and "\n\n" not in text:
         # A text file without any blank line writes one paragraph per line.
-        return "\n\n".join(lines)
-    joined = "\n".join(lines)
-    return _BLANK_LINES.sub("\n\n", joined)
+        return text.replace("\n", "\n\n")
+    # Lines of padding are empty now: runs of blank lines become one (str.replace, no per-match objects).
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
+
+
+def _strip_lines(text: str, padding: re.Pattern[str]) -> str:
+    chunks = []
+    start = 0
+    while start < len(text):
+        # Each chunk ends just before a newline, so ^ and $ in it fall where they do in the text.
+        end = text.find("\n", start + _CHUNK_CHARS)
+        end = len(text) if end == -1 else end
+        chunks.append(padding.sub("", text[start:end]))
+        start = end
+    return "".join(chunks)
