@@ -559,3 +559,40 @@ def test_hostile_sweep_over_http(served, long_rid):
                                               b"\r\nContent-Length: 7\r\nConnection: close\r\n\r\n[1,2,3]")
     assert status == 400 and json.loads(body)["error"]["code"] == "bad_request"
     assert "Traceback" not in "".join(served["output"])
+
+
+def test_hit_keys_cross_report_pages_in_a_browser(served, eng, long_rid):
+    """j past the last hit of a page opens the next hit on the next page, k comes back (app.js)."""
+    from playwright.sync_api import sync_playwright
+
+    from test_web_browser import CHROMIUM, LAUNCH_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does this)")
+    res = eng.search("出庭应诉率", extra_filters=f'report:"{long_rid}"', per_page=100, sort="report")
+    hits = sorted(res.hits, key=lambda h: h.ordinal)
+    end = sum(1 for h in hits if h.ordinal <= 500)  # hits on page 1
+    last_here, first_next = hits[end - 1].id, hits[end].id
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        try:
+            pg = browser.new_page()
+            problems: list[str] = []
+            pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            pg.on("pageerror", lambda e: problems.append(str(e)))
+            pg.goto(served["url"] + f"reports/{long_rid}?q={quote('出庭应诉率')}&hl={quote(last_here)}#p-{last_here}")
+            assert pg.get_attribute(".para.is-target", "id") == f"p-{last_here}"
+            assert f"当前第 {end} 处" in pg.inner_text("#hit-pos")
+            pg.locator("body").press("j")
+            pg.wait_for_selector(f'.para.is-target[id="p-{first_next}"]')
+            assert "第 501–1000 段" in pg.inner_text(".report-pager")
+            assert f"当前第 {end + 1} 处" in pg.inner_text("#hit-pos")
+            pg.locator("body").press("k")
+            pg.wait_for_selector(f'.para.is-target[id="p-{last_here}"]')
+            assert "第 1–500 段" in pg.inner_text(".report-pager")
+            pg.locator("body").press("k")  # within the page: no new page, the hit before is marked
+            pg.wait_for_selector(f'.para.is-target[id="p-{hits[end - 2].id}"]')
+            assert pg.url.endswith(f"#p-{hits[end - 2].id}") or pg.url.endswith(quote(f"#p-{hits[end - 2].id}"))
+            assert not problems, problems
+        finally:
+            browser.close()
