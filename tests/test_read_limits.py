@@ -269,3 +269,18 @@ def test_millions_of_short_lines_are_stopped_at_the_paragraph_limit_in_bounded_m
     # a Python object per line (what the structure stage and the text reader used to build) is
     # over 100 bytes each: over 100 MB here
     assert peak < 8 * path.stat().st_size, f"peak {peak >> 20} MB for a {path.stat().st_size >> 20} MB file"
+
+
+def test_charset_detection_looks_at_a_sample_of_a_big_file(tmp_path, monkeypatch):
+    import charset_normalizer
+
+    seen = []
+    real = charset_normalizer.from_bytes
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda data, **kw: seen.append(len(data)) or real(data, **kw))
+    path = tmp_path / "gbk.txt"
+    paragraph = "互助县人民政府关于2021年度法治政府建设工作情况的报告。" * 20
+    path.write_bytes(("\n\n".join([paragraph] * 1200)).encode("gbk"))  # 1.6 MB of GBK
+    assert path.stat().st_size > 1 << 20
+    text = read_file(path).text
+    assert text.split("\n\n") == [paragraph] * 1200
+    assert seen and max(seen) <= 1 << 20  # the whole file, before: seconds for tens of MB

@@ -66,7 +66,7 @@ def _decode(data: bytes, source: str, declared: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
+    best = charset_normalizer.from_bytes(_detection_sample(data)).best()
     candidates = [_preferred(best.encoding)] if best is not None else []
     # Chinese government files that are not UTF-8 are almost always GB-encoded.
     candidates += [enc for enc in ("gb18030", "cp950") if enc not in candidates]
@@ -76,6 +76,19 @@ def _decode(data: bytes, source: str, declared: str | None) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     raise ReadError(source, "binary data in an unknown encoding")
+
+
+# charset-normalizer's time grows with the input (seconds for tens of MB of binary data); a
+# sample decides as well, and the whole file is then decoded with its answer, or a fallback.
+_DETECTION_SAMPLE = 1 << 20
+
+
+def _detection_sample(data: bytes) -> bytes:
+    if len(data) <= _DETECTION_SAMPLE:
+        return data
+    # End at a line break when there is one, so that no multibyte character is cut in two.
+    cut = data.rfind(b"\n", _DETECTION_SAMPLE // 2, _DETECTION_SAMPLE)
+    return data[:cut] if cut != -1 else data[:_DETECTION_SAMPLE]
 
 
 def _preferred(encoding: str) -> str:
