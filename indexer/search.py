@@ -6,6 +6,8 @@ report title and for the words standing together as a phrase.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 import time
@@ -22,6 +24,7 @@ from .exact import ExactStore
 from .normalise import fold, fold_docno, fold_with_offsets, original_span
 from .pieces import KIND_CODES, PieceMissing, missing_piece_damage
 from .query import Filters, ParsedQuery, QueryError, Term, parse_query
+from .integrity import latest_generation, toc_name
 from .layout import open_index
 
 SORTS = ("relevance", "date", "report")
@@ -145,6 +148,24 @@ class ReportView:
                 "paragraphs": bare(self.paragraphs), "headings": bare(self.headings)}
 
 
+def index_identity(index_dir: Path) -> tuple | None:
+    """What tells one committed index generation from any other at this path: the newest table of
+    contents' generation, file identity (device, inode), mtime, size and a digest of its bytes. A
+    rebuild starts again at the same generation number in a new folder, so the number alone would
+    not tell it from the index it replaced; its table of contents is a new file, written with
+    segment ids of its own. None if there is no table of contents (no index, or one mid-swap)."""
+    try:
+        generation = latest_generation(index_dir)
+        if generation < 0:
+            return None
+        with open(Path(index_dir) / toc_name(generation), "rb") as f:
+            st = os.fstat(f.fileno())
+            digest = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:  # replaced between listing and opening, or unreadable: nothing to compare
+        return None
+    return generation, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, digest
+
+
 def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k largest values, ties broken by position, best first, without sorting
     all of them."""
@@ -254,6 +275,7 @@ class SearchEngine:
                    max_query_terms=settings.max_query_terms, warm=warm)
 
     def _open(self) -> None:
+        seen_before = index_identity(self.index_dir)
         self.ix = open_index(self.index_dir)
         for attempt in range(5):
             # The searcher and the store must see one generation: the store is read from the
@@ -262,6 +284,10 @@ class SearchEngine:
             self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
             generation = self.searcher.reader().generation()
             self.generation = self.ix.latest_generation() if generation is None else generation
+            # What this engine serves, as is_stale compares it. Unknown (None: stale at the next
+            # check, so reopened) if the folder changed while it was opened.
+            seen = index_identity(self.index_dir)
+            self.identity = seen if seen == seen_before and seen is not None and seen[0] == self.generation else None
             try:
                 self.store = ExactStore.open(self.searcher.reader(), self.index_dir)
                 break
@@ -273,6 +299,12 @@ class SearchEngine:
             except BaseException:
                 self.searcher.close()
                 raise
+        # Whoosh opens a segment's stored fields on first use, by path: once an update has merged
+        # the segment away, or a rebuild has put a new folder at the index path, that path names
+        # another file or none. Opened now, the engine keeps reading its own generation's files.
+        for leaf, _ in self.searcher.reader().leaf_readers():
+            if leaf.doc_count_all():
+                leaf.stored_fields(0)
         if self.warm:
             self.store.index_positions()
         self._content_lengths = _field_lengths(self.searcher.reader(), self.store.docnums, "content")
@@ -297,8 +329,10 @@ class SearchEngine:
         self._citations = None  # references.CitationIndex of this generation, built on first use
 
     def is_stale(self) -> bool:
-        """Whether `policy-search index` has committed a newer generation since this engine opened."""
-        return self.ix.latest_generation() != self.generation
+        """Whether `policy-search index` has committed since this engine opened: a newer generation,
+        or a rebuild, whose new folder took the index path with a generation of the same number.
+        Judged by the identity of the newest table of contents (``index_identity``), not its number."""
+        return index_identity(self.index_dir) != self.identity
 
     def reopened(self) -> "SearchEngine | None":
         """A new engine on the newest generation, or None if this one is current. The engine is
