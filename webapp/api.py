@@ -75,7 +75,9 @@ def posted_quote() -> str:
         raise WebError("request_too_large", f"请求体过大（最多 {MAX_QUOTE_BODY // 1024} KB）", 413)
     try:
         body = json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+    except RecursionError:  # [[[[… deeper than the parser's recursion limit
+        raise WebError("bad_request", "请求体的 JSON 嵌套过深") from None
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         raise WebError("bad_request", "请求体不是有效的 JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("text", ""), str):
         raise WebError("bad_request", '请求体应为 JSON 对象 {"text": "要查找出处的文字"}，text 为字符串')
