@@ -284,3 +284,26 @@ def test_charset_detection_looks_at_a_sample_of_a_big_file(tmp_path, monkeypatch
     text = read_file(path).text
     assert text.split("\n\n") == [paragraph] * 1200
     assert seen and max(seen) <= 1 << 20  # the whole file, before: seconds for tens of MB
+
+
+# --- .html --------------------------------------------------------------------------------------
+
+def test_html_page_with_too_many_tags_is_skipped_before_parsing(tmp_path):
+    path = tmp_path / "tags.html"
+    body = "<p>依法行政。</p>" * 200_000  # 4 MB: BeautifulSoup would build 400,000 objects
+    path.write_text(f'<html><head><meta charset="utf-8"></head><body><div class="content">{body}</div></body></html>', encoding="utf-8")
+    peak, result = _peak_while(lambda: read_file(path, source="corpus/tags.html"))
+    assert isinstance(result, ReadError)
+    assert result.reason.startswith("HTML page has too many tags (200,00")  # the <p>s and a few more
+    assert "over the limit of 160,000 (8 a paragraph of the paragraph limit)" in result.reason
+    assert "max_report_paragraphs" in result.reason
+    assert peak < 8 * path.stat().st_size, f"peak {peak >> 20} MB"
+
+
+def test_html_tag_limit_follows_the_paragraph_limit(tmp_path):
+    path = tmp_path / "page.html"
+    body = "".join(f"<p>第{i}段。</p>" for i in range(1, 31))
+    path.write_text(f'<html><head><meta charset="utf-8"></head><body><div class="content">{body}</div></body></html>', encoding="utf-8")
+    assert len(read_file(path, limits=ReadLimits(max_paragraphs=30)).text.split("\n\n")) == 30
+    with pytest.raises(ReadError, match="HTML page has too many tags"):
+        read_file(path, limits=ReadLimits(max_paragraphs=4))  # 35 opening tags > 32
