@@ -70,8 +70,9 @@ class ExactStore:
     def open(cls, reader, folder: Path) -> "ExactStore":
         """The store of the paragraphs a Whoosh reader sees (its segments' pieces, less deleted
         documents), in report order: reports by id, each report's paragraphs in reading order."""
-        # An empty index has an empty reader, without segments.
-        leaves = [(r, offset) for r, offset in reader.leaf_readers() if hasattr(r, "segment")]
+        # An index with no segments yet (an empty corpus, a build killed before its first commit)
+        # has one empty reader, whose segment() is None: an empty store.
+        leaves = [(r, offset) for r, offset in reader.leaf_readers() if getattr(r, "segment", lambda: None)() is not None]
         # zlib lets go of the GIL while it decompresses: the pieces are read side by side.
         with ThreadPoolExecutor(max_workers=min(4, len(leaves) or 1)) as pool:
             found = list(pool.map(lambda leaf: piece_of(folder, leaf[0]), leaves))

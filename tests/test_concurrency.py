@@ -13,6 +13,7 @@ import importlib.util
 import json
 import random
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -181,3 +182,15 @@ def test_field_lengths_read_at_open_equal_whooshs_own(shared_index):
         assert max(whoosh_lengths) > 0
     finally:
         engine.close()
+
+
+def test_the_load_benchmark_runs_and_finds_every_concurrent_answer_equal(tmp_path):
+    # bench/load.py is run by hand; its smoke mode (seed corpus, 1 and 2 clients, 40 requests
+    # each) keeps it from rotting: a real server, real clients, answers compared with serial ones.
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "load.py"), "--smoke", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "load-smoke.json").read_text("utf-8"))
+    assert [level["clients"] for level in result["levels"]] == [1, 2]
+    assert all(level["requests"] > 0 and level["errors"] == level["wrong"] == 0 for level in result["levels"])
+    assert result["mix"] == 40 and "every answer equal to the serial one: yes" in proc.stdout
