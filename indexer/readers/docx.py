@@ -72,14 +72,12 @@ def _bounded_package(data: bytes, source: str, limits: ReadLimits) -> BytesIO:
             raise ReadError(source, _inflated_over(declared, limit))
         inflated = 0
         for info in members:
-            chunks = []
-            with archive.open(info) as member:
+            with archive.open(info) as member, copy.open(info.filename, "w") as out:
                 while chunk := member.read(_CHUNK):
                     inflated += len(chunk)
                     if inflated > limit:  # cannot happen while zipfile enforces declared sizes
                         raise ReadError(source, _inflated_over(inflated, limit))
-                    chunks.append(chunk)
-            copy.writestr(info.filename, b"".join(chunks))
+                    out.write(chunk)
     stored.seek(0)
     return stored
 
