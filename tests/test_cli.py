@@ -288,3 +288,14 @@ def test_an_unforeseen_error_is_a_message_not_a_traceback(seed_index, monkeypatc
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert f"unexpected error: {type(error).__name__}" in result.output and "Aborted!" not in result.output
         assert "\x1b" not in result.output
+
+
+def test_parse_and_index_apply_the_read_limits_of_the_settings(tmp_path):
+    env = dict(os.environ, POLICY_SEARCH_MAX_REPORT_PARAGRAPHS="3")
+    err = clean_exit(run("parse", str(SEEDS[0]), env=env), 1)
+    assert "max_report_paragraphs" in err
+    env = dict(os.environ, POLICY_SEARCH_MAX_FILE_MB="0")
+    proc = run("index", str(CORPUS), "--index", str(tmp_path / "ix"), "--json", env=env)
+    assert proc.returncode == 1
+    skipped = json.loads(proc.stdout)["skipped"]
+    assert len(skipped) == len(SEEDS) and all("max_file_mb" in s["reason"] for s in skipped)
