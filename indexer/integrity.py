@@ -124,6 +124,9 @@ def read_manifest(path: Path) -> Manifest:
             raise ValueError(f"format {data.get('format')!r}")
         files = tuple(FileEntry(str(f["name"]), int(f["size"]), int(f["mtime_ns"]), str(f["sha256"]))
                       for f in data["files"])
+        outside = [f.name for f in files if Path(f.name).name != f.name or f.name in ("", ".", "..")]
+        if outside:  # a manifest names files of its own folder only
+            raise ValueError(f"names a file outside the index: {outside[0]!r}")
         return Manifest(int(data["generation"]), files)
     except FileNotFoundError:
         raise
