@@ -35,7 +35,7 @@ _BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*")
 _INLINE_SPACE = re.compile("[ \t\u3000\xa0]{2,}|[\t\u3000\xa0]")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     text: str  # markup removed
     bold_prefix: str = ""  # text of a leading **bold** run, if any
@@ -132,7 +132,7 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     return chunks
 
 
-@dataclass
+@dataclass(slots=True)  # one per paragraph, up to the paragraph limit
 class _Block:
     text: str
     kind: str  # heading | body | front | back | header

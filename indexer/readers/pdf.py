@@ -89,7 +89,7 @@ _PADDING = " \u3000\xa0"
 _SPACE_RUN = re.compile(r"[ \t\xa0\u3000]+")
 
 
-@dataclass
+@dataclass(slots=True)  # one per printed line: thousands of pages make hundreds of thousands
 class _Line:
     page: int
     text: str  # without leading and trailing padding
@@ -335,11 +335,11 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
 
 
 def _drop_page_numbers(pages: list[list[_Line]]) -> list[list[_Line]]:
-    edge = lambda i, n: i < EDGE_LINES or i >= n - EDGE_LINES  # noqa: E731
-    return [
-        [line for i, line in enumerate(lines) if not (edge(i, len(lines)) and _PAGE_NUMBER.match(_compact(line.text)))]
-        for lines in pages
-    ]
+    def page_number(i: int, lines: list[_Line]) -> bool:
+        at_edge = i < EDGE_LINES or i >= len(lines) - EDGE_LINES
+        return at_edge and bool(_PAGE_NUMBER.match(_compact(lines[i].text)))
+
+    return [[line for i, line in enumerate(lines) if not page_number(i, lines)] for lines in pages]
 
 
 def _display_width(text: str) -> float:
