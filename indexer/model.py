@@ -16,6 +16,8 @@ class ReadError(Exception):
     """A file that cannot be turned into a report; the message names the file and the reason."""
 
     def __init__(self, source: str, reason: str):
+        # One line per skipped file, whatever a library put in its exception's message.
+        reason = " ".join(reason.split()) if "\n" in reason or "\r" in reason else reason
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason

@@ -307,3 +307,9 @@ def test_html_tag_limit_follows_the_paragraph_limit(tmp_path):
     assert len(read_file(path, limits=ReadLimits(max_paragraphs=30)).text.split("\n\n")) == 30
     with pytest.raises(ReadError, match="HTML page has too many tags"):
         read_file(path, limits=ReadLimits(max_paragraphs=4))  # 35 opening tags > 32
+
+
+def test_a_read_error_is_one_line():
+    error = ReadError("corpus/a.pdf", "PDF is corrupt or truncated: LimitReachedError: Memory limit reached:\njbig2dec: out of memory\n")
+    assert error.reason == "PDF is corrupt or truncated: LimitReachedError: Memory limit reached: jbig2dec: out of memory"
+    assert str(error) == "corpus/a.pdf: " + error.reason
