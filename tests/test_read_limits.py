@@ -313,3 +313,14 @@ def test_a_read_error_is_one_line():
     error = ReadError("corpus/a.pdf", "PDF is corrupt or truncated: LimitReachedError: Memory limit reached:\njbig2dec: out of memory\n")
     assert error.reason == "PDF is corrupt or truncated: LimitReachedError: Memory limit reached: jbig2dec: out of memory"
     assert str(error) == "corpus/a.pdf: " + error.reason
+
+
+def test_pdf_page_limit_holds_when_the_page_tree_understates_its_count(tmp_path):
+    path = tmp_path / "liar.pdf"
+    _pdf_pages(path, 30)
+    data = path.read_bytes()
+    assert data.count(b"/Count 30") == 1
+    path.write_bytes(data.replace(b"/Count 30", b"/Count 1 "))  # same length: offsets stay right
+    with pytest.raises(ReadError) as info:
+        read_file(path, limits=ReadLimits(max_pages=29))
+    assert info.value.reason.startswith("PDF has too many pages (30), over the limit of 29 pages")

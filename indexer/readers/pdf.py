@@ -177,7 +177,7 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     if b"%%EOF" not in data[-4096:]:
         raise ReadError(source, "PDF is corrupt or truncated: the end-of-file marker is missing")
 
-    reader = _open(data, source)
+    reader = _open(data, source, limits)
     pages = _page_texts(reader, source, limits)
     if not any(text.strip() for text in pages):
         raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with text")
@@ -194,7 +194,7 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     return RawText(source=source, text="\n\n".join(paragraphs), format="pdf", fields=fields)
 
 
-def _open(data: bytes, source: str) -> PdfReader:
+def _open(data: bytes, source: str, limits: ReadLimits) -> PdfReader:
     # pypdf signals malformed input with many exception types (PdfReadError, KeyError,
     # ValueError, struct.error, RecursionError ...), none of which the caller can act on
     # differently: each means the file is damaged.
@@ -207,6 +207,9 @@ def _open(data: bytes, source: str) -> PdfReader:
                 raise ReadError(source, "PDF is encrypted with AES and the cryptography package is not installed") from None
             if opened == PasswordType.NOT_DECRYPTED:
                 raise ReadError(source, "PDF is encrypted")
+        # The page tree's own count first: listing the pages builds an object for each (10 s
+        # for 30,000 pages). The count may lie; the pages listed are checked again below.
+        _check_page_count(_declared_page_count(reader), source, limits)
         if len(reader.pages) == 0:
             raise ReadError(source, "PDF is corrupt or truncated: it has no pages")
     except ReadError:
@@ -218,11 +221,23 @@ def _open(data: bytes, source: str) -> PdfReader:
     return reader
 
 
+def _declared_page_count(reader: PdfReader) -> int:
+    try:
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]
+        return int(count) if isinstance(count, int) else 0
+    except Exception:  # noqa: BLE001 - a damaged page tree is named when the pages are listed
+        return 0
+
+
+def _check_page_count(count: int, source: str, limits: ReadLimits) -> None:
+    if count > limits.max_pages:
+        # pypdf keeps every page's parsed objects: memory and time grow with the page count.
+        raise ReadError(source, over_limit(f"PDF has too many pages ({count:,})", f"{limits.max_pages:,} pages", "max_pdf_pages"))
+
+
 def _page_texts(reader: PdfReader, source: str, limits: ReadLimits) -> list[str]:
     count = len(reader.pages)
-    if count > limits.max_pages:
-        # pypdf keeps every page's parsed objects: memory grows with the page count.
-        raise ReadError(source, over_limit(f"PDF has too many pages ({count:,})", f"{limits.max_pages:,} pages", "max_pdf_pages"))
+    _check_page_count(count, source, limits)
     texts = []
     total = 0
     for number in range(1, count + 1):
