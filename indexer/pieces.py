@@ -179,7 +179,7 @@ class PieceBuilder:
         unit_freq[SEPARATOR] -= ends.size  # the separators are the store's, not the texts'
         texts = TextBlocks.pack(self.texts)
         strings = json.dumps({"rid_table": list(self.rid_table), "section_table": [list(s) for s in self.sections],
-                              "reports": self.reports}, ensure_ascii=False).encode("utf-8")
+                              "reports": self.reports}, ensure_ascii=False).encode("utf-8", "surrogatepass")
         # Ids as one NUL-separated string (no path holds a NUL): split far faster than JSON parses.
         pids = "\0".join(self.pids).encode("utf-8")
         members = {
@@ -227,7 +227,9 @@ def read_piece(path: Path) -> Piece:
 
 def _read_piece(path: Path) -> Piece:
     with np.load(path, allow_pickle=False) as z:
-        strings = json.loads(zlib.decompress(z["strings_z"].tobytes()).decode("utf-8"))
+        # surrogatepass: a report's path may hold the surrogate escapes of a file name that is not
+        # UTF-8 (os.fsdecode), kept so that its source file can still be opened.
+        strings = json.loads(zlib.decompress(z["strings_z"].tobytes()).decode("utf-8", "surrogatepass"))
         pids = zlib.decompress(z["pids_z"].tobytes()).decode("utf-8")
         codes = np.frombuffer(zlib.decompress(z["codes_z"].tobytes()), dtype=np.uint16)
         texts = TextBlocks(z["text_dictionary"].tobytes(), z["text_blob"].tobytes(), z["text_block_ends"],

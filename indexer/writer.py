@@ -612,7 +612,7 @@ def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str, str]:
         content = load_file(path, source, limits)
         digest = hashlib.sha256(content).hexdigest()
         report = parse_file(path, source=source, max_chars=max_chars, limits=limits, content=content)
-        docs = report_documents(report, rid, source, source_name(str(Path(path).resolve())), digest, extra_words)
+        docs = report_documents(report, rid, source, str(Path(path).resolve()), digest, extra_words)
         return source, rid, docs, "", digest
     except ReadError as exc:
         return source, rid, None, exc.reason, ""

@@ -289,6 +289,13 @@ def test_odd_file_names_are_one_files_problem_and_shown_escaped(tmp_path):
         assert engine.search("换行文件的独有段落").hits[0].report.source == "new\\nline.txt"
     finally:
         engine.close()
+    import webapp
+
+    client = webapp.create_app(index_dir).test_client()
+    for rid, unique in (("00500_\\xff", "怪名文件的独有段落"), ("new\\nline", "换行文件的独有段落")):
+        got = client.get("/reports/" + rid.replace("\\", "%5C") + "/source")
+        assert got.status_code == 200 and unique in got.get_data().decode("utf-8")  # the real file, served
+        assert "\n" not in got.headers["Content-Disposition"]
     again = update_index([corpus], index_dir)  # the names match their indexed versions
     assert again.unchanged == len(SEEDS) + 32 and not again.removed
     os.unlink(bad_utf8)
