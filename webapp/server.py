@@ -133,21 +133,26 @@ def announce(settings: Settings, addresses: list[tuple[str, int]], origin: str) 
 
 
 def _build_index_if_missing(settings: Settings) -> None:
-    from indexer.writer import IndexBusy, default_progress, ensure_index
+    from indexer.cli import skipped_lines
+    from indexer.model import ReadLimits
+    from indexer.writer import IndexBusy, IndexRunFailed, default_progress, ensure_index
 
     corpus = Path(settings.corpus)
     try:
         summary = ensure_index([corpus], Path(settings.index), progress=default_progress,
-                               userdict=settings.userdict, max_chars=settings.max_chunk_chars)
-    except IndexBusy as exc:
+                               userdict=settings.userdict, max_chars=settings.max_chunk_chars,
+                               limits=ReadLimits.from_settings(settings))
+    except (IndexBusy, IndexRunFailed) as exc:
         raise click.ClickException(str(exc)) from exc
     if summary is None:
         click.echo(f"Using index {settings.index}")
         return
+    for line in summary.recovered:
+        click.echo(f"  {line}", err=True)
     click.echo(f"Built index {settings.index} from {corpus}: {summary.reports} reports, "
                f"{summary.paragraphs} paragraphs")
-    for source, reason in summary.skipped:
-        click.echo(f"  skipped {source}: {reason}", err=True)
+    for line in skipped_lines(summary.skipped):
+        click.echo(line, err=True)
 
 
 def run(settings: Settings) -> None:
