@@ -29,6 +29,7 @@ contain 《 or 号 (found with the exact store) are read.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 
 from .normalise import fold, fold_docno, fold_with_offsets, original_span, tidy_spaces
@@ -274,11 +275,16 @@ class CitationIndex:
     entries: dict[str, CitedEntry]  # "title:<key>" / "docno:<key>" -> entry
     by_pid: dict[str, list[str]]  # citing paragraph -> entry keys, in text order
     engine: object = field(default=None, repr=False, compare=False)  # for labels, read lazily
+    # The index is shared by the server's threads; a label is filled in once, under this lock.
+    _label_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def _labelled(self, items: list[CitedEntry]) -> list[CitedEntry]:
-        for e in items:
-            if not e.label:
-                e.label = _label_for(self.engine, e) if self.engine is not None else e.key
+        if all(e.label for e in items):
+            return items
+        with self._label_lock:
+            for e in items:
+                if not e.label:
+                    e.label = _label_for(self.engine, e) if self.engine is not None else e.key
         return items
 
     def most_cited(self, n: int | None = 50, kind: str | None = None) -> list[CitedEntry]:
