@@ -198,6 +198,9 @@ def test_an_index_that_cannot_be_written(tmp_path):
         err = clean_exit(run("index", str(CORPUS), "--index", str(where)), 1)
         assert str(where) in err and "cannot write" in err
         assert not where.exists()
+        # serve builds the index first when there is none
+        err = clean_exit(run("serve", "--index", str(where), "--corpus", str(CORPUS), "--port", "0", timeout=120), 1)
+        assert str(where) in err and "cannot write" in err
 
 
 def test_serve_on_a_port_that_is_taken(seed_index, tmp_path):
