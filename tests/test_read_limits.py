@@ -324,3 +324,33 @@ def test_pdf_page_limit_holds_when_the_page_tree_understates_its_count(tmp_path)
     with pytest.raises(ReadError) as info:
         read_file(path, limits=ReadLimits(max_pages=29))
     assert info.value.reason.startswith("PDF has too many pages (30), over the limit of 29 pages")
+
+
+def test_docx_with_too_many_xml_elements_is_skipped(tmp_path):
+    path = tmp_path / "elements.docx"
+    _docx_with_body(path, b"<w:p><w:r><w:t>text</w:t></w:r>" + b'<w:proofErr w:type="x"/>' * 600 + b"</w:p>")
+    assert read_file(path, limits=ReadLimits(max_paragraphs=13)).text == "text"  # 650 elements allowed
+    with pytest.raises(ReadError) as info:
+        read_file(path, source="corpus/elements.docx", limits=ReadLimits(max_paragraphs=10))
+    assert info.value.reason.startswith(
+        "DOCX has more than 500 XML elements, over the limit of 500 (50 a paragraph of the paragraph limit)")
+    assert "max_report_paragraphs" in info.value.reason
+
+
+def test_docx_of_millions_of_elements_is_stopped_in_bounded_memory(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "elements.docx"
+    # 34 MB of XML in one paragraph, under the inflated-size limit: python-docx's tree of it
+    # took 650 MB (in C: tracemalloc does not see it, so the reading process reports its peak)
+    _docx_with_body(path, b"<w:p><w:r><w:t>text</w:t></w:r>" + b'<w:proofErr w:type="x"/>' * 1_500_000 + b"</w:p>")
+    script = ("import resource, sys\nfrom indexer.readers import read_file\nfrom indexer.model import ReadError\n"
+              "try:\n    read_file(sys.argv[1])\nexcept ReadError as exc:\n    print(exc.reason)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    reason, peak_mb = done.stdout.splitlines()
+    assert reason.startswith("DOCX has more than 1,000,000 XML elements")
+    assert int(peak_mb) < 250, f"peak RSS {peak_mb} MB"

@@ -35,7 +35,7 @@ def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimi
     # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
     try:
         package = _bounded_package(data, source, limits)
-        _check_paragraph_count(package, source, limits)
+        _check_body_size(package, source, limits)
         document = docx.Document(package)
         paragraphs = list(_paragraphs(document))
         title = (document.core_properties.title or "").strip()
@@ -86,26 +86,43 @@ def _inflated_over(size: int, limit: int) -> str:
     return over_limit(f"DOCX unpacks to {byte_size(size)}", byte_size(limit), "max_inflated_mb")
 
 
-def _check_paragraph_count(package: BytesIO, source: str, limits: ReadLimits) -> None:
-    """Count the body's paragraphs with text in one streaming pass before python-docx builds the
-    whole tree (about 20 bytes of memory per byte of XML): a document with millions of
-    paragraphs is skipped in seconds instead of taking minutes and gigabytes."""
+# python-docx builds the whole tree of document.xml, some 350 bytes per XML element, so the
+# elements are bounded too: this many per paragraph of the paragraph limit is far more than
+# even heavily formatted documents use (typically 10 to 50).
+ELEMENTS_PER_PARAGRAPH = 50
+
+
+def _check_body_size(package: BytesIO, source: str, limits: ReadLimits) -> None:
+    """Count the body's paragraphs with text, and its XML elements, in one streaming pass before
+    python-docx builds the whole tree: a document with millions of either is skipped in seconds
+    instead of taking minutes and gigabytes."""
+    element_limit = ELEMENTS_PER_PARAGRAPH * limits.max_paragraphs
     with zipfile.ZipFile(package) as archive:
         if _DOCUMENT_PART not in archive.namelist():
             return  # python-docx names the damage
         with archive.open(_DOCUMENT_PART) as part:
-            count = 0
-            for _, paragraph in etree.iterparse(part, events=("end",), tag=_P, resolve_entities=False, huge_tree=True):
-                if any(node.text and node.text.strip() for node in paragraph.iter(_T)):
-                    count += 1
-                    if count > limits.max_paragraphs:
+            paragraphs = elements = 0
+            has_text = False
+            for _, element in etree.iterparse(part, events=("end",), resolve_entities=False, huge_tree=True):
+                elements += 1
+                if elements > element_limit:
+                    raise ReadError(source, over_limit(
+                        f"DOCX has more than {element_limit:,} XML elements",
+                        f"{element_limit:,} ({ELEMENTS_PER_PARAGRAPH} a paragraph of the paragraph limit)",
+                        "max_report_paragraphs"))
+                if element.tag == _T:
+                    has_text = has_text or bool(element.text and element.text.strip())
+                elif element.tag == _P:
+                    paragraphs += has_text
+                    has_text = False
+                    if paragraphs > limits.max_paragraphs:
                         raise ReadError(source, over_limit(
                             f"DOCX has more than {limits.max_paragraphs:,} paragraphs",
                             f"{limits.max_paragraphs:,}", "max_report_paragraphs"))
-                # Keep only what is still open: a paragraph's text is not needed once counted.
-                paragraph.clear(keep_tail=True)
-                while paragraph.getprevious() is not None:
-                    del paragraph.getparent()[0]
+                # Keep only what is still open: an ended element is not needed once counted.
+                element.clear(keep_tail=True)
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
     package.seek(0)
 
 
