@@ -328,12 +328,14 @@ def test_pdf_page_limit_holds_when_the_page_tree_understates_its_count(tmp_path)
 
 def test_docx_with_too_many_xml_elements_is_skipped(tmp_path):
     path = tmp_path / "elements.docx"
-    _docx_with_body(path, b"<w:p><w:r><w:t>text</w:t></w:r>" + b'<w:proofErr w:type="x"/>' * 600 + b"</w:p>")
-    assert read_file(path, limits=ReadLimits(max_paragraphs=13)).text == "text"  # 650 elements allowed
+    # beside the body, python-docx's template has 18,600 elements
+    _docx_with_body(path, b"<w:p><w:r><w:t>text</w:t></w:r>" + b'<w:proofErr w:type="x"/>' * 90_000 + b"</w:p>")
+    assert read_file(path, limits=ReadLimits(max_paragraphs=200)).text == "text"  # 110,000 elements allowed
     with pytest.raises(ReadError) as info:
         read_file(path, source="corpus/elements.docx", limits=ReadLimits(max_paragraphs=10))
     assert info.value.reason.startswith(
-        "DOCX has more than 500 XML elements, over the limit of 500 (50 a paragraph of the paragraph limit)")
+        "DOCX has more than 100,500 XML elements, over the limit of 100,500 "
+        "(50 a paragraph of the paragraph limit and 100,000 for styles and settings)")
     assert "max_report_paragraphs" in info.value.reason
 
 
@@ -352,5 +354,22 @@ def test_docx_of_millions_of_elements_is_stopped_in_bounded_memory(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parent.parent)
     reason, peak_mb = done.stdout.splitlines()
-    assert reason.startswith("DOCX has more than 1,000,000 XML elements")
+    assert reason.startswith("DOCX has more than 1,100,000 XML elements")
     assert int(peak_mb) < 250, f"peak RSS {peak_mb} MB"
+
+
+def test_docx_element_limit_covers_every_xml_part(tmp_path):
+    import zipfile
+
+    path = tmp_path / "styles.docx"
+    _docx_with_body(path, _paragraphs_xml(["正文。"]))
+    swollen = tmp_path / "swollen.docx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(swollen, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/styles.xml":
+                data = data.replace(b"</w:styles>", b"<w:latentStyles/>" * 100_000 + b"</w:styles>")
+            dst.writestr(info.filename, data)
+    assert read_file(swollen).text == "正文。"
+    with pytest.raises(ReadError, match="DOCX has more than 101,000 XML elements"):
+        read_file(swollen, limits=ReadLimits(max_paragraphs=20))

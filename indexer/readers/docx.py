@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
 from io import BytesIO
 
 import docx
@@ -90,40 +91,60 @@ def _inflated_over(size: int, limit: int) -> str:
 # elements are bounded too: this many per paragraph of the paragraph limit is far more than
 # even heavily formatted documents use (typically 10 to 50).
 ELEMENTS_PER_PARAGRAPH = 50
+# ... and beside the body, a package's styles, numbering, theme and settings (python-docx's own
+# template has 18,600 elements).
+PACKAGE_ELEMENTS = 100_000
 
 
 def _check_body_size(package: BytesIO, source: str, limits: ReadLimits) -> None:
-    """Count the body's paragraphs with text, and its XML elements, in one streaming pass before
-    python-docx builds the whole tree: a document with millions of either is skipped in seconds
-    instead of taking minutes and gigabytes."""
-    element_limit = ELEMENTS_PER_PARAGRAPH * limits.max_paragraphs
+    """Count the body's paragraphs with text, and the XML elements of every part, in one
+    streaming pass before python-docx builds the whole tree of each part: a document with
+    millions of either is skipped in seconds instead of taking minutes and gigabytes."""
+    budget = _ElementBudget(ELEMENTS_PER_PARAGRAPH * limits.max_paragraphs + PACKAGE_ELEMENTS, source)
     with zipfile.ZipFile(package) as archive:
-        if _DOCUMENT_PART not in archive.namelist():
-            return  # python-docx names the damage
-        with archive.open(_DOCUMENT_PART) as part:
-            paragraphs = elements = 0
-            has_text = False
-            for _, element in etree.iterparse(part, events=("end",), resolve_entities=False, huge_tree=True):
-                elements += 1
-                if elements > element_limit:
+        for name in archive.namelist():
+            if name.endswith((".xml", ".rels")):
+                with archive.open(name) as part:
+                    paragraphs = _count_paragraphs(part, budget)
+                if name == _DOCUMENT_PART and paragraphs > limits.max_paragraphs:
                     raise ReadError(source, over_limit(
-                        f"DOCX has more than {element_limit:,} XML elements",
-                        f"{element_limit:,} ({ELEMENTS_PER_PARAGRAPH} a paragraph of the paragraph limit)",
-                        "max_report_paragraphs"))
-                if element.tag == _T:
-                    has_text = has_text or bool(element.text and element.text.strip())
-                elif element.tag == _P:
-                    paragraphs += has_text
-                    has_text = False
-                    if paragraphs > limits.max_paragraphs:
-                        raise ReadError(source, over_limit(
-                            f"DOCX has more than {limits.max_paragraphs:,} paragraphs",
-                            f"{limits.max_paragraphs:,}", "max_report_paragraphs"))
-                # Keep only what is still open: an ended element is not needed once counted.
-                element.clear(keep_tail=True)
-                while element.getprevious() is not None:
-                    del element.getparent()[0]
+                        f"DOCX has more than {limits.max_paragraphs:,} paragraphs",
+                        f"{limits.max_paragraphs:,}", "max_report_paragraphs"))
     package.seek(0)
+
+
+@dataclass
+class _ElementBudget:
+    limit: int
+    source: str
+    used: int = 0
+
+    def spend(self) -> None:
+        self.used += 1
+        if self.used > self.limit:
+            raise ReadError(self.source, over_limit(
+                f"DOCX has more than {self.limit:,} XML elements",
+                f"{self.limit:,} ({ELEMENTS_PER_PARAGRAPH} a paragraph of the paragraph limit"
+                f" and {PACKAGE_ELEMENTS:,} for styles and settings)",
+                "max_report_paragraphs"))
+
+
+def _count_paragraphs(part, budget: _ElementBudget) -> int:
+    """Paragraphs with text in one XML part, every element charged to the budget."""
+    paragraphs = 0
+    has_text = False
+    for _, element in etree.iterparse(part, events=("end",), resolve_entities=False, huge_tree=True):
+        budget.spend()
+        if element.tag == _T:
+            has_text = has_text or bool(element.text and element.text.strip())
+        elif element.tag == _P:
+            paragraphs += has_text
+            has_text = False
+        # Keep only what is still open: an ended element is not needed once counted.
+        element.clear(keep_tail=True)
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+    return paragraphs
 
 
 def _paragraphs(document: Document):
