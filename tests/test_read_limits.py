@@ -165,7 +165,7 @@ def test_docx_with_too_many_paragraphs_is_skipped_before_parsing(tmp_path):
     assert len(parse_file(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
     with pytest.raises(ReadError) as info:
         read_file(path, source="corpus/many.docx", limits=ReadLimits(max_paragraphs=49))
-    assert info.value.reason.startswith("DOCX has more than 49 paragraphs")
+    assert info.value.reason.startswith("DOCX has too many paragraphs with text (50), over the limit of 49")
     assert "max_report_paragraphs" in info.value.reason
 
 
@@ -373,3 +373,17 @@ def test_docx_element_limit_covers_every_xml_part(tmp_path):
     assert read_file(swollen).text == "正文。"
     with pytest.raises(ReadError, match="DOCX has more than 101,000 XML elements"):
         read_file(swollen, limits=ReadLimits(max_paragraphs=20))
+
+
+def test_docx_with_a_member_twice_reads_without_a_warning(tmp_path, recwarn):
+    import warnings
+    import zipfile
+
+    path = tmp_path / "twice.docx"
+    _docx_with_body(path, _paragraphs_xml(["正文。"]))
+    with zipfile.ZipFile(path, "a") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        archive.writestr("word/fontTable.xml", archive.read("word/fontTable.xml"))
+    recwarn.clear()
+    assert read_file(path).text == "正文。"
+    assert [str(w.message) for w in recwarn] == []

@@ -3,14 +3,15 @@ markdown headings, headers and footers left out."""
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from io import BytesIO
 
 import docx
-from lxml import etree
 from docx.document import Document
 from docx.oxml.ns import qn
+from lxml import etree
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 
@@ -66,7 +67,14 @@ def _bounded_package(data: bytes, source: str, limits: ReadLimits) -> BytesIO:
     """
     limit = limits.max_inflated_bytes
     stored = BytesIO()
-    with zipfile.ZipFile(BytesIO(data)) as archive, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as copy:
+    with (
+        zipfile.ZipFile(BytesIO(data)) as archive,
+        zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as copy,
+        # A member name twice is copied twice, as it was (the last one is read); zipfile's
+        # warning about it would go to stderr.
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", UserWarning)
         members = [info for info in archive.infolist() if not info.is_dir()]
         declared = sum(info.file_size for info in members)
         if declared > limit:
@@ -87,7 +95,7 @@ def _inflated_over(size: int, limit: int) -> str:
     return over_limit(f"DOCX unpacks to {byte_size(size)}", byte_size(limit), "max_inflated_mb")
 
 
-# python-docx builds the whole tree of document.xml, some 350 bytes per XML element, so the
+# python-docx builds the whole tree of every XML part, some 350 bytes per element, so the
 # elements are bounded too: this many per paragraph of the paragraph limit is far more than
 # even heavily formatted documents use (typically 10 to 50).
 ELEMENTS_PER_PARAGRAPH = 50
@@ -108,7 +116,7 @@ def _check_body_size(package: BytesIO, source: str, limits: ReadLimits) -> None:
                     paragraphs = _count_paragraphs(part, budget)
                 if name == _DOCUMENT_PART and paragraphs > limits.max_paragraphs:
                     raise ReadError(source, over_limit(
-                        f"DOCX has more than {limits.max_paragraphs:,} paragraphs",
+                        f"DOCX has too many paragraphs with text ({paragraphs:,})",
                         f"{limits.max_paragraphs:,}", "max_report_paragraphs"))
     package.seek(0)
 
