@@ -315,3 +315,19 @@ def test_a_skipped_pdf_says_how_many_problems_pypdf_reported(tmp_path):
     with pytest.raises(ReadError) as info:
         read_file(path)
     assert "(pypdf reported " in info.value.reason and " problems, the first: " in info.value.reason
+
+
+def test_one_line_pages_after_a_fuller_first_page_keep_their_line(tmp_path):
+    path = tmp_path / "mixed.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", 12)
+    for j, line in enumerate(["Title of the report", "An opening line.", "A second line.", "A third line."]):
+        c.drawString(72, 700 - 40 * j, line)
+    c.showPage()
+    for n in range(2, 31):
+        c.setFont("Helvetica", 12)
+        c.drawString(72, 700, f"Line of text on page {n}.")
+        c.showPage()
+    c.save()
+    text = compact(read_file(path).text)
+    assert all(f"Lineoftextonpage{n}." in text for n in range(2, 31))

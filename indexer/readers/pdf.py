@@ -181,12 +181,7 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     pages = _page_texts(reader, source, limits)
     if not any(text.strip() for text in pages):
         raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with text")
-    page_lines = [_page_lines(i, text) for i, text in enumerate(pages)]
-    lines = _drop_running_lines(page_lines)
-    if not any(lines):
-        # Every line repeats, digits aside, at the top or bottom of most pages: one line of text
-        # per page, not a running header. Only page numbers are left out then.
-        lines = _drop_page_numbers(page_lines)
+    lines = _drop_running_lines([_page_lines(i, text) for i, text in enumerate(pages)])
     paragraphs = _paragraphs(lines)
     if not paragraphs:
         raise ReadError(source, f"PDF has no text but page numbers: {_pages(len(pages))}")
@@ -333,14 +328,14 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
 
     kept_pages = []
     for lines in pages:
-        drop = set()
-        for i, line in enumerate(lines[:EDGE_LINES]):
-            if key(line) in running_top or _PAGE_NUMBER.match(_compact(line.text)):
-                drop.add(i)
-        for i in range(max(0, len(lines) - EDGE_LINES), len(lines)):
-            line = lines[i]
-            if key(line) in running_bottom or _PAGE_NUMBER.match(_compact(line.text)):
-                drop.add(i)
+        numbers = {i for i in _edge_indexes(lines) if _PAGE_NUMBER.match(_compact(lines[i].text))}
+        running = {i for i in range(min(EDGE_LINES, len(lines))) if key(lines[i]) in running_top}
+        running |= {i for i in range(max(0, len(lines) - EDGE_LINES), len(lines)) if key(lines[i]) in running_bottom}
+        if not set(range(len(lines))) - numbers - running:
+            # A line repeated, digits aside, on most pages is a running header only beside other
+            # text: as the page's only line it is the text ("Line of text on page 7.").
+            running = set()
+        drop = numbers | running
         kept = [line for i, line in enumerate(lines) if i not in drop]
         if kept:
             # A gap that only separated the body from a dropped header means nothing.
@@ -349,12 +344,8 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     return kept_pages
 
 
-def _drop_page_numbers(pages: list[list[_Line]]) -> list[list[_Line]]:
-    def page_number(i: int, lines: list[_Line]) -> bool:
-        at_edge = i < EDGE_LINES or i >= len(lines) - EDGE_LINES
-        return at_edge and bool(_PAGE_NUMBER.match(_compact(lines[i].text)))
-
-    return [[line for i, line in enumerate(lines) if not page_number(i, lines)] for lines in pages]
+def _edge_indexes(lines: list[_Line]) -> set[int]:
+    return set(range(min(EDGE_LINES, len(lines)))) | set(range(max(0, len(lines) - EDGE_LINES), len(lines)))
 
 
 def _display_width(text: str) -> float:
