@@ -265,8 +265,8 @@ class SearchEngine:
         self.max_query_terms = max_query_terms
         # Whoosh's readers share one open file per segment file and read it by seek-then-read, so
         # two threads reading at once get each other's bytes (wrong terms, wrong scores). Every use
-        # of the searcher after opening goes through this lock; it guards only term statistics and
-        # retired documents, a few lookups a query, while matching and scoring run outside it.
+        # of the searcher after opening goes through this lock: the idf of a word not seen before
+        # and a retired paragraph's stored fields. Matching and scoring read no Whoosh file.
         self._whoosh = threading.Lock()
         self._cite_lock = threading.Lock()
         self._open()
