@@ -131,7 +131,7 @@ class _ElementBudget:
         self.used += 1
         if self.used > self.limit:
             raise ReadError(self.source, over_limit(
-                f"DOCX has more than {self.limit:,} XML elements",
+                f"DOCX has too many XML elements (more than {self.limit:,})",
                 f"{self.limit:,} ({ELEMENTS_PER_PARAGRAPH} a paragraph of the paragraph limit"
                 f" and {PACKAGE_ELEMENTS:,} for styles and settings)",
                 "max_report_paragraphs"))
