@@ -36,6 +36,7 @@ class Settings:
     max_file_mb: int = 64  # bytes on disk
     max_inflated_mb: int = 64  # text a compressed container (.docx) unpacks to
     max_report_paragraphs: int = 20_000  # paragraphs one report may have
+    max_pdf_pages: int = 10_000  # pages of one PDF
     # The server (waitress): many slow or half-open connections must not starve real users.
     server_threads: int = 8
     connection_limit: int = 500
