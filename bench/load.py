@@ -22,9 +22,7 @@ import contextlib
 import http.client
 import json
 import os
-import queue
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -40,54 +38,19 @@ sys.path.insert(0, str(BENCH))
 
 from run import load_queries, machine, percentile  # noqa: E402  (bench/run.py, beside this file)
 
-URL_LINE = re.compile(r"Serving policy-search on (http://\S+?/)")
+sys.path.insert(0, str(ROOT / "tests"))
+from served import serve_process  # noqa: E402  (tests/served.py: one launcher for tests and benchmarks)
+
 START_TIMEOUT_S = 900  # serve builds a missing index first: minutes at 10k reports
 
 
 @contextlib.contextmanager
 def start_server(index_dir: Path, corpus: Path, *, cwd: Path, threads: int | None = None):
-    """`policy-search serve --port 0` in a child process; yields its URL (ending in /) once it
-    prints it, and stops it on exit."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
-    env.pop("POLICY_SEARCH_CONFIG", None)
-    if threads:
-        env["POLICY_SEARCH_SERVER_THREADS"] = str(threads)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--index", str(index_dir), "--corpus", str(corpus)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
-    lines: queue.Queue = queue.Queue()
-    output: list[str] = []
-
-    def pump() -> None:
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        url = None
-        while url is None:
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RuntimeError("serve printed no URL within "
-                                   f"{START_TIMEOUT_S} s:\n" + "".join(output[-20:])) from None
-            if line is None:
-                raise RuntimeError(f"serve exited ({proc.wait()}) before printing its URL:\n" + "".join(output[-20:]))
-            m = URL_LINE.search(line)
-            if m:
-                url = m.group(1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    """`policy-search serve --port 0` in a child process (tests/served.py, the tests' launcher);
+    yields its URL (ending in /) once it prints it, and stops it on exit."""
+    env = {"POLICY_SEARCH_SERVER_THREADS": str(threads)} if threads else {}
+    with serve_process(index_dir, corpus, cwd=cwd, timeout_s=START_TIMEOUT_S, env=env) as served:
+        yield served.url
 
 
 # -- answers ---------------------------------------------------------------------------------------

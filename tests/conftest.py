@@ -47,3 +47,15 @@ def paragraph_with(engine, rid: str, needle: str):
         if needle in p.text:
             return p
     raise AssertionError(f"no paragraph of {rid} contains {needle!r}")
+
+
+# The web tests' modules each define an ``app`` fixture (a Flask app on an index of their own);
+# these are the same for all of them.
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def eng(app):
+    return app.extensions["policy_search_engine"]

@@ -76,16 +76,6 @@ def app(web_index):
     return app
 
 
-@pytest.fixture()
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def eng(app):
-    return app.extensions["policy_search_engine"]
-
-
 @pytest.fixture(scope="module")
 def xss_rid(eng):
     return next(r.id for r in eng.reports() if r.source == XSS_FILE)

@@ -4,14 +4,12 @@ chromium through Playwright. Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshot
 from __future__ import annotations
 
 import os
-import queue
 import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
+
+from served import serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -19,7 +17,6 @@ DOCS = ROOT / "docs"
 SHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run", "--disable-sync"]
-URL_LINE = re.compile(r"Serving policy-search on (http://\S+?/)")
 
 
 @pytest.fixture(scope="module")
@@ -30,41 +27,10 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
     corpus = make_corpus(base)
     index_dir = base / "index"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
-    env.pop("POLICY_SEARCH_CONFIG", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--index", str(index_dir), "--corpus", str(corpus)],
-        cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
-    lines: queue.Queue = queue.Queue()
-    output: list[str] = []
-
-    def pump():
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    url = None
-    try:
-        while url is None:
-            line = lines.get(timeout=120)
-            if line is None:
-                raise AssertionError("serve exited before printing its URL:\n" + "".join(output))
-            m = URL_LINE.search(line)
-            if m:
-                url = m.group(1)
+    with serve_process(index_dir, corpus, cwd=base) as served:
         assert index_dir.is_dir(), "serve should have built the missing index"
-        assert "Built index" in "".join(output)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        assert "Built index" in "".join(served.output)
+        yield served.url
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import queue
-import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -25,13 +20,14 @@ from urllib.parse import quote
 
 import pytest
 
+from served import serve_process
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "corpus").glob("*.txt"))
 CN = "一二三四五六七八九十"
 LONG_FILE = "800_long_report.txt"
 MARKUP_FILE = '901_<img src=x onerror=alert(1)>".txt'
 HIT_EVERY = 97  # every 97th body paragraph of the long report mentions 出庭应诉率
-URL_LINE = re.compile(r"Serving policy-search on (http://\S+?/)")
 
 
 def long_report() -> str:
@@ -75,16 +71,6 @@ def app(hard_index):
     app = create_app(Settings(index=index_dir, corpus=corpus))
     app.config["TESTING"] = True
     return app
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def eng(app):
-    return app.extensions["policy_search_engine"]
 
 
 @pytest.fixture(scope="module")
@@ -412,39 +398,8 @@ def test_hostile_sweep_through_the_app(client, long_rid, eng):
 def served(hard_index):
     """`policy-search serve --host 127.0.0.1 --port 0` on the module's (already built) index."""
     base, corpus, index_dir = hard_index
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
-    env.pop("POLICY_SEARCH_CONFIG", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--index", str(index_dir), "--corpus", str(corpus)],
-        cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
-    lines: queue.Queue = queue.Queue()
-    output: list[str] = []
-
-    def pump():
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        url = None
-        while url is None:
-            line = lines.get(timeout=120)
-            if line is None:
-                raise AssertionError("serve exited before printing its URL:\n" + "".join(output))
-            m = URL_LINE.search(line)
-            url = m.group(1) if m else None
-        port = int(url.rsplit(":", 1)[1].rstrip("/"))
-        yield {"url": url, "port": port, "output": output}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with serve_process(index_dir, corpus, cwd=base) as served:
+        yield {"url": served.url, "port": served.port, "output": served.output}
 
 
 def raw_request(port: int, data: bytes, timeout: float = 15) -> tuple[int, dict[str, str], bytes]:
