@@ -11,7 +11,8 @@ from indexer.writer import update_index
 from conftest import SEEDS
 
 
-def test_app_reopens_a_newer_index_generation_in_the_background(tmp_path, monkeypatch):
+def _app_on_one_report(tmp_path):
+    """An app serving an index of one seed report: (corpus, index_dir, app, client, its engine)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SEEDS[0], corpus / SEEDS[0].name)
@@ -20,7 +21,11 @@ def test_app_reopens_a_newer_index_generation_in_the_background(tmp_path, monkey
     app = webapp.create_app(index_dir)
     client = app.test_client()
     assert client.get("/healthz").get_json()["reports"] == 1
-    first_engine = app.extensions["policy_search_engine"]
+    return corpus, index_dir, app, client, app.extensions["policy_search_engine"]
+
+
+def test_app_reopens_a_newer_index_generation_in_the_background(tmp_path, monkeypatch):
+    corpus, index_dir, app, client, first_engine = _app_on_one_report(tmp_path)
 
     shutil.copy(SEEDS[3], corpus / SEEDS[3].name)
     update_index([corpus], index_dir)
@@ -43,18 +48,11 @@ def _retired_pids(engine) -> list[str]:
 
 
 def test_app_picks_up_a_rebuild_whose_generation_has_the_same_number(tmp_path, monkeypatch):
-    corpus, other = tmp_path / "corpus", tmp_path / "other"
-    corpus.mkdir()
+    corpus, index_dir, app, client, first_engine = _app_on_one_report(tmp_path)
+    other = tmp_path / "other"
     other.mkdir()
-    shutil.copy(SEEDS[0], corpus / SEEDS[0].name)
     for seed in SEEDS[1:4]:
         shutil.copy(seed, other / seed.name)
-    index_dir = tmp_path / "index"
-    update_index([corpus], index_dir)
-    app = webapp.create_app(index_dir)
-    client = app.test_client()
-    assert client.get("/healthz").get_json()["reports"] == 1
-    first_engine = app.extensions["policy_search_engine"]
     before = first_engine.search("出庭应诉率").to_dict()
 
     # A rebuild from another corpus: a new folder at the same path, generation numbers from the start.
