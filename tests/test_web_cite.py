@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from test_web_app import (SEEDS, XSS_FILE, XSS_REPORT, app, assert_safe, client, eng, html,  # noqa: F401
+from test_web_app import (SEEDS, XSS_FILE, XSS_REPORT, app, assert_safe, html,  # noqa: F401
                           web_index, xss_rid)
 
 LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",
