@@ -38,8 +38,10 @@ def install_command(packages: list[SystemPackage]) -> list[str]:
     return ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + [p.debian_name for p in packages]
 
 
-def ensure(required=REQUIRED, *, out=sys.stderr) -> str | None:
-    """Installs what is missing; returns None when all is there, else why the tests cannot run."""
+def ensure(required=REQUIRED, *, out=None) -> str | None:
+    """Installs what is missing; returns None when all is there, else why the tests cannot run.
+    Progress goes to the real stderr (``out``), past pytest's capture: an install takes a minute."""
+    out = sys.__stderr__ if out is None else out
     todo = missing(required)
     if not todo:
         return None
