@@ -94,11 +94,11 @@ def _templatise(text: str) -> str:
 
 
 def load_seeds(seed_dir: Path = SEED_DIR) -> list[Seed]:
-    from indexer.parse import parse_file
+    from indexer.reading.report import read_report
 
     seeds = []
     for k, path in enumerate(sorted(seed_dir.glob("*.txt"))):
-        report = parse_file(path, source=path.name)
+        report = read_report(path, source=path.name)
         intro: list[str] = []
         roots: list[Node] = []
         stack: list[Node] = []

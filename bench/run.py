@@ -58,7 +58,7 @@ def maxrss_mb() -> float:
 
 def size_breakdown(index_dir: Path) -> dict[str, float]:
     """MB on disk by what the files hold."""
-    from indexer.pieces import PIECE_EXT
+    from indexer.store.pieces import PIECE_EXT
 
     kinds = {"postings": (".pst",), "term tables": (".trm",), "Whoosh stored fields": ("._stored.col",),
              "pieces": (PIECE_EXT,)}
@@ -116,7 +116,7 @@ def load_queries(path: Path) -> list[tuple[str, str]]:
 # -- build (child process) ---------------------------------------------------------------------
 def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None:
     """Runs in a fresh interpreter so that its peak RSS is the build's alone; prints JSON."""
-    import indexer.writer as writer
+    import indexer.indexing.update as writer
 
     if profile_out and hasattr(writer, "PARALLEL_FROM"):
         writer.PARALLEL_FROM = 1 << 30  # profile reading and segmenting too: no worker processes
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         write_profile(prof_build, out / f"profile-{n}-build.txt")
 
     # 3. warm queries in this process
-    from indexer.search import SearchEngine
+    from indexer.search.engine import SearchEngine
 
     queries = load_queries(args.queries)
     t = time.perf_counter()

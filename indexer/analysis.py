@@ -24,7 +24,7 @@ from pathlib import Path
 import rjieba
 from whoosh.analysis import Token, Tokenizer
 
-from .normalise import fold
+from indexer.normalise import fold
 
 # jieba segments each run of the characters of group 1 on its own (jieba.re_han_default). A match
 # is either such a run or a single letter or digit outside every run (CJK Ext A, ...), which jieba

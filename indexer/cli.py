@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .config import ConfigError, load_settings
-from .model import ReadError, ReadLimits
+from indexer import __version__
+from indexer.config import ConfigError, load_settings
+from indexer.model import ReadError, ReadLimits
 
 SHOWN_PER_REASON = 5  # skipped files named per reason; the rest are counted (--json lists all)
 SHOWN_CHARS = 200  # of an argument echoed in a message
@@ -164,7 +164,7 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -
     Supports .txt .md .pdf .html .htm .docx. Exit status: 0 when every file was read, 1 when some
     were skipped (each named with its reason), 2 for usage errors.
     """
-    from .parse import parse_file
+    from indexer.reading.report import read_report
 
     settings = _settings(max_chunk_chars=max_chunk_chars)
     limits = ReadLimits.from_settings(settings)
@@ -173,7 +173,7 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -
         try:
             if path.is_dir():
                 raise ReadError(str(path), "is a directory (give the files in it, or index it)")
-            report = parse_file(path, max_chars=settings.max_chunk_chars, limits=limits)
+            report = read_report(path, max_chars=settings.max_chunk_chars, limits=limits)
         except ReadError as exc:
             reason = exc.reason
         except OSError as exc:  # a name too long, a path through a file, ...
@@ -198,8 +198,8 @@ def _index_dir_option(f):
 
 
 def _engine(settings):
-    from .search import SearchEngine
-    from .layout import IndexMissing
+    from indexer.search.engine import SearchEngine
+    from indexer.store.layout import IndexMissing
 
     _require_index_folder(settings.index)
     try:
@@ -250,8 +250,8 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     index is not updated: --rebuild replaces it. Exit status: 0 when every file was indexed, 1 when
     some were skipped or the run failed, 2 for usage errors.
     """
-    from .layout import IndexMissing
-    from .writer import IndexBusy, IndexRunFailed, default_progress, update_index
+    from indexer.store.layout import IndexMissing
+    from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, update_index
 
     settings = _settings(index=index_dir, userdict=userdict)
     roots = list(paths) or [settings.corpus]
@@ -315,7 +315,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
     Matching folds full/half width, punctuation variants, spaces between digits and Chinese
     (2021 年 = 2021年) and traditional/simplified characters (行政復議 = 行政复议).
     """
-    from .query import QueryError
+    from indexer.search.query import QueryError
 
     settings = _settings(index=index_dir)
     engine = _engine(settings)
@@ -372,7 +372,7 @@ def _echo_hit(hit, color: bool, with_report: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool) -> None:
     """Print one paragraph (by the id search prints) in its report and section."""
-    from .search import NotFound
+    from indexer.search.engine import NotFound
 
     engine = _engine(_settings(index=index_dir))
     try:
@@ -435,8 +435,8 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     """
     import datetime as dt
 
-    from .cite import FORMATS, UnknownFormat, format_citation
-    from .search import NotFound
+    from indexer.citations.formats import FORMATS, UnknownFormat, format_citation
+    from indexer.search.engine import NotFound
 
     settings = _settings(index=index_dir, base_url=base_url)
     if (quote is None) == (paragraph_id is None):
@@ -454,7 +454,7 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
         return {f: format_citation(view, meta, f"{base}/p/{pid}", f, today) for f in fmts}
 
     if quote is not None:
-        from .quote import find_quote
+        from indexer.citations.quote import find_quote
 
         text = _stdin_text("the quote") if quote == "-" else quote
         matches = find_quote(engine, text, limit=limit)
@@ -516,7 +516,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir
     """Serve the web UI with waitress (builds the index first if there is none)."""
     from webapp.server import run
 
-    from .layout import IndexMissing
+    from indexer.store.layout import IndexMissing
 
     settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url)
     _require_index_folder(settings.index)
@@ -539,7 +539,7 @@ def check(index_dir: Path | None, as_json: bool) -> None:
     Reads the whole index (sha256 of every file). Exit status: 0 when it is whole, 1 when a file is
     damaged or missing (each is named; `policy-search index --rebuild` mends it), 2 for usage errors.
     """
-    from .integrity import verify
+    from indexer.store.integrity import verify
 
     settings = _settings(index=index_dir)
     _require_index_folder(settings.index)

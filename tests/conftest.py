@@ -21,7 +21,7 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory) -> Path:
-    from indexer.writer import update_index
+    from indexer.indexing.update import update_index
 
     base = tmp_path_factory.mktemp("seed-index")
     corpus = base / "corpus"
@@ -34,7 +34,7 @@ def seed_index(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(seed_index):
-    from indexer.search import SearchEngine
+    from indexer.search.engine import SearchEngine
 
     eng = SearchEngine(seed_index)
     yield eng

@@ -9,14 +9,14 @@ from whoosh.query import Phrase
 
 from indexer.analysis import PolicyTokenizer, segment, segment_words, shipped_userdict, words
 from indexer.normalise import fold
-from indexer.parse import parse_file
+from indexer.reading.report import read_report
 
 from conftest import SEEDS
 
 
 @pytest.fixture(scope="module")
 def paragraphs():
-    return [p.text for path in SEEDS for p in parse_file(path).paragraphs]
+    return [p.text for path in SEEDS for p in read_report(path).paragraphs]
 
 
 def test_positions_are_ordinal_and_offsets_point_at_words():

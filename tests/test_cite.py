@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from indexer.cite import FORMATS, UnknownFormat, all_citations, bibtex_escape, format_citation
+from indexer.citations.formats import FORMATS, UnknownFormat, all_citations, bibtex_escape, format_citation
 
 R000 = "000_0d8bbccb02c01f0a"
 R001 = "001_623fe7deefd3bc57"

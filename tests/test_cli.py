@@ -279,7 +279,7 @@ def test_an_unforeseen_error_is_a_message_not_a_traceback(seed_index, monkeypatc
     as Whoosh's EOFError did, which click turned into a bare "Aborted!") is named, exit 1."""
     from click.testing import CliRunner
 
-    from indexer import search
+    from indexer.search import engine as search
     from indexer.cli import main
 
     for error in (EOFError(), RuntimeError("boom \x1b[2J")):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.quote import find_quote
-from indexer.search import NotFound, SearchEngine
-from indexer.writer import update_index
+from indexer.citations.quote import find_quote
+from indexer.search.engine import NotFound, SearchEngine
+from indexer.indexing.update import update_index
 
 from conftest import CORPUS, ROOT
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import webapp
-from indexer.quote import find_quote
-from indexer.search import NotFound, SearchEngine
-from indexer.writer import _fresh_index, update_index
+from indexer.citations.quote import find_quote
+from indexer.search.engine import NotFound, SearchEngine
+from indexer.indexing.update import _fresh_index, update_index
 
 from conftest import ROOT
 

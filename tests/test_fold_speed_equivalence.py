@@ -11,9 +11,9 @@ from pathlib import Path
 import opencc
 import pytest
 
-from indexer import gazetteer
+from indexer.reading import gazetteer
 from indexer import normalise as n
-from indexer.structure import _HEADING_FIRST, _LEVEL_PATTERNS, heading_level
+from indexer.reading.structure import _HEADING_FIRST, _LEVEL_PATTERNS, heading_level
 
 from conftest import SEEDS
 

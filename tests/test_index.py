@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from indexer.search import SearchEngine
-from indexer.writer import INDEX_NAME, IndexBusy, update_index
+from indexer.search.engine import SearchEngine
+from indexer.indexing.update import INDEX_NAME, IndexBusy, update_index
 
 from conftest import ROOT, SEEDS
 
@@ -192,7 +192,7 @@ def test_corpus_user_dictionary_is_used_and_a_change_rebuilds(tmp_path):
 
 
 def test_rebuild_keeps_every_report_across_intermediate_commits(tmp_path, monkeypatch):
-    import indexer.writer as writer_module
+    import indexer.indexing.update as writer_module
 
     corpus = make_corpus(tmp_path / "corpus")
     _variant_corpus(corpus, 20)
@@ -268,9 +268,9 @@ def test_report_and_paragraph_ids_survive_a_change_of_encoding_and_format(tmp_pa
 def test_parallel_build_in_several_segments_finds_every_paragraph(tmp_path, monkeypatch):
     # 40 files in batches of at most 9 (COMMIT_EVERY): several segments built by worker processes
     # and several commits; every paragraph must be found exactly as a substring scan finds it.
-    import indexer.writer as writer_module
+    import indexer.indexing.update as writer_module
     from indexer.normalise import fold
-    from indexer.parse import parse_file
+    from indexer.reading.report import read_report
 
     monkeypatch.setattr(writer_module, "COMMIT_EVERY", 9)
     corpus = make_corpus(tmp_path / "corpus")
@@ -291,7 +291,7 @@ def test_parallel_build_in_several_segments_finds_every_paragraph(tmp_path, monk
     ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
     assert len(ix._segments()) >= 5
     assert not (index_dir / writer_module.STAGING_NAME).exists()
-    texts = [fold(p.text) for path in sorted(corpus.glob("*.txt")) for p in parse_file(path).paragraphs]
+    texts = [fold(p.text) for path in sorted(corpus.glob("*.txt")) for p in read_report(path).paragraphs]
     assert summary.paragraphs == len(texts)
     engine = SearchEngine(index_dir)
     try:
@@ -302,8 +302,8 @@ def test_parallel_build_in_several_segments_finds_every_paragraph(tmp_path, monk
 
 
 def test_a_failing_batch_fails_the_run_and_keeps_every_old_version(tmp_path, monkeypatch):
-    from indexer.segments import SegmentBuilder
-    from indexer.writer import IndexRunFailed
+    from indexer.store.segments import SegmentBuilder
+    from indexer.indexing.update import IndexRunFailed
 
     corpus = make_corpus(tmp_path / "corpus")
     index_dir = tmp_path / "index"
@@ -333,9 +333,9 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
     # retired paragraph must still be remembered.
     import numpy as np
 
-    from indexer.pieces import PIECE_EXT
-    from indexer.layout import open_index
-    from indexer.writer import MERGE_AT
+    from indexer.store.pieces import PIECE_EXT
+    from indexer.store.layout import open_index
+    from indexer.indexing.update import MERGE_AT
 
     corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
     index_dir = tmp_path / "index"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.search import SearchEngine
-from indexer.writer import IndexRunFailed, update_index
+from indexer.search.engine import SearchEngine
+from indexer.indexing.update import IndexRunFailed, update_index
 
 from conftest import ROOT, SEEDS
 from test_index import _children, _variant_corpus, hits, make_corpus
@@ -74,7 +74,7 @@ def test_a_full_disk_during_an_update_keeps_what_was_indexed(tmp_path):
         with pytest.raises(IndexRunFailed, match="disk is full"):
             update_index([corpus], index_dir)
         assert answers(index_dir) == before
-        from indexer.integrity import verify
+        from indexer.store.integrity import verify
 
         assert verify(index_dir, full=True).ok
 
@@ -138,7 +138,7 @@ def test_a_file_unreadable_at_rebuild_time_keeps_its_indexed_version(tmp_path):
 
 
 def test_a_file_changed_while_indexed_then_reverted_is_indexed_as_it_is(tmp_path, monkeypatch):
-    import indexer.writer as writer_module
+    import indexer.indexing.update as writer_module
 
     corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name})
     index_dir = tmp_path / "index"
@@ -165,8 +165,8 @@ def _kill_a_rebuild_at(index_dir: Path, corpus: Path, where: str) -> subprocess.
     script = f"""
 import os, sys
 from pathlib import Path
-import indexer.swap as swap
-import indexer.writer as writer
+import indexer.indexing.swap as swap
+import indexer.indexing.update as writer
 where = {where!r}
 if where == "building":
     real = writer._commit
@@ -220,7 +220,7 @@ def test_a_rebuild_killed_between_the_two_renames_is_finished_by_the_next_run(tm
 
 
 def test_an_atomic_exchange_never_leaves_the_index_path_empty(tmp_path):
-    from indexer import swap
+    from indexer.indexing import swap
 
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
@@ -238,7 +238,7 @@ def test_a_first_build_killed_before_its_commit_leaves_no_empty_index(tmp_path):
     done = _kill_a_rebuild_at(index_dir, corpus, "building")
     assert done.returncode == 9
     assert not index_dir.exists()  # no index at all (serve builds one), rather than an empty one
-    from indexer.writer import ensure_index
+    from indexer.indexing.update import ensure_index
 
     summary = ensure_index([corpus], index_dir)
     assert summary is not None and len(summary.added) == len(SEEDS)

@@ -120,7 +120,7 @@ def test_check_says_what_is_wrong_with_the_file(kind, what, index_copy):
 
 
 def test_check_of_a_whole_index_counts_what_it_verified(index_copy):
-    from indexer.integrity import current_manifest
+    from indexer.store.integrity import current_manifest
 
     manifest = current_manifest(index_copy)
     proc = run("check", "--index", index_copy, "--json")
@@ -182,8 +182,8 @@ def test_serve_on_a_damaged_index_exits_with_the_message(index_copy, corpus, tmp
 def test_manifests_follow_each_commit_and_hash_only_new_files(tmp_path, monkeypatch):
     """record() after every commit: one manifest, of the latest generation (the older ones are
     removed, Whoosh's clean-up leaves it alone), and an update hashes only the files it wrote."""
-    from indexer import integrity
-    from indexer.writer import update_index
+    from indexer.store import integrity
+    from indexer.indexing.update import update_index
 
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
@@ -210,7 +210,7 @@ def test_manifests_follow_each_commit_and_hash_only_new_files(tmp_path, monkeypa
 
 def test_record_reuses_only_entries_that_still_match(tmp_path, seed_index):
     """A file changed in place since the last manifest (same name, other size or mtime) is hashed again."""
-    from indexer import integrity
+    from indexer.store import integrity
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
@@ -227,9 +227,9 @@ def test_record_reuses_only_entries_that_still_match(tmp_path, seed_index):
 def test_an_index_being_committed_is_never_reported_damaged(tmp_path):
     """Readers open the index while a writer commits generation after generation (and Whoosh
     deletes the files of the generations it replaces): open_index must never call that damage."""
-    from indexer import integrity
-    from indexer.layout import open_index
-    from indexer.writer import update_index
+    from indexer.store import integrity
+    from indexer.store.layout import open_index
+    from indexer.indexing.update import update_index
 
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)

@@ -10,9 +10,9 @@ import zlib
 import pytest
 
 from indexer.normalise import fold
-from indexer.parse import parse_file
-from indexer.pieces import TEXT_BLOCK, PieceBuilder, TextBlocks, read_piece
-from indexer.schema import paragraph_ids, report_id
+from indexer.reading.report import read_report
+from indexer.store.pieces import TEXT_BLOCK, PieceBuilder, TextBlocks, read_piece
+from indexer.store.schema import paragraph_ids, report_id
 
 from conftest import ROOT, SEEDS
 
@@ -22,7 +22,7 @@ ODD_TEXTS = ["", "𠀀𪚥 outside the BMP, 2021 年", "两行\n之间", "<scrip
 def _seed_paragraphs():
     out = []
     for path in SEEDS:
-        report = parse_file(path, source=path.name)
+        report = read_report(path, source=path.name)
         rid = report_id(path.name)
         folded = [fold(p.text) for p in report.paragraphs]
         for pid, p, f in zip(paragraph_ids(rid, folded), report.paragraphs, folded):
@@ -70,9 +70,9 @@ def test_an_empty_piece_reads_back(tmp_path):
 
 
 def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index):
-    from indexer.search import SearchEngine
-    from indexer.layout import LAYOUT_FILE, IndexOutdated
-    from indexer.writer import update_index
+    from indexer.search.engine import SearchEngine
+    from indexer.store.layout import LAYOUT_FILE, IndexOutdated
+    from indexer.indexing.update import update_index
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
@@ -98,9 +98,9 @@ def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index
 
 @pytest.mark.parametrize("damage", ["truncated", "deleted"])
 def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index, damage):
-    from indexer.layout import IndexDamaged
-    from indexer.pieces import PIECE_EXT
-    from indexer.search import SearchEngine
+    from indexer.store.layout import IndexDamaged
+    from indexer.store.pieces import PIECE_EXT
+    from indexer.search.engine import SearchEngine
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)

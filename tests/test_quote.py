@@ -6,7 +6,7 @@ import time
 import opencc
 import pytest
 
-from indexer.quote import QuoteMatch, find_quote
+from indexer.citations.quote import QuoteMatch, find_quote
 from conftest import paragraph_with
 
 R000 = "000_0d8bbccb02c01f0a"

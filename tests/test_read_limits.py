@@ -8,8 +8,8 @@ import pytest
 
 from indexer.config import Settings
 from indexer.model import ReadError, ReadLimits
-from indexer.parse import parse_file
-from indexer.readers import load_file, read_file
+from indexer.reading.report import read_report
+from indexer.reading.readers import load_file, read_file
 
 REPORT = "关于2021年法治政府建设工作的报告\n\n一、主要工作\n\n（一）依法行政。我县坚持依法行政。\n"
 
@@ -30,7 +30,7 @@ def test_file_over_the_size_limit_is_skipped_naming_the_setting(tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes(("法治政府建设。" * 100 + "\n").encode("utf-8") * 100)  # 210 KB
     limits = ReadLimits(max_file_bytes=100 << 10)
-    for call in (lambda: load_file(path, "corpus/big.txt", limits), lambda: parse_file(path, "corpus/big.txt", limits=limits)):
+    for call in (lambda: load_file(path, "corpus/big.txt", limits), lambda: read_report(path, "corpus/big.txt", limits=limits)):
         with pytest.raises(ReadError) as info:
             call()
         assert info.value.source == "corpus/big.txt"
@@ -59,7 +59,7 @@ def test_read_file_parses_the_given_bytes_not_the_file(tmp_path):
     path.write_text("文件里的文字", encoding="utf-8")
     content = "传入的文字".encode("utf-8")
     assert read_file(path, content=content).text == "传入的文字"
-    assert parse_file(path, content=content).paragraphs[0].text == "传入的文字"
+    assert read_report(path, content=content).paragraphs[0].text == "传入的文字"
     # content need not even exist on disk; the file type comes from the suffix
     assert read_file(tmp_path / "gone.md", content=b"# x\n\ny").text == "# x\n\ny"
     with pytest.raises(ReadError, match="file is empty"):
@@ -71,9 +71,9 @@ def test_read_file_parses_the_given_bytes_not_the_file(tmp_path):
 def test_report_over_the_paragraph_limit_is_skipped(tmp_path):
     path = tmp_path / "many.txt"
     path.write_text("\n\n".join(f"第{i}段。" for i in range(1, 51)), encoding="utf-8")
-    assert len(parse_file(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
+    assert len(read_report(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
     with pytest.raises(ReadError) as info:
-        parse_file(path, source="corpus/many.txt", limits=ReadLimits(max_paragraphs=49))
+        read_report(path, source="corpus/many.txt", limits=ReadLimits(max_paragraphs=49))
     assert info.value.source == "corpus/many.txt"
     assert "report has too many paragraphs" in info.value.reason
     assert "over the limit of 49" in info.value.reason and "max_report_paragraphs" in info.value.reason
@@ -83,11 +83,11 @@ def test_paragraph_limit_counts_split_chunks(tmp_path):
     # one line of 10 sentences split into chunks: the chunks are the paragraphs that count
     path = tmp_path / "long.txt"
     path.write_text("这是一个很长的句子用来测试分段。" * 10, encoding="utf-8")
-    chunks = len(parse_file(path, max_chars=50).paragraphs)
+    chunks = len(read_report(path, max_chars=50).paragraphs)
     assert chunks == 4  # 16-character sentences, three to a chunk of at most 50
-    assert len(parse_file(path, max_chars=50, limits=ReadLimits(max_paragraphs=4)).paragraphs) == 4
+    assert len(read_report(path, max_chars=50, limits=ReadLimits(max_paragraphs=4)).paragraphs) == 4
     with pytest.raises(ReadError, match="too many paragraphs"):
-        parse_file(path, max_chars=50, limits=ReadLimits(max_paragraphs=3))
+        read_report(path, max_chars=50, limits=ReadLimits(max_paragraphs=3))
 
 
 # --- .docx: what the zip unpacks to ------------------------------------------------------------
@@ -164,7 +164,7 @@ def test_docx_with_too_many_paragraphs_is_skipped_before_parsing(tmp_path):
     path = tmp_path / "many.docx"
     # empty paragraphs are not counted: only those with text become report paragraphs
     _docx_with_body(path, _paragraphs_xml(f"第{i}段。" for i in range(1, 51)) + b"<w:p/>" * 100)
-    assert len(parse_file(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
+    assert len(read_report(path, limits=ReadLimits(max_paragraphs=50)).paragraphs) == 50
     with pytest.raises(ReadError) as info:
         read_file(path, source="corpus/many.docx", limits=ReadLimits(max_paragraphs=49))
     assert info.value.reason.startswith("DOCX has too many paragraphs with text (50), over the limit of 49")
@@ -266,7 +266,7 @@ def _peak_while(call) -> tuple[int, object]:
 def test_millions_of_short_lines_are_stopped_at_the_paragraph_limit_in_bounded_memory(tmp_path, suffix):
     path = tmp_path / f"lines{suffix}"
     path.write_text("字\n\n" * 1_000_000, encoding="utf-8")  # 5 MB, a million paragraphs
-    peak, result = _peak_while(lambda: parse_file(path, source="corpus/lines.txt"))
+    peak, result = _peak_while(lambda: read_report(path, source="corpus/lines.txt"))
     assert isinstance(result, ReadError) and "report has too many paragraphs (more than 20,000)" in result.reason
     # a Python object per line (what the structure stage and the text reader used to build) is
     # over 100 bytes each: over 100 MB here
@@ -352,7 +352,7 @@ def test_docx_of_millions_of_elements_is_stopped_in_bounded_memory(tmp_path):
     # took 650 MB (in C: tracemalloc does not see it, so the reading process reports its peak)
     _docx_with_body(path, b"<w:p><w:r><w:t>text</w:t></w:r>" + b'<w:proofErr w:type="x"/>' * 1_500_000 + b"</w:p>")
     # the peak of this process's own memory (VmHWM; ru_maxrss would carry pytest's over from fork)
-    script = ("import re, sys\nfrom indexer.readers import read_file\nfrom indexer.model import ReadError\n"
+    script = ("import re, sys\nfrom indexer.reading.readers import read_file\nfrom indexer.model import ReadError\n"
               "try:\n    read_file(sys.argv[1])\nexcept ReadError as exc:\n    print(exc.reason)\n"
               "status = open('/proc/self/status').read()\n"
               "print(int(re.search(r'VmHWM:\\s*(\\d+) kB', status).group(1)) // 1024)")

@@ -6,7 +6,7 @@ import pytest
 from docx.shared import Pt
 
 from indexer.model import ReadError
-from indexer.readers import read_file
+from indexer.reading.readers import read_file
 
 TITLE = "盐池县2021年度法治政府建设工作情况总结"
 INTRO = (

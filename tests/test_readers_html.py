@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.model import ReadError
-from indexer.readers import read_file
+from indexer.reading.readers import read_file
 
 
 TITLE = "互助土族自治县人民政府办公室关于印发互助县2024年法治政府建设工作要点的通知"

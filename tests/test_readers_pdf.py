@@ -11,8 +11,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from indexer.model import ReadError
-from indexer.readers import read_file
-from indexer.readers.pdf import tidy_spaces
+from indexer.reading.readers import read_file
+from indexer.reading.readers.pdf import tidy_spaces
 from pdf_factory import make_gov_pdf
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -292,7 +292,7 @@ def test_pypdf_warnings_stay_off_stderr_and_go_to_the_log(tmp_path, caplog):
     _misplaced_xref(path)
     # A process of its own: no logging configured, as in `policy-search parse` or an index worker,
     # where Python's last-resort handler printed every one of pypdf's warnings.
-    script = "import sys; from indexer.readers import read_file; print(len(read_file(sys.argv[1]).text))"
+    script = "import sys; from indexer.reading.readers import read_file; print(len(read_file(sys.argv[1]).text))"
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, check=True)
     assert int(done.stdout) > 1000
@@ -302,7 +302,7 @@ def test_pypdf_warnings_stay_off_stderr_and_go_to_the_log(tmp_path, caplog):
         read_file(path, source="corpus/misplaced.pdf")
     from_pypdf = [r for r in caplog.records if r.name.startswith("pypdf")]
     assert len(from_pypdf) > 50
-    summary = [r.getMessage() for r in caplog.records if r.name == "indexer.readers.pdf"]
+    summary = [r.getMessage() for r in caplog.records if r.name == "indexer.reading.readers.pdf"]
     assert summary == [f"corpus/misplaced.pdf: pypdf reported {len(from_pypdf):,} problems, the first: {from_pypdf[0].getMessage()}"]
 
 

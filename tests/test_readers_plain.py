@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.model import ReadError
-from indexer.readers import SUPPORTED_SUFFIXES, read_file
+from indexer.reading.readers import SUPPORTED_SUFFIXES, read_file
 
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from indexer.normalise import fold
-from indexer.references import (
+from indexer.citations.references import (
     Reference, cited_by_index, corpus_reports, extract_references, link_references, paragraphs_citing,
     title_key,
 )
@@ -188,8 +188,8 @@ CITING = """海东市乐都区司法局关于学习借鉴互助县法治政府�
 
 @pytest.fixture(scope="module")
 def citing_engine(tmp_path_factory):
-    from indexer.search import SearchEngine
-    from indexer.writer import update_index
+    from indexer.search.engine import SearchEngine
+    from indexer.indexing.update import update_index
 
     base = tmp_path_factory.mktemp("citing-index")
     corpus = base / "corpus"
@@ -280,7 +280,7 @@ def test_reference_to_dict():
 def test_most_cited_svg(engine):
     import xml.etree.ElementTree as ET
 
-    from indexer.references import most_cited_svg
+    from indexer.citations.references import most_cited_svg
 
     ci = cited_by_index(engine)
     top = ci.most_cited(10)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.search import NotFound
+from indexer.search.engine import NotFound
 
 
 def test_report_pages_are_slices_of_the_whole_report(engine):

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from indexer.normalise import fold
-from indexer.parse import parse_file
-from indexer.query import QueryError
-from indexer.schema import report_id
+from indexer.reading.report import read_report
+from indexer.search.query import QueryError
+from indexer.store.schema import report_id
 
 from conftest import SEEDS
 
@@ -18,7 +18,7 @@ def scan_paragraphs():
     """(rid, ordinal) -> folded text, straight from the files: the plain substring reference."""
     out = {}
     for path in SEEDS:
-        report = parse_file(path)
+        report = read_report(path)
         for p in report.paragraphs:
             out[(report_id(path.name), p.ordinal)] = fold(p.text)
     return out
@@ -165,7 +165,7 @@ def test_paragraph_and_report_views(engine):
 
 
 def test_warm_engine_pair_index_finds_exactly_what_the_scan_finds(seed_index, engine):
-    from indexer.search import SearchEngine
+    from indexer.search.engine import SearchEngine
 
     warm = SearchEngine(seed_index, warm=True)
     try:

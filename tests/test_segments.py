@@ -9,10 +9,10 @@ from whoosh import scoring
 from whoosh.qparser import QueryParser
 from whoosh.writing import NO_MERGE
 
-from indexer.parse import parse_file
-from indexer.pieces import PieceRow
-from indexer.schema import make_schema, report_documents, report_id, retired_documents
-from indexer.segments import SegmentBuilder
+from indexer.reading.report import read_report
+from indexer.store.pieces import PieceRow
+from indexer.store.schema import make_schema, report_documents, report_id, retired_documents
+from indexer.store.segments import SegmentBuilder
 
 from conftest import SEEDS
 
@@ -25,7 +25,7 @@ def documents() -> list[dict]:
     # Twice over, so that common words fill several blocks of 128 postings.
     for copy in range(2):
         for path in SEEDS:
-            report = parse_file(path, source=path.name)
+            report = read_report(path, source=path.name)
             rid = report_id(f"{copy}/{path.name}")
             docs += report_documents(report, rid, path.name, str(path), "0" * 64, EXTRA_WORDS)
     # Retired paragraphs use the other ID fields and no content.

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 
 from indexer.model import RawText
-from indexer.parse import parse_file
-from indexer.structure import build_report, heading_level
+from indexer.reading.report import read_report
+from indexer.reading.structure import build_report, heading_level
 
 from conftest import CORPUS
 
 
 def seed(name: str):
-    return parse_file(CORPUS / name)
+    return read_report(CORPUS / name)
 
 
 EXPECTED_META = {
@@ -145,7 +145,7 @@ def test_large_single_line_file_is_chunked_with_bounded_memory(tmp_path):
     big.write_text(seed_text * (4_000_000 // len(seed_text.encode("utf-8")) + 1), encoding="utf-8")
     size = big.stat().st_size
     tracemalloc.start()
-    report = parse_file(big, max_chars=1000)
+    report = read_report(big, max_chars=1000)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert len(report.paragraphs) > size // 3 // 1000

@@ -56,7 +56,7 @@ def make_corpus(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def web_index(tmp_path_factory):
-    from indexer.writer import update_index
+    from indexer.indexing.update import update_index
 
     base = tmp_path_factory.mktemp("web")
     corpus = make_corpus(base)

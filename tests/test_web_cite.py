@@ -152,8 +152,8 @@ XSS_OLD, XSS_NEW = "出庭应诉率达到100%，<script>", "出庭应诉率达�
 def changed(tmp_path_factory):
     """A corpus indexed, then one paragraph edited (in a seed and in the XSS report), one report
     deleted and the corpus indexed again; the app on the new index and the ids from before."""
-    from indexer.search import SearchEngine
-    from indexer.writer import update_index
+    from indexer.search.engine import SearchEngine
+    from indexer.indexing.update import update_index
     from webapp import create_app
 
     base = tmp_path_factory.mktemp("changed")

@@ -47,7 +47,7 @@ def long_report() -> str:
 
 @pytest.fixture(scope="module")
 def hard_index(tmp_path_factory):
-    from indexer.writer import update_index
+    from indexer.indexing.update import update_index
 
     base = tmp_path_factory.mktemp("hardening")
     corpus = base / "corpus"
@@ -327,7 +327,7 @@ def test_quote_api_bodies_that_work_and_too_large(client):
 
 
 def test_lone_surrogates_are_a_query_error(eng):
-    from indexer.query import QueryError, parse_query
+    from indexer.search.query import QueryError, parse_query
 
     for q in ("\ud800", "出庭\udcff应诉", "region:\udc80"):
         with pytest.raises(QueryError, match="invalid character") as exc:

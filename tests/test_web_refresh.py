@@ -5,8 +5,8 @@ import shutil
 import time
 
 import webapp
-from indexer.search import SearchEngine
-from indexer.writer import update_index
+from indexer.search.engine import SearchEngine
+from indexer.indexing.update import update_index
 
 from conftest import SEEDS
 

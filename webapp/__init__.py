@@ -1,4 +1,4 @@
-"""The web UI: a thin Flask app over ``indexer.search.SearchEngine``.
+"""The web UI: a thin Flask app over ``indexer.search.engine.SearchEngine``.
 
 ``create_app(settings_or_index_dir, engine=None)`` builds the app. HTML pages (``pages``) and their
 JSON twins (``api``) call the same view-model builders in ``views``; the HTML templates render the
@@ -28,7 +28,7 @@ def create_app(settings_or_index_dir: Settings | Path | str | None = None, engin
     else:
         settings = load_settings({"index": Path(settings_or_index_dir)})
     if engine is None:
-        from indexer.search import SearchEngine
+        from indexer.search.engine import SearchEngine
 
         engine = SearchEngine.from_settings(settings, warm=True)
 

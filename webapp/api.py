@@ -50,7 +50,7 @@ def cite(pid: str):
     """Citations of a paragraph (?format=gbt7714|text|markdown|bibtex|ris|csl-json; &download=1 for the file)."""
     from flask import Response
 
-    from indexer.cite import FILE_EXTENSIONS, MEDIA_TYPES
+    from indexer.citations.formats import FILE_EXTENSIONS, MEDIA_TYPES
 
     d = views.cite_model(pid, request.args)
     if d.get("format") and request.args.get("download"):

@@ -9,7 +9,7 @@ from urllib.parse import quote as percent_encode
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
 
-from indexer.query import SYNTAX_HELP
+from indexer.search.query import SYNTAX_HELP
 
 from . import views
 from .views import WebError

@@ -135,7 +135,7 @@ def announce(settings: Settings, addresses: list[tuple[str, int]], origin: str) 
 def _build_index_if_missing(settings: Settings) -> None:
     from indexer.cli import skipped_lines
     from indexer.model import ReadLimits
-    from indexer.writer import IndexBusy, IndexRunFailed, default_progress, ensure_index
+    from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, ensure_index
 
     corpus = Path(settings.corpus)
     try:
@@ -159,8 +159,8 @@ def run(settings: Settings) -> None:
     """Serve until interrupted. Port 0 picks a free port; the real address is printed."""
     from . import create_app
 
-    from indexer.search import SearchEngine
-    from indexer.layout import IndexDamaged, IndexMissing, IndexOutdated
+    from indexer.search.engine import SearchEngine
+    from indexer.store.layout import IndexDamaged, IndexMissing, IndexOutdated
 
     corpus = Path(settings.corpus)
     engine = None

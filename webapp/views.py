@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 from flask import current_app, request, url_for
 
-from indexer.query import QueryError
-from indexer.search import NotFound, highlight_spans
+from indexer.search.query import QueryError
+from indexer.search.engine import NotFound, highlight_spans
 
 SORTS = ("relevance", "date", "report")
 FACETS = ("region", "year", "type")
@@ -581,7 +581,7 @@ def cite_model(pid: str, args) -> dict:
     """Citations of one paragraph: every format, or only ``format`` (gbt7714 text markdown bibtex ris csl-json)."""
     import datetime as dt
 
-    from indexer.cite import FORMATS, UnknownFormat, all_citations, format_citation
+    from indexer.citations.formats import FORMATS, UnknownFormat, all_citations, format_citation
 
     view = live_paragraph(pid)
     meta = report_meta(view.report.id).meta
@@ -611,8 +611,8 @@ def cite_model(pid: str, args) -> dict:
 
 def quote_model(text: str, args) -> dict:
     """Where a pasted quote comes from: matches best first, [] when it is not in this corpus."""
-    from indexer.cite import format_citation
-    from indexer.quote import find_quote
+    from indexer.citations.formats import format_citation
+    from indexer.citations.quote import find_quote
 
     text = (text or "").strip()
     if not text:
@@ -652,7 +652,7 @@ def report_citations(rid: str) -> dict:
 
 def citations_model(args) -> dict:
     """The most cited documents of the corpus, with counts, and an SVG bar chart of the top ones."""
-    from indexer.references import most_cited_svg
+    from indexer.citations.references import most_cited_svg
 
     kind = args.get("kind", "") or None
     if kind not in (None, "title", "docno"):

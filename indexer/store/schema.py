@@ -15,9 +15,9 @@ from pathlib import PurePosixPath
 
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import PolicyTokenizer, segment_words
-from .model import Report
-from .normalise import fold
+from indexer.analysis import PolicyTokenizer, segment_words
+from indexer.model import Report
+from indexer.normalise import fold
 
 def make_schema(extra_words: tuple = ()) -> Schema:
     analyzer = PolicyTokenizer(extra_words)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
-from indexer.readers.docx import parse_docx
-from indexer.readers.html import parse_html
-from indexer.readers.pdf import parse_pdf
-from indexer.readers.plain import parse_plain
+from indexer.reading.readers.docx import parse_docx
+from indexer.reading.readers.html import parse_html
+from indexer.reading.readers.pdf import parse_pdf
+from indexer.reading.readers.plain import parse_plain
 
 # suffix -> parser of the file's bytes: (content, source, suffix, limits) -> RawText
 _READERS: dict[str, Callable[[bytes, str, str, ReadLimits], RawText]] = {

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .metadata import extract_meta, is_back_matter_line, parse_web_header
-from .model import Paragraph, RawText, ReadError, Report, over_limit
+from indexer.reading.metadata import extract_meta, is_back_matter_line, parse_web_header
+from indexer.model import Paragraph, RawText, ReadError, Report, over_limit
 
 DEFAULT_MAX_CHARS = 1000
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .normalise import fold
+from indexer.normalise import fold
 
 FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
 SYNTAX_HELP = __doc__

@@ -29,19 +29,19 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
-from .analysis import load_userdict_file
-from .integrity import record as record_integrity
-from .layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, damaged, index_exists,
+from indexer.analysis import load_userdict_file
+from indexer.store.integrity import record as record_integrity
+from indexer.store.layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, damaged, index_exists,
                      layout_current, open_index)
-from .model import ReadError, ReadLimits
-from .parse import parse_file
-from .readers import load_file
-from .pieces import (KIND_CODES, Piece, PieceBuilder, PieceMissing, PieceRow, missing_piece_damage, piece_of,
+from indexer.model import ReadError, ReadLimits
+from indexer.reading.report import read_report
+from indexer.reading.readers import load_file
+from indexer.store.pieces import (KIND_CODES, Piece, PieceBuilder, PieceMissing, PieceRow, missing_piece_damage, piece_of,
                      piece_path)
-from .readers import SUPPORTED_SUFFIXES
-from .schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
-from .segments import SegmentBuilder
-from .swap import build_folder, recover, swap_in
+from indexer.reading.readers import SUPPORTED_SUFFIXES
+from indexer.store.schema import make_schema, paragraph_document, report_documents, report_id, retired_documents, stored_document
+from indexer.store.segments import SegmentBuilder
+from indexer.indexing.swap import build_folder, recover, swap_in
 
 USERDICT_NAME = "userdict.txt"
 STAGING_NAME = "staging"  # inside the index folder: where workers build segments
@@ -611,7 +611,7 @@ def read_job(job: tuple) -> tuple[str, str, list[dict] | None, str, str]:
     try:
         content = load_file(path, source, limits)
         digest = hashlib.sha256(content).hexdigest()
-        report = parse_file(path, source=source, max_chars=max_chars, limits=limits, content=content)
+        report = read_report(path, source=source, max_chars=max_chars, limits=limits, content=content)
         docs = report_documents(report, rid, source, str(Path(path).resolve()), digest, extra_words)
         return source, rid, docs, "", digest
     except ReadError as exc:

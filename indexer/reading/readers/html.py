@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 from indexer.model import RawText, ReadError, ReadLimits, over_limit
-from indexer.readers.plain import decode_bytes
+from indexer.reading.readers.plain import decode_bytes
 
 # Never text, wherever they are.
 _DROP_TAGS = {

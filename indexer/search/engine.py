@@ -19,13 +19,13 @@ import numpy as np
 from whoosh.scoring import BM25F, bm25
 from whoosh.util.numeric import byte_to_length
 
-from .analysis import segment_words, words as analyse_words
-from .exact import ExactStore
-from .normalise import fold, fold_docno, fold_with_offsets, original_span
-from .pieces import KIND_CODES, PieceMissing, missing_piece_damage
-from .query import Filters, ParsedQuery, QueryError, Term, parse_query
-from .integrity import latest_generation, toc_name
-from .layout import open_index
+from indexer.analysis import segment_words, words as analyse_words
+from indexer.store.exact import ExactStore
+from indexer.normalise import fold, fold_docno, fold_with_offsets, original_span
+from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
+from indexer.search.query import Filters, ParsedQuery, QueryError, Term, parse_query
+from indexer.store.integrity import latest_generation, toc_name
+from indexer.store.layout import open_index
 
 SORTS = ("relevance", "date", "report")
 # The best pre-ranked hits that Whoosh scores and the boosts re-rank: a fixed number, so that
@@ -417,7 +417,7 @@ class SearchEngine:
         """What cites what in this generation (``references.CitationIndex``), built on first use."""
         with self._cite_lock:
             if self._citations is None:
-                from .references import cited_by_index
+                from indexer.citations.references import cited_by_index
 
                 self._citations = cited_by_index(self)
             return self._citations

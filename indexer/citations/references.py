@@ -32,7 +32,7 @@ import re
 import threading
 from dataclasses import asdict, dataclass, field
 
-from .normalise import fold, fold_docno, fold_with_offsets, original_span, tidy_spaces
+from indexer.normalise import fold, fold_docno, fold_with_offsets, original_span, tidy_spaces
 
 MAX_TITLE = 200
 _OPEN, _CLOSE = "《", "》"

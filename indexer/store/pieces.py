@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layout import IndexDamaged, damaged
+from indexer.store.layout import IndexDamaged, damaged
 
 PIECE_EXT = ".paragraphs.npz"
 SEPARATOR = 0x000A  # between folded texts: folding never leaves a newline inside a paragraph

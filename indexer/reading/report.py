@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 
-from .model import ReadLimits, Report
-from .readers import read_file
-from .structure import DEFAULT_MAX_CHARS, build_report
+from indexer.model import ReadLimits, Report
+from indexer.reading.readers import read_file
+from indexer.reading.structure import DEFAULT_MAX_CHARS, build_report
 
 
-def parse_file(
+def read_report(
     path: str | os.PathLike,
     source: str | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,

@@ -32,7 +32,7 @@ def damaged(index_dir: Path, what: str) -> IndexDamaged:
 def index_exists(index_dir: Path) -> bool:
     """Whether the folder holds a table of contents, judged by name: Whoosh's own exists_in reads
     it, and a damaged one would raise there instead of being named."""
-    from .integrity import latest_generation
+    from indexer.store.integrity import latest_generation
 
     return latest_generation(Path(index_dir)) >= 0
 
@@ -41,7 +41,7 @@ def open_index(index_dir: Path, *, checksums: bool = False):
     """The Whoosh index in index_dir, after the cheap integrity check (integrity.quick_problems:
     sizes; ``checksums``: every file's sha256 too, which reads the whole index): IndexMissing,
     IndexOutdated or IndexDamaged instead of whatever Whoosh would raise."""
-    from .integrity import quick_problems
+    from indexer.store.integrity import quick_problems
 
     index_dir = Path(index_dir)
     try:
@@ -77,7 +77,7 @@ def open_index(index_dir: Path, *, checksums: bool = False):
         except IndexDamaged:
             raise
         except Exception as exc:  # truncated (EOFError, struct.error), garbage ("different architecture"), ...
-            from .integrity import latest_generation, toc_name
+            from indexer.store.integrity import latest_generation, toc_name
 
             raise damaged(index_dir, f"{toc_name(latest_generation(index_dir))} cannot be read: "
                                      f"{type(exc).__name__}: {exc}") from exc

@@ -30,7 +30,7 @@ from whoosh.fields import Schema
 from whoosh.formats import Existence, Frequency
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from .analysis import PolicyTokenizer
+from indexer.analysis import PolicyTokenizer
 
 _QUANTISED = np.array([byte_to_length(length_to_byte(n)) for n in range(1 << 16)], dtype=np.int64)
 

@@ -57,7 +57,7 @@ def _clean(value) -> str:
 
 
 def _tidy(value) -> str:
-    from .normalise import tidy_spaces
+    from indexer.normalise import tidy_spaces
 
     return tidy_spaces(_clean(value)).strip()
 

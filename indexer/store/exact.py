@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .normalise import fold
-from .pieces import KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
+from indexer.normalise import fold
+from indexer.store.pieces import KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
 
 
 @dataclass

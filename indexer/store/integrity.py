@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import INDEX_NAME
+from indexer.store.layout import INDEX_NAME
 
 MANIFEST_FORMAT = "policy-search integrity 1"
 MANIFEST_PATTERN = re.compile(r"^integrity_([0-9]+)\.json$")
@@ -251,7 +251,7 @@ class Verification:
 
 def verify(index_dir: Path, full: bool = True) -> Verification:
     """Every file of the latest generation against its manifest (``full``: by sha256)."""
-    from .layout import LAYOUT_FILE, layout_current
+    from indexer.store.layout import LAYOUT_FILE, layout_current
 
     index_dir = Path(index_dir)
     if latest_generation(index_dir) < 0:

@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from . import gazetteer
-from .model import ReportMeta
-from .normalise import tidy_spaces
+from indexer.reading import gazetteer
+from indexer.model import ReportMeta
+from indexer.normalise import tidy_spaces
 
 if TYPE_CHECKING:
-    from .structure import _Block
+    from indexer.reading.structure import _Block
 
 
 class _HasText(Protocol):

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .normalise import fold, fold_with_offsets
+from indexer.normalise import fold, fold_with_offsets
 
 GRAM = 4
 MAX_GRAMS = 30

@@ -1,0 +1,1 @@
+"""Citations: formats of a paragraph's reference, references between documents, and finding a quote's source."""
