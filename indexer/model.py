@@ -1,7 +1,8 @@
 """The typed values that flow between the pipeline stages.
 
 file -> reader (RawText) -> structure (Report of Paragraphs with SectionPaths and ReportMeta)
--> analyser/writer -> index -> searcher (Hit, SearchResult).
+-> indexing -> index. What a search returns (hits, results) is the search stage's own
+(indexer/search/), since only it and the presentation above it use those types.
 """
 from __future__ import annotations
 

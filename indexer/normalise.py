@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -169,12 +170,38 @@ def _to_simplified(s: str) -> tuple[str, bool]:
     return "".join(_t2s_char(c) for c in s), False
 
 
-def _space_replacement(s: str, start: int, end: int) -> str:
-    left = s[start - 1] if start > 0 else ""
-    right = s[end] if end < len(s) else ""
-    if left and right and _is_word_char(left) and _is_word_char(right):
-        return " "
-    return ""
+# Which neighbours of a run of whitespace keep one space: (the character before, the run, the
+# character after) -> keep. Each caller of ``collapse_spaces`` says which neighbours count.
+SpaceRule = Callable[[str, str, str], bool]
+
+
+def between_ascii(before: str, run: str, after: str) -> bool:
+    """The readers' rule: a gap next to a Chinese character is a font change or a line wrap."""
+    return before.isascii() and after.isascii()
+
+
+def _between_word_chars(before: str, run: str, after: str) -> bool:
+    """``fold``'s rule: only a space between two ASCII letters or digits separates words."""
+    return _is_word_char(before) and _is_word_char(after)
+
+
+def _run_replacement(text: str, start: int, end: int, keep: SpaceRule) -> str:
+    if start == 0 or end == len(text):
+        return ""
+    return " " if keep(text[start - 1], text[start:end], text[end]) else ""
+
+
+def collapse_spaces(text: str, runs: re.Pattern[str], keep: SpaceRule = between_ascii) -> str:
+    """Each run of whitespace that ``runs`` matches becomes one space where ``keep`` holds and
+    disappears elsewhere and at either end: the one place the "a space only between ASCII" rule
+    of fold, the PDF, HTML and .docx readers is written (each passes its runs and its rule)."""
+    return runs.sub(lambda m: _run_replacement(text, m.start(), m.end(), keep), text)
+
+
+def without_spaces(text: str) -> str:
+    """The text with every whitespace character removed: the key under which spaced-out labels,
+    titles and running headers compare (索  引  号 = 索引号)."""
+    return "".join(text.split())
 
 
 def fold(text: str) -> str:
@@ -203,7 +230,7 @@ def tidy_spaces(text: str) -> str:
         return text
     if _OTHER_WHITESPACE.search(text) is None:
         return _tidy_plain_spaces(text)
-    return _SPACE_RUN.sub(lambda m: _space_replacement(m.string, m.start(), m.end()), text)
+    return collapse_spaces(text, _SPACE_RUN, _between_word_chars)
 
 
 def _tidy_plain_spaces(text: str) -> str:
@@ -253,7 +280,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     for m in _SPACE_RUN.finditer(s):
         out_chars.append(s[pos:m.start()])
         out_origin.extend(origin[pos:m.start()])
-        rep = _space_replacement(s, m.start(), m.end())
+        rep = _run_replacement(s, m.start(), m.end(), _between_word_chars)
         if rep:
             out_chars.append(rep)
             out_origin.append(origin[m.start()])

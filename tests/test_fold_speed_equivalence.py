@@ -26,7 +26,7 @@ def reference_fold(text: str) -> str:
 
 
 def reference_tidy(text: str) -> str:
-    return n._SPACE_RUN.sub(lambda m: n._space_replacement(m.string, m.start(), m.end()), text)
+    return n._SPACE_RUN.sub(lambda m: n._run_replacement(m.string, m.start(), m.end(), n._between_word_chars), text)
 
 
 # Texts for each path: the fast path (common punctuation and spaces only), traditional
@@ -187,9 +187,19 @@ def test_t2s_gate_keys_in_context():
         assert n._needs_t2s(text)
 
 
-# --- find_counties: only the pieces that can hold a name are scanned.
+# --- find_counties: only the windows that can hold a name are scanned.
 
-def test_find_counties_equals_scanning_every_piece():
+def find_counties_by_windows(text: str) -> list[gazetteer.Place]:
+    """``find_counties`` scanning every window of the text: the reference it must agree with."""
+    names, _ = gazetteer._index()
+    found: list[gazetteer.Place] = []
+    seen: set[str] = set()
+    for m in re.finditer(rf"[\u4e00-\u9fff]{{2,{gazetteer.WINDOW}}}", text):
+        gazetteer.scan_window(m.group(), names, found, seen)
+    return found
+
+
+def test_find_counties_equals_scanning_every_window():
     full, alias = gazetteer._tables()
     names = sorted(set(full) | set(alias))
     assert names, "cpca's adcode table is missing"
@@ -203,17 +213,17 @@ def test_find_counties_equals_scanning_every_piece():
             else:
                 parts.append("".join(rnd.choice(filler) for _ in range(rnd.randint(0, 14))))
         text = "".join(parts)
-        assert gazetteer.find_counties(text) == gazetteer.find_counties_by_pieces(text), text
+        assert gazetteer.find_counties(text) == find_counties_by_windows(text), text
     for path in SEEDS:
         text = path.read_text(encoding="utf-8")
-        assert gazetteer.find_counties(text) == gazetteer.find_counties_by_pieces(text)
+        assert gazetteer.find_counties(text) == find_counties_by_windows(text)
 
 
-def test_find_counties_pieces_cut_long_runs():
-    # 12-character pieces: a name across the cut is not found, the same name inside one is.
+def test_find_counties_windows_cut_long_runs():
+    # 12-character windows: a name across the cut is not found, the same name inside one is.
     assert [p.county for p in gazetteer.find_counties("依法行政推进法治政府建设盐池县")] == ["盐池县"]
     assert gazetteer.find_counties("依法行政推进法治政府建设盐池县"[1:]) == []  # 盐池|县 across the cut
-    assert gazetteer.find_counties_by_pieces("依法行政推进法治政府建设盐池县"[1:]) == []
+    assert find_counties_by_windows("依法行政推进法治政府建设盐池县"[1:]) == []
 
 
 def test_heading_first_character_check():

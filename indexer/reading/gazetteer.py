@@ -104,14 +104,11 @@ def lookup(name: str) -> Place | None:
     return None
 
 
-_CANDIDATE = re.compile(r"[\u4e00-\u9fff]{1,10}?(?:自治县|自治旗|县|区|旗)")
-
-# find_counties reads text in pieces of at most _PIECE CJK characters (longer runs are cut every
-# _PIECE characters, a last piece of one character is skipped) and looks for names of 2 to
-# _MAX_NAME characters inside each piece, longest first.
-_PIECE = 12
+# find_counties reads text in windows of at most WINDOW CJK characters (longer runs are cut every
+# WINDOW characters, a last window of one character is skipped) and looks for names of 2 to
+# _MAX_NAME characters inside each window, longest first.
+WINDOW = 12
 _MAX_NAME = 10
-_PIECES = re.compile(r"[\u4e00-\u9fff]{2,12}")
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff]{2,10}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]*")
 
@@ -139,34 +136,34 @@ def find_counties(text: str) -> list[Place]:
     seen: set[str] = set()
     if ends is None:
         return found
-    # Every name ends in one of a few characters (县 区 市 旗 ...): only the pieces where such a
-    # character ends a name lying inside the piece can hold a match, and only those are scanned,
-    # in text order, exactly as a scan of every piece would.
+    # Every name ends in one of a few characters (县 区 市 旗 ...): only the windows where such a
+    # character ends a name lying inside the window can hold a match, and only those are scanned,
+    # in text order, exactly as a scan of every window would.
     run_start = run_end = done = 0
     for m in ends.finditer(text):
         end_char = m.start()
         if end_char < done:
-            continue  # in the piece just scanned
+            continue  # in the window just scanned
         if end_char >= run_end:  # the run of CJK characters around it
             run_start = end_char
             while run_start and "\u4e00" <= text[run_start - 1] <= "\u9fff":
                 run_start -= 1
             run_end = _CJK_RUN.match(text, end_char).end()
-        start = run_start + (end_char - run_start) // _PIECE * _PIECE
-        stop = min(start + _PIECE, run_end)
+        start = run_start + (end_char - run_start) // WINDOW * WINDOW
+        stop = min(start + WINDOW, run_end)
         if stop - start < 2:
             continue
         if not any(
             text[i:end_char + 1] in names for i in range(max(start, end_char + 1 - _MAX_NAME), end_char)
         ):
             continue
-        _scan_piece(text[start:stop], names, found, seen)
+        scan_window(text[start:stop], names, found, seen)
         done = stop
     return found
 
 
-def _scan_piece(run: str, names: dict[str, Place], found: list[Place], seen: set[str]) -> None:
-    """The places named in one piece, longest name first at each position."""
+def scan_window(run: str, names: dict[str, Place], found: list[Place], seen: set[str]) -> None:
+    """The places named in one window, longest name first at each position."""
     i = 0
     while i < len(run):
         hit = None
@@ -183,13 +180,3 @@ def _scan_piece(run: str, names: dict[str, Place], found: list[Place], seen: set
             i = j
         else:
             i += 1
-
-
-def find_counties_by_pieces(text: str) -> list[Place]:
-    """``find_counties`` scanning every piece of the text: the reference it must agree with."""
-    names, _ = _index()
-    found: list[Place] = []
-    seen: set[str] = set()
-    for m in _PIECES.finditer(text):
-        _scan_piece(m.group(), names, found, seen)
-    return found

@@ -1,25 +1,17 @@
 """Report metadata from front matter, back matter, body and container fields.
 
-Only what the document says is extracted; anything it does not say stays empty.
+Only what the document says is extracted; anything it does not say stays empty. Everything here
+takes plain strings: the structure stage (structure.py) sorts lines into front, back and body and
+hands over their texts, so this module does not know its line or block types.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol
 
-from indexer.reading import gazetteer
 from indexer.model import ReportMeta
-from indexer.normalise import tidy_spaces
-
-if TYPE_CHECKING:
-    from indexer.reading.structure import _Block
-
-
-class _HasText(Protocol):
-    text: str
-
+from indexer.normalise import tidy_spaces, without_spaces
+from indexer.reading import gazetteer
 
 _HEADER_LABELS = ["索引号", "发文字号", "发布机构", "公文时效", "主题分类", "发布日期", "成文日期", "文号", "标题", "浏览", "来源", "发文机关", "生成日期"]
 _LABEL_RE = re.compile(
@@ -38,37 +30,36 @@ _PUNCT = re.compile(r"[，。；：:、！？!?,;（）()《》“”]")
 _DOC_TYPES = ["工作要点", "实施方案", "工作方案", "工作计划", "规划", "方案", "报告", "总结", "通知", "意见", "计划", "办法", "决定", "要点"]
 
 
-def _compact(label: str) -> str:
-    return re.sub(r"\s+", "", label)
+class WebHeader:
+    """The 信息公开 header at the top of a web-page dump, read one line at a time into ``fields``.
+    Line by line, so that the structure stage can stop a report at its paragraph limit before all
+    its lines exist."""
 
+    def __init__(self, fields: dict[str, str]):
+        self.fields = fields
+        self._seen_label = False
 
-def parse_web_header(lines: Iterable, fields: dict[str, str]) -> Iterator:
-    """Consumes the 信息公开 header lines at the top of a web-page dump into fields; yields the
-    rest. Lazy, so that the structure stage can stop a report at its paragraph limit before
-    all its lines exist."""
-    lines = iter(lines)
-    seen_label = False
-    for line in lines:
-        text = line.text
+    def take(self, text: str) -> bool:
+        """Whether the line belongs to the header (its fields are then in ``fields``); the first
+        line that does not ends the header."""
+        fields = self.fields
         matches = list(_LABEL_RE.finditer(text))
         if matches and matches[0].start() == 0:
-            seen_label = True
+            self._seen_label = True
             for k, m in enumerate(matches):
                 end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
                 value = text[m.end():end].strip()
-                label = _compact(m.group(1))
+                label = without_spaces(m.group(1))
                 if value and not fields.get(label):
                     fields[label] = value
-            continue
-        if seen_label:
+            return True
+        if self._seen_label:
             m = DOCNO_RE.match(text)
             if m and text[m.end():m.end() + 1] in (":", "："):
                 fields.setdefault("标题", text[m.end() + 1:].strip())
                 fields.setdefault("文号", m.group())
-                continue
-        yield line
-        break
-    yield from lines
+                return True
+        return False
 
 
 def is_date_line(text: str) -> bool:
@@ -127,7 +118,9 @@ def _prefix(texts: list[str], limit: int) -> list[str]:
     return out
 
 
-def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str]) -> ReportMeta:
+def extract_meta(front: list[str], back: list[str], body: list[str], fields: dict[str, str]) -> ReportMeta:
+    """``front``: the lines before the first heading or prose; ``back``: the closing date and
+    issuer lines; ``body``: the headings and body paragraphs, in order."""
     meta = ReportMeta(fields=dict(fields))
     issuers: list[str] = []
     title_candidates: list[str] = []
@@ -135,7 +128,7 @@ def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str
         compact = line.replace(" ", "")
         m = DOCNO_RE.search(line)
         if m and not meta.doc_number:
-            meta.doc_number = re.sub(r"\s+", "", m.group())
+            meta.doc_number = without_spaces(m.group())
         sm = re.search(r"签\s*发\s*人\s*[:：]\s*(\S+)", line)
         if sm:
             meta.signer = sm.group(1)
@@ -164,17 +157,16 @@ def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str
     elif fields.get("标题"):
         meta.title = DOCNO_RE.sub("", fields["标题"]).lstrip(":： ")
 
-    back = [b for b in blocks if b.kind == "back"]
-    for i, b in enumerate(back):
-        if is_org_line(b.text):
-            nxt = back[i + 1].text if i + 1 < len(back) else ""
+    for i, text in enumerate(back):
+        if is_org_line(text):
+            nxt = back[i + 1] if i + 1 < len(back) else ""
             if not nxt.rstrip().endswith(("印发", "印")):
-                _add(issuers, b.text.replace(" ", ""))
+                _add(issuers, text.replace(" ", ""))
     meta.issuers = issuers
 
-    for b in back:
-        if is_date_line(b.text):
-            meta.date = iso_date(b.text)
+    for text in back:
+        if is_date_line(text):
+            meta.date = iso_date(text)
             break
     if not meta.date:
         for label in ("成文日期", "发布日期"):
@@ -183,12 +175,11 @@ def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str
                 if meta.date:
                     break
     if not meta.doc_number and fields.get("发文字号"):
-        meta.doc_number = re.sub(r"\s+", "", fields["发文字号"])
+        meta.doc_number = without_spaces(fields["发文字号"])
     if not meta.doc_number and fields.get("文号"):
-        meta.doc_number = re.sub(r"\s+", "", fields["文号"])
+        meta.doc_number = without_spaces(fields["文号"])
 
-    body_texts = [b.text for b in blocks if b.kind in ("body", "heading")]
-    first_body = next((t for t in body_texts if len(t) > 30), "")
+    first_body = next((t for t in body if len(t) > 30), "")
     ym = re.search(r"((?:19|20)\d{2})\s*年", meta.title) or re.search(r"((?:19|20)\d{2})\s*年", first_body)
     if ym:
         meta.year = int(ym.group(1))
@@ -206,7 +197,7 @@ def extract_meta(front: list[str], blocks: list["_Block"], fields: dict[str, str
     else:
         counts: Counter = Counter()
         # The region is named early; scanning a bounded prefix keeps huge files linear and fast.
-        for text in _prefix(body_texts, REGION_SCAN_CHARS):
+        for text in _prefix(body, REGION_SCAN_CHARS):
             for p in gazetteer.find_counties(text):
                 counts[p] += text.count(p.county) or 1
         place = counts.most_common(1)[0][0] if counts else None

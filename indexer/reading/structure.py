@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from indexer.reading.metadata import extract_meta, is_back_matter_line, parse_web_header
 from indexer.model import Paragraph, RawText, ReadError, Report, over_limit
+from indexer.reading.metadata import WebHeader, extract_meta, is_back_matter_line
 
 DEFAULT_MAX_CHARS = 1000
 
@@ -92,6 +92,17 @@ def _lines(raw: str) -> Iterator[_Line]:
         gap = False
 
 
+def _after_web_header(lines: Iterator[_Line], fields: dict[str, str]) -> Iterator[_Line]:
+    """The lines after a web-page dump's 信息公开 header, whose fields go into ``fields``. Lazy,
+    so that a report is stopped at its paragraph limit before all its lines exist."""
+    header = WebHeader(fields)
+    for line in lines:
+        if not header.take(line.text):
+            yield line
+            break
+    yield from lines
+
+
 def _split_run_in(line: _Line) -> tuple[str, str] | None:
     """(heading, body) when a numbered line is a heading, with or without a body run in after it."""
     text = line.text
@@ -163,7 +174,7 @@ class _Block:
 def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraphs: int | None = None) -> Report:
     """ReadError when the report would have more than ``max_paragraphs`` paragraphs."""
     fields = dict(raw.fields)
-    lines = parse_web_header(_lines(raw.text), fields)
+    lines = _after_web_header(_lines(raw.text), fields)
     limit = max_paragraphs if max_paragraphs is not None else float("inf")
 
     blocks: list[_Block] = []
@@ -210,7 +221,12 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
     for block in blocks:
         block.close()
 
-    meta = extract_meta(front, blocks, fields)
+    meta = extract_meta(
+        front,
+        [b.text for b in blocks if b.kind == "back"],
+        [b.text for b in blocks if b.kind in ("body", "heading")],
+        fields,
+    )
 
     paragraphs: list[Paragraph] = []
     stack: list[tuple[int, str]] = []

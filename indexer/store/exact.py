@@ -2,9 +2,12 @@
 
 Design: all folded paragraph texts of one index generation are laid end to end as UTF-16 code
 units in one numpy array (``codes``), separated by a newline, which folding never leaves inside a
-paragraph and a query never contains. A term is found by scanning ``codes`` for its rarest code
-unit (a vectorised compare) and checking the term's other units at the candidate offsets with
-vectorised gathers; offsets map to paragraphs by binary search in ``starts``. Recall is exact by
+paragraph and a query never contains. A term's candidate offsets come from its rarest pair of
+adjacent code units in the pair index (``PairIndex``: every offset sorted by its unit and the unit
+after it, built by ``index_positions`` for a long-running server), or, without that index, from a
+scan of ``codes`` for its rarest unit (a vectorised compare); the term's other units are checked at
+the candidates with vectorised gathers. Offsets map to paragraphs through the pair index's
+paragraph of every unit (a gather), else by binary search in ``starts``. Recall is exact by
 construction (it is a substring scan), and jieba's segmentation plays no part in matching: it only
 ranks. UTF-16 matching is exact even for characters outside the BMP, since surrogate halves
 cannot match out of step.

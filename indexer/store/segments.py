@@ -90,7 +90,7 @@ class _FieldPostings:
 
 class SegmentBuilder:
     """Writes one new segment of ``schema`` into ``storage``; ``finish()`` returns it, ready to be
-    listed in a table of contents (see ``writer.commit_segments``)."""
+    listed in a table of contents (the indexing stage, indexer/indexing/, commits it)."""
 
     def __init__(self, storage, schema: Schema, indexname: str):
         self.storage = storage

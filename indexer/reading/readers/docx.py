@@ -14,8 +14,12 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
+from indexer.normalise import between_ascii, collapse_spaces
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+# A line break inside a paragraph with the spaces around it (a paragraph's text is stripped first,
+# so a break is never at either end).
+_LINE_BREAK = re.compile(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0]*")
 _TITLE_STYLES = {"title", "标题"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -236,11 +240,4 @@ def _paragraph_text(paragraph) -> str:
             parts.append("\n")
     text = "".join(parts).strip(" \t\n\u3000\xa0")
     # A line break inside a paragraph is layout, not a paragraph boundary.
-    text = re.sub(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0]*", lambda m: _line_break(text, m), text)
-    return text
-
-
-def _line_break(text: str, match: re.Match[str]) -> str:
-    before = text[match.start() - 1] if match.start() else ""
-    after = text[match.end()] if match.end() < len(text) else ""
-    return " " if before.isascii() and after.isascii() else ""
+    return collapse_spaces(text, _LINE_BREAK, between_ascii)

@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 from indexer.model import RawText, ReadError, ReadLimits, over_limit
+from indexer.normalise import collapse_spaces, without_spaces
 from indexer.reading.readers.plain import decode_bytes
 
 # Never text, wherever they are.
@@ -97,11 +98,11 @@ def parse_html(data: bytes, source: str, suffix: str = ".html", limits: ReadLimi
             if not _is_boilerplate_text(line) and not _metadata_pairs(line):
                 paragraphs.append(line)
     if title:
-        key = _compact(title)
+        key = without_spaces(title)
         # The body often repeats the title at its top, on one line or two.
-        if paragraphs and _compact(paragraphs[0]) == key:
+        if paragraphs and without_spaces(paragraphs[0]) == key:
             paragraphs.pop(0)
-        elif len(paragraphs) > 1 and _compact(paragraphs[0] + paragraphs[1]) == key:
+        elif len(paragraphs) > 1 and without_spaces(paragraphs[0] + paragraphs[1]) == key:
             del paragraphs[:2]
         paragraphs.insert(0, title)
         fields.setdefault("标题", title)
@@ -157,24 +158,17 @@ def _cjk_count(text: str) -> int:
     return len(_CJK.findall(text))
 
 
-def _compact(text: str) -> str:
-    return _WHITESPACE.sub("", text)
-
-
 def _clean(text: str) -> str:
     """Collapse whitespace like a browser; drop it where only source line-wrapping put it."""
     text = text.replace("\u200b", "").replace("\ufeff", "")
+    return collapse_spaces(text, _WHITESPACE, _kept_in_html)
 
-    def replace(match: re.Match[str]) -> str:
-        start, end = match.start(), match.end()
-        if start == 0 or end == len(text):
-            return ""
-        run = match.group()
-        if not (text[start - 1].isascii() or text[end].isascii()) and not run.strip(" \t\r\n"):
-            return ""
-        return " "
 
-    return _WHITESPACE.sub(replace, text)
+def _kept_in_html(before: str, run: str, after: str) -> bool:
+    # Like a browser, one space stays beside any ASCII character, and wherever the run holds a
+    # no-break or ideographic space (written on purpose); only a plain line wrap between two
+    # Chinese characters disappears.
+    return before.isascii() or after.isascii() or bool(run.strip(" \t\r\n"))
 
 
 def _names(tag: Tag) -> list[str]:
@@ -189,7 +183,7 @@ def _is_boilerplate(tag: Tag) -> bool:
 
 
 def _is_boilerplate_text(line: str) -> bool:
-    compact = _compact(line)
+    compact = without_spaces(line)
     return bool(
         _BREADCRUMB.match(compact)
         or (len(compact) <= 60 and _BOILERPLATE_SHORT.search(compact))
@@ -250,7 +244,7 @@ def _metadata_pairs(line: str) -> list[tuple[str, str]]:
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(stripped)
         value = _clean(stripped[match.end():end]).strip(" |｜丨/】]")
-        pairs.append((_compact(match.group("label")), value))
+        pairs.append((without_spaces(match.group("label")), value))
     if not any(label in KNOWN_LABELS for label, _ in pairs):
         return []
     return pairs
@@ -262,14 +256,14 @@ def _metadata(lines: list[tuple[str, Tag]]) -> tuple[dict[str, str], set[int]]:
     owners: set[int] = set()
 
     def owns_only(owner: Tag, text: str) -> bool:
-        return _compact(owner.get_text()) == _compact(text)
+        return without_spaces(owner.get_text()) == without_spaces(text)
 
     def takes_value(index: int) -> str | None:
         # A label cell with its value in the next cell (<td>索引号：</td><td>...</td>).
         if index + 1 >= len(lines):
             return None
         text, owner = lines[index + 1]
-        if _metadata_pairs(text) or _compact(text) in KNOWN_LABELS or len(_compact(text)) > 100:
+        if _metadata_pairs(text) or without_spaces(text) in KNOWN_LABELS or len(without_spaces(text)) > 100:
             return None
         if owns_only(owner, text):
             owners.add(id(owner))
@@ -280,8 +274,8 @@ def _metadata(lines: list[tuple[str, Tag]]) -> tuple[dict[str, str], set[int]]:
         if index <= consumed:
             continue
         pairs = _metadata_pairs(text)
-        if not pairs and _compact(text) in KNOWN_LABELS:
-            pairs = [(_compact(text), "")]
+        if not pairs and without_spaces(text) in KNOWN_LABELS:
+            pairs = [(without_spaces(text), "")]
         if not pairs:
             continue
         if owns_only(owner, text):
@@ -359,7 +353,7 @@ def _densest_block(root: Tag) -> Tag | None:
 
 def _title(root: Tag, body: Tag | None, hint: str) -> str:
     """The article title: a heading-like element before the body, checked against <title>."""
-    hint_key = _compact(hint)
+    hint_key = without_spaces(hint)
     candidates: list[str] = []
     around_body = {id(tag) for tag in body.parents} if body is not None else set()
     for tag in root.find_all(True):
@@ -374,7 +368,7 @@ def _title(root: Tag, body: Tag | None, hint: str) -> str:
         if 4 <= _cjk_count(text) and len(text) <= 200 and not _is_boilerplate_text(text):
             candidates.append(text)
     for text in reversed(candidates):
-        if hint_key and _compact(text) in hint_key:
+        if hint_key and without_spaces(text) in hint_key:
             return text
     if candidates:
         return candidates[-1]

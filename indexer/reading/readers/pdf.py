@@ -43,6 +43,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
+from indexer.normalise import between_ascii, collapse_spaces, without_spaces
 
 log = logging.getLogger(__name__)
 # pypdf logs every repair it makes to a damaged file as a WARNING under "pypdf" (tens of thousands
@@ -309,13 +310,9 @@ def _page_lines(page: int, text: str) -> list[_Line]:
     return lines
 
 
-def _compact(text: str) -> str:
-    return _SPACE_RUN.sub("", text)
-
-
 def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     def key(line: _Line) -> str:
-        return re.sub(r"\d+", "#", _compact(line.text))
+        return re.sub(r"\d+", "#", without_spaces(line.text))
 
     tops: Counter[str] = Counter()
     bottoms: Counter[str] = Counter()
@@ -328,7 +325,7 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
 
     kept_pages = []
     for lines in pages:
-        numbers = {i for i in _edge_indexes(lines) if _PAGE_NUMBER.match(_compact(lines[i].text))}
+        numbers = {i for i in _edge_indexes(lines) if _PAGE_NUMBER.match(without_spaces(lines[i].text))}
         running = {i for i in range(min(EDGE_LINES, len(lines))) if key(lines[i]) in running_top}
         running |= {i for i in range(max(0, len(lines) - EDGE_LINES), len(lines)) if key(lines[i]) in running_bottom}
         if not set(range(len(lines))) - numbers - running:
@@ -437,12 +434,4 @@ def _join(parts: list[str]) -> str:
 
 def tidy_spaces(text: str) -> str:
     """Drop spaces next to non-ASCII characters (font-change gaps); keep one between ASCII ones."""
-
-    def replace(match: re.Match[str]) -> str:
-        start, end = match.start(), match.end()
-        if start == 0 or end == len(text):
-            return ""
-        before, after = text[start - 1], text[end]
-        return " " if before.isascii() and after.isascii() else ""
-
-    return _SPACE_RUN.sub(replace, text)
+    return collapse_spaces(text, _SPACE_RUN, between_ascii)
