@@ -6,10 +6,8 @@ queries, the index's texts) is shown escaped, so a control character cannot brea
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-import unicodedata
 from pathlib import Path
 
 import click
@@ -17,69 +15,8 @@ import click
 from indexer import __version__
 from indexer.config import ConfigError, load_settings
 from indexer.model import ReadError, ReadLimits
-
-SHOWN_PER_REASON = 5  # skipped files named per reason; the rest are counted (--json lists all)
-SHOWN_CHARS = 200  # of an argument echoed in a message
-# Shown escaped: control and format characters (a newline, ESC, a right-to-left override) and
-# surrogates (bytes of a file name that are not UTF-8, kept by Python as U+DC80..U+DCFF).
-ESCAPED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-
-
-def printable(text: str, limit: int | None = None) -> str:
-    """text as it may be shown on a terminal: characters that would act instead of showing are
-    written as Python writes them in a string literal (\\n, \\x1b, \\u202e; a byte that is not
-    UTF-8 as \\xff); ``limit``: at most that many characters, then how many there were."""
-    text = str(text)
-    cut = limit is not None and len(text) > limit
-    shown = text[:limit] if cut else text
-    if any(unicodedata.category(ch) in ESCAPED_CATEGORIES for ch in shown):
-        shown = "".join(_escaped(ch) if unicodedata.category(ch) in ESCAPED_CATEGORIES else ch for ch in shown)
-    return shown + (f"… ({len(text):,} characters)" if cut else "")
-
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    return repr(ch)[1:-1]  # \\n, \\x1b, \\u202e, \\ud800
-
-
-def to_json(data) -> str:
-    """JSON with the text as it is; a byte of a file name that is not UTF-8 (a surrogate, which
-    cannot be written as UTF-8) as its \\udcXX escape, which Python's json reads back exactly."""
-    return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def not_text_reason(value: str) -> str | None:
-    """Why value cannot be taken as text (bytes that are not UTF-8, a NUL), or None."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = value[exc.start:exc.end]
-        if all(0xDC80 <= ord(ch) <= 0xDCFF for ch in bad):
-            return f"has bytes that are not UTF-8 ({printable(bad)})"
-        return f"has a lone surrogate ({printable(bad)}), which is not text"
-    if "\0" in value:
-        return "has a NUL character"
-    return None
-
-
-class Utf8Text(click.ParamType):
-    """A text argument (query, id, quote, URL): UTF-8, no NUL, else a usage error naming why."""
-
-    name = "text"
-
-    def convert(self, value, param, ctx):
-        if not isinstance(value, str):
-            return value
-        reason = not_text_reason(value)
-        if reason:
-            self.fail(f"{printable(value, SHOWN_CHARS)!s} {reason}; give it as UTF-8 text", param, ctx)
-        return value
-
-
-TEXT = Utf8Text()
-
+from indexer.terminal import (SHOWN_CHARS, TEXT, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
+                              skipped_lines, to_json)
 
 class PolicySearch(click.Group):
     """The command group; an error no verb foresaw still ends with a message, not a traceback."""
@@ -100,12 +37,6 @@ class PolicySearch(click.Group):
             raise click.ClickException(
                 f"unexpected error: {type(exc).__name__}: {printable(str(exc), 1000)} "
                 "(this is a bug in policy-search: please report it with the command that caused it)") from exc
-
-
-def describe_os_error(exc: OSError, doing: str = "") -> str:
-    """An OSError in words: what was being done, the file, the reason."""
-    where = f" {printable(os.fsdecode(exc.filename))}" if exc.filename is not None else ""
-    return f"{doing}{':' if doing and where else ''}{where}: {exc.strerror or exc}".lstrip(": ")
 
 
 def _settings(**overrides):
@@ -134,23 +65,6 @@ def main() -> None:
       policy-search cite ID -f bibtex     # cite a paragraph; cite --quote "…" finds a quote's source
       policy-search check                 # verify every file of the index against its checksums
     """
-
-
-def _echo_outline(report) -> None:
-    meta = report.meta
-    click.echo(click.style(f"== {printable(report.source)}", bold=True))
-    for label, value in [
-        ("title", meta.title), ("issuers", "、".join(meta.issuers)), ("doc number", meta.doc_number),
-        ("date", meta.date), ("region", " ".join(x for x in (meta.province, meta.city, meta.region) if x)),
-        ("year", meta.year or ""), ("type", meta.doc_type),
-    ]:
-        if value:
-            click.echo(f"  {label:<11} {printable(value)}")
-    click.echo(f"  paragraphs  {len(report.paragraphs)}")
-    for p in report.paragraphs:
-        if p.kind == "heading":
-            indent = "  " * len(p.section)
-            click.echo(f"{indent}{printable(p.text)}  [¶{p.ordinal}]")
 
 
 @main.command()
@@ -182,7 +96,7 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -
             if as_json:
                 click.echo(to_json(report.to_dict()))
             else:
-                _echo_outline(report)
+                echo_outline(report)
             continue
         failed += 1
         if as_json:
@@ -215,23 +129,6 @@ def _require_index_folder(index_dir: Path) -> None:
             raise click.UsageError(f"--index {printable(str(index_dir), SHOWN_CHARS)} is a file, not a directory")
     except OSError as exc:
         raise click.UsageError(f"--index {printable(str(index_dir), SHOWN_CHARS)}: {exc.strerror or exc}") from exc
-
-
-def skipped_lines(skipped: list[tuple[str, str]], per_reason: int = SHOWN_PER_REASON) -> list[str]:
-    """Skipped files grouped by reason, most frequent first, each reason on one line naming up to
-    per_reason files: a disk that fills up must not print one line per file of the corpus."""
-    by_reason: dict[str, list[str]] = {}
-    for source, reason in skipped:
-        by_reason.setdefault(reason, []).append(source)
-    lines = []
-    for reason, sources in sorted(by_reason.items(), key=lambda item: -len(item[1])):
-        names = ", ".join(printable(s, SHOWN_CHARS) for s in sources[:per_reason])
-        if len(sources) == 1:
-            lines.append(f"  skipped {names}: {printable(reason)}")
-            continue
-        more = f" … and {len(sources) - per_reason} more" if len(sources) > per_reason else ""
-        lines.append(f"  skipped {len(sources)} files: {printable(reason)}: {names}{more}")
-    return lines
 
 
 @main.command()
@@ -281,18 +178,17 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     sys.exit(1 if summary.skipped else 0)
 
 
-def _highlight(text: str, spans: list[list[int]], color: bool) -> str:
-    out, pos = [], 0
-    for s, e in spans:
-        out.append(printable(text[pos:s]))
-        seg = printable(text[s:e])
-        out.append(click.style(seg, fg="red", bold=True) if color else f"【{seg}】")
-        pos = e
-    out.append(printable(text[pos:]))
-    return "".join(out)
+def _search_help() -> str:
+    """``search --help``: the query syntax from its one source, indexer/search/query.py."""
+    from indexer.search.query import SYNTAX_HELP
+
+    _title, _, rest = SYNTAX_HELP.strip("\n").partition("\n\n")
+    syntax, _, folding = rest.partition("\n\n")
+    # \b keeps click from re-wrapping the syntax table.
+    return f"Find every paragraph that contains QUERY.\n\n\b\nQuery language:\n{syntax}\n\n{folding.strip()}"
 
 
-@main.command()
+@main.command(help=_search_help())
 @click.argument("query", type=TEXT)
 @_index_dir_option
 @click.option("--limit", "-n", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits per page.")
@@ -301,20 +197,6 @@ def _highlight(text: str, spans: list[list[int]], color: bool) -> str:
 @click.option("--by-report", is_flag=True, help="Group hits by report.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, as_json: bool) -> None:
-    """Find every paragraph that contains QUERY.
-
-    \b
-    Query language:
-      出庭应诉率                 paragraphs containing the phrase, as Ctrl+F finds it
-      2021年 行政复议            both terms (AND is implicit)
-      复议 OR 诉讼  (or  复议 | 诉讼)   either term
-      -临猗                      exclude paragraphs containing the term
-      "双随机、一公开"            one literal term, spaces and punctuation included
-      法律顾问 /s 村              both terms in one sentence (同句)
-      region:互助  year:2021  year:2020..2022  type:报告  report:ID  section:复议  docno:互政〔2022〕4号
-    Matching folds full/half width, punctuation variants, spaces between digits and Chinese
-    (2021 年 = 2021年) and traditional/simplified characters (行政復議 = 行政复议).
-    """
     from indexer.search.query import QueryError
 
     settings = _settings(index=index_dir)
@@ -346,22 +228,10 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
             head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}") + f" — {group.count} paragraphs"
             click.echo(click.style(head, bold=True) if color else head)
             for hit in group.hits:
-                _echo_hit(hit, color, with_report=False)
+                echo_hit(hit, color, with_report=False)
         return
     for hit in result.hits:
-        _echo_hit(hit, color, with_report=True)
-
-
-def _echo_hit(hit, color: bool, with_report: bool) -> None:
-    ref = hit.report
-    if with_report:
-        click.echo("")
-        head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}")
-        click.echo(click.style(head, bold=True) if color else head)
-    if hit.section:
-        click.echo("  " + printable(" › ".join(hit.section)))
-    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}")
-    click.echo("  " + _highlight(hit.text, hit.highlights, color))
+        echo_hit(hit, color, with_report=True)
 
 
 @main.command()
@@ -470,7 +340,7 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
                        + (f" (+ {len(m.pids) - 1} more paragraph)" if len(m.pids) > 1 else ""))
             click.echo("  " + "\n  ".join(printable(line) for line in m.matched_text.split("\n")))
             for f, c in citations(m.pid).items():
-                click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + _shown_citation(c))
+                click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + shown_citation(c))
         sys.exit(0 if matches else 1)
     try:
         out = citations(paragraph_id)
@@ -482,13 +352,7 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     for f, c in out.items():
         if len(out) > 1:
             click.echo(f"[{f}]")
-        click.echo(_shown_citation(c))
-
-
-def _shown_citation(citation: str) -> str:
-    """A citation as printed: its own lines (RIS, BibTeX, CSL-JSON have several) kept, anything
-    else that would act on the terminal escaped."""
-    return "\n".join(printable(line) for line in citation.rstrip("\n").split("\n"))
+        click.echo(shown_citation(c))
 
 
 def _stdin_text(what: str) -> str:
@@ -514,20 +378,77 @@ def _stdin_text(what: str) -> str:
 def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir: Path | None,
           base_url: str | None) -> None:
     """Serve the web UI with waitress (builds the index first if there is none)."""
-    from webapp.server import run
-
     from indexer.store.layout import IndexMissing
+    from webapp import create_app
+    from webapp.server import create_bounded_server, run
 
     settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url)
     _require_index_folder(settings.index)
     try:
-        run(settings)
+        engine = _index_to_serve(settings)
+        try:
+            app = create_app(settings, engine=engine)
+        except IndexMissing as exc:  # damaged, or removed since it was checked
+            raise click.ClickException(str(exc)) from None
+        try:
+            server = create_bounded_server(app, settings)
+        except OSError as exc:  # port taken, address not on this machine, ...
+            raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") \
+                from None
+        run(server, app, settings)
     except IndexMissing as exc:  # missing, outdated or damaged, as the message says
         raise click.ClickException(printable(str(exc))) from exc
     except OSError as exc:  # the port is taken, the address is not this machine's, ...
         raise click.ClickException(describe_os_error(exc, f"cannot serve on {printable(settings.host)}:{settings.port}")) from exc
     except ValueError as exc:  # waitress: "Invalid host/port specified."
         raise click.ClickException(f"cannot serve on {printable(settings.host)}:{settings.port}: {printable(str(exc))}") from exc
+
+
+def _index_to_serve(settings):
+    """The engine for serve when it has to be opened here (no corpus: an existing index as it is),
+    else None after building or updating the index from the corpus when there is none yet; the
+    app then opens it."""
+    from indexer.search.engine import SearchEngine
+    from indexer.store.layout import IndexDamaged, IndexMissing, IndexOutdated
+
+    corpus = Path(settings.corpus)
+    if corpus.is_dir():
+        click.echo(f"Checking index {settings.index} (corpus {corpus}) …")
+        _build_index_if_missing(settings)
+        return None
+    try:
+        engine = SearchEngine.from_settings(settings, warm=True)
+    except IndexOutdated as exc:
+        raise click.ClickException(f"{exc} (with --corpus DIR, serve rebuilds it)") from None
+    except IndexDamaged as exc:
+        raise click.ClickException(str(exc)) from None
+    except IndexMissing:
+        raise click.ClickException(
+            f"no index in {settings.index}, and the corpus {corpus} to build it from is not a directory "
+            "(use --corpus DIR or --index DIR)") from None
+    click.echo(f"Using index {settings.index} (corpus {corpus} not found; not updating)")
+    return engine
+
+
+def _build_index_if_missing(settings) -> None:
+    from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, ensure_index
+
+    corpus = Path(settings.corpus)
+    try:
+        summary = ensure_index([corpus], Path(settings.index), progress=default_progress,
+                               userdict=settings.userdict, max_chars=settings.max_chunk_chars,
+                               limits=ReadLimits.from_settings(settings))
+    except (IndexBusy, IndexRunFailed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if summary is None:
+        click.echo(f"Using index {settings.index}")
+        return
+    for line in summary.recovered:
+        click.echo(f"  {line}", err=True)
+    click.echo(f"Built index {settings.index} from {corpus}: {summary.reports} reports, "
+               f"{summary.paragraphs} paragraphs")
+    for line in skipped_lines(summary.skipped):
+        click.echo(line, err=True)
 
 
 @main.command()

@@ -245,7 +245,7 @@ def test_index_groups_skipped_files_by_reason(tmp_path):
 
 
 def test_skipped_lines_name_up_to_five_files_per_reason():
-    from indexer.cli import skipped_lines
+    from indexer.terminal import skipped_lines
 
     skipped = [(f"f{i}.txt", "[Errno 28] No space left on device") for i in range(996)]
     skipped += [("a.pdf", "not a PDF"), ("b\nc.txt", "file is empty")]

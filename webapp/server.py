@@ -1,4 +1,5 @@
-"""`policy-search serve`: build the index if missing, then serve the app with waitress.
+"""Waitress for the app: create the bounded server, announce where it listens, run it. The rest of
+`policy-search serve` (settings, building the index if there is none, messages) is the CLI's.
 
 Waitress is bounded by the settings (``server_threads``, ``connection_limit``, ``channel_timeout``,
 ``max_request_body_kb``, ``max_request_header_kb``): slow or half-open connections wait in
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-import click
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
@@ -118,76 +117,23 @@ def announce(settings: Settings, addresses: list[tuple[str, int]], origin: str) 
     host, port = addresses[0]
     wildcard = settings.host in WILDCARD_HOSTS
     shown = ", ".join(_url(h, p) for h, p in addresses)
-    click.echo(f"Serving policy-search on {shown} … open it in a browser (Ctrl+C to stop)")
+    print(f"Serving policy-search on {shown} … open it in a browser (Ctrl+C to stop)")
     if wildcard:
         local = "[::1]" if ":" in host else "127.0.0.1"
         family = "IPv6 and IPv4" if ":" in host else "IPv4"
-        click.echo(f"On this machine open http://{local}:{port}/")
-        click.echo(f"warning: listening on every {family} network interface ({settings.host or '*'}): anyone who "
-                   f"can reach this machine on port {port} can use the server; --host 127.0.0.1 keeps it local",
-                   err=True)
+        print(f"On this machine open http://{local}:{port}/")
+        print(f"warning: listening on every {family} network interface ({settings.host or '*'}): anyone who "
+              f"can reach this machine on port {port} can use the server; --host 127.0.0.1 keeps it local",
+              file=sys.stderr)
     if not settings.base_url and (wildcard or host not in ("127.0.0.1", "::1", "localhost")):
-        click.echo(f"Permalinks and citations point at {origin}/ (set --base-url to the address readers use)",
-                   err=True)
+        print(f"Permalinks and citations point at {origin}/ (set --base-url to the address readers use)",
+              file=sys.stderr)
     sys.stdout.flush()
 
 
-def _build_index_if_missing(settings: Settings) -> None:
-    from indexer.cli import skipped_lines
-    from indexer.model import ReadLimits
-    from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, ensure_index
-
-    corpus = Path(settings.corpus)
-    try:
-        summary = ensure_index([corpus], Path(settings.index), progress=default_progress,
-                               userdict=settings.userdict, max_chars=settings.max_chunk_chars,
-                               limits=ReadLimits.from_settings(settings))
-    except (IndexBusy, IndexRunFailed) as exc:
-        raise click.ClickException(str(exc)) from exc
-    if summary is None:
-        click.echo(f"Using index {settings.index}")
-        return
-    for line in summary.recovered:
-        click.echo(f"  {line}", err=True)
-    click.echo(f"Built index {settings.index} from {corpus}: {summary.reports} reports, "
-               f"{summary.paragraphs} paragraphs")
-    for line in skipped_lines(summary.skipped):
-        click.echo(line, err=True)
-
-
-def run(settings: Settings) -> None:
-    """Serve until interrupted. Port 0 picks a free port; the real address is printed."""
-    from . import create_app
-
-    from indexer.search.engine import SearchEngine
-    from indexer.store.layout import IndexDamaged, IndexMissing, IndexOutdated
-
-    corpus = Path(settings.corpus)
-    engine = None
-    if corpus.is_dir():
-        click.echo(f"Checking index {settings.index} (corpus {corpus}) …")
-        _build_index_if_missing(settings)
-    else:
-        try:  # no corpus to build from: serve an existing index as it is
-            engine = SearchEngine.from_settings(settings, warm=True)
-        except IndexOutdated as exc:
-            raise click.ClickException(f"{exc} (with --corpus DIR, serve rebuilds it)") from None
-        except IndexDamaged as exc:
-            raise click.ClickException(str(exc)) from None
-        except IndexMissing:
-            raise click.ClickException(
-                f"no index in {settings.index}, and the corpus {corpus} to build it from is not a directory "
-                "(use --corpus DIR or --index DIR)") from None
-        click.echo(f"Using index {settings.index} (corpus {corpus} not found; not updating)")
-    try:
-        app = create_app(settings, engine=engine)
-    except IndexMissing as exc:  # damaged, or removed since it was checked
-        raise click.ClickException(str(exc)) from None
-    try:
-        server = create_bounded_server(app, settings)
-    except OSError as exc:  # port taken, address not on this machine, ...
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") \
-            from None
+def run(server, app, settings: Settings) -> None:
+    """Serve with a server from ``create_bounded_server`` until interrupted, after announcing it.
+    Port 0 picks a free port: the address printed, and used for absolute links, is the one bound."""
     addresses = listening_on(server)
     # Absolute links (citations, the API's permalink/url) use the address actually bound (port 0
     # is a free port chosen now), never a request's Host header.
@@ -197,6 +143,6 @@ def run(settings: Settings) -> None:
     try:
         server.run()
     except KeyboardInterrupt:
-        click.echo("\nStopped.")
+        print("\nStopped.")
     finally:
         server.close()

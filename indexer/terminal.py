@@ -1,0 +1,143 @@
+"""What the command line puts on a terminal and takes from it: untrusted text (file names,
+queries, the index's texts) escaped so that a control character cannot act, JSON that keeps a file
+name's stray bytes, UTF-8 arguments, skipped files grouped by reason, and how a report outline, a
+hit and a citation are printed. Apart from cli.py, so that the verbs there stay one call each.
+"""
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+
+import click
+
+SHOWN_PER_REASON = 5  # skipped files named per reason; the rest are counted (--json lists all)
+SHOWN_CHARS = 200  # of an argument echoed in a message
+# Shown escaped: control and format characters (a newline, ESC, a right-to-left override) and
+# surrogates (bytes of a file name that are not UTF-8, kept by Python as U+DC80..U+DCFF).
+ESCAPED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """text as it may be shown on a terminal: characters that would act instead of showing are
+    written as Python writes them in a string literal (\\n, \\x1b, \\u202e; a byte that is not
+    UTF-8 as \\xff); ``limit``: at most that many characters, then how many there were."""
+    text = str(text)
+    cut = limit is not None and len(text) > limit
+    shown = text[:limit] if cut else text
+    if any(unicodedata.category(ch) in ESCAPED_CATEGORIES for ch in shown):
+        shown = "".join(_escaped(ch) if unicodedata.category(ch) in ESCAPED_CATEGORIES else ch for ch in shown)
+    return shown + (f"… ({len(text):,} characters)" if cut else "")
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1]  # \\n, \\x1b, \\u202e, \\ud800
+
+
+def to_json(data) -> str:
+    """JSON with the text as it is; a byte of a file name that is not UTF-8 (a surrogate, which
+    cannot be written as UTF-8) as its \\udcXX escape, which Python's json reads back exactly."""
+    return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def not_text_reason(value: str) -> str | None:
+    """Why value cannot be taken as text (bytes that are not UTF-8, a NUL), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start:exc.end]
+        if all(0xDC80 <= ord(ch) <= 0xDCFF for ch in bad):
+            return f"has bytes that are not UTF-8 ({printable(bad)})"
+        return f"has a lone surrogate ({printable(bad)}), which is not text"
+    if "\0" in value:
+        return "has a NUL character"
+    return None
+
+
+class Utf8Text(click.ParamType):
+    """A text argument (query, id, quote, URL): UTF-8, no NUL, else a usage error naming why."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        reason = not_text_reason(value)
+        if reason:
+            self.fail(f"{printable(value, SHOWN_CHARS)!s} {reason}; give it as UTF-8 text", param, ctx)
+        return value
+
+
+TEXT = Utf8Text()
+
+
+def describe_os_error(exc: OSError, doing: str = "") -> str:
+    """An OSError in words: what was being done, the file, the reason."""
+    where = f" {printable(os.fsdecode(exc.filename))}" if exc.filename is not None else ""
+    return f"{doing}{':' if doing and where else ''}{where}: {exc.strerror or exc}".lstrip(": ")
+
+
+def skipped_lines(skipped: list[tuple[str, str]], per_reason: int = SHOWN_PER_REASON) -> list[str]:
+    """Skipped files grouped by reason, most frequent first, each reason on one line naming up to
+    per_reason files: a disk that fills up must not print one line per file of the corpus."""
+    by_reason: dict[str, list[str]] = {}
+    for source, reason in skipped:
+        by_reason.setdefault(reason, []).append(source)
+    lines = []
+    for reason, sources in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        names = ", ".join(printable(s, SHOWN_CHARS) for s in sources[:per_reason])
+        if len(sources) == 1:
+            lines.append(f"  skipped {names}: {printable(reason)}")
+            continue
+        more = f" … and {len(sources) - per_reason} more" if len(sources) > per_reason else ""
+        lines.append(f"  skipped {len(sources)} files: {printable(reason)}: {names}{more}")
+    return lines
+
+
+def echo_outline(report) -> None:
+    meta = report.meta
+    click.echo(click.style(f"== {printable(report.source)}", bold=True))
+    for label, value in [
+        ("title", meta.title), ("issuers", "、".join(meta.issuers)), ("doc number", meta.doc_number),
+        ("date", meta.date), ("region", " ".join(x for x in (meta.province, meta.city, meta.region) if x)),
+        ("year", meta.year or ""), ("type", meta.doc_type),
+    ]:
+        if value:
+            click.echo(f"  {label:<11} {printable(value)}")
+    click.echo(f"  paragraphs  {len(report.paragraphs)}")
+    for p in report.paragraphs:
+        if p.kind == "heading":
+            indent = "  " * len(p.section)
+            click.echo(f"{indent}{printable(p.text)}  [¶{p.ordinal}]")
+
+
+def highlighted(text: str, spans: list[list[int]], color: bool) -> str:
+    out, pos = [], 0
+    for s, e in spans:
+        out.append(printable(text[pos:s]))
+        seg = printable(text[s:e])
+        out.append(click.style(seg, fg="red", bold=True) if color else f"【{seg}】")
+        pos = e
+    out.append(printable(text[pos:]))
+    return "".join(out)
+
+
+def echo_hit(hit, color: bool, with_report: bool) -> None:
+    ref = hit.report
+    if with_report:
+        click.echo("")
+        head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}")
+        click.echo(click.style(head, bold=True) if color else head)
+    if hit.section:
+        click.echo("  " + printable(" › ".join(hit.section)))
+    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}")
+    click.echo("  " + highlighted(hit.text, hit.highlights, color))
+
+
+def shown_citation(citation: str) -> str:
+    """A citation as printed: its own lines (RIS, BibTeX, CSL-JSON have several) kept, anything
+    else that would act on the terminal escaped."""
+    return "\n".join(printable(line) for line in citation.rstrip("\n").split("\n"))
