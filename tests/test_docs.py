@@ -39,7 +39,8 @@ def test_every_cli_verb_is_in_the_readme(verb):
 
 @pytest.mark.parametrize("field", _query_fields())
 def test_every_query_field_is_in_the_readme(field):
-    assert re.search(rf"`[^`]*\b{field}:[^`]*`", README), f"README.md shows no `{field}:` query"
+    # As the query table writes a field: `region:互助`.
+    assert f"`{field}:" in README, f"README.md's query table shows no `{field}:…`"
 
 
 @pytest.mark.parametrize("setting", _settings())
