@@ -2,7 +2,13 @@
 
 Whatever the arguments, a verb ends with a message and exit status 2 (usage) or 1 (runtime), never
 a traceback: arguments that are not UTF-8 text are usage errors, and untrusted text (file names,
-queries, the index's texts) is shown escaped, so a control character cannot break the output.
+queries, the index's texts) is shown escaped (indexer/terminal.py), so a control character
+cannot break the output.
+
+About 500 lines, on purpose: seven verbs, each with its options and help text, and each mapping
+the API's errors onto one message and exit status; `serve` also builds the index when there is
+none (the CLI owns that, webapp/server.py only runs waitress). How things are printed lives in
+terminal.py; what is left here is one block per verb, which reads best in one file.
 """
 from __future__ import annotations
 

@@ -22,9 +22,6 @@ class Place:
     adcode: str
 
 
-_COUNTY_SUFFIX = re.compile(r"(自治县|自治旗|县|区|旗|市)$")
-
-
 def _adcode_table() -> Path | None:
     spec = importlib.util.find_spec("cpca")
     if spec is None or not spec.submodule_search_locations:

@@ -29,7 +29,6 @@ HEADING_MAX_CHARS = 60
 _SENTENCE_END = "。！？!?"
 _CONTINUES_AFTER = set("。！？!?；;：:…”’」』）)】") 
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
-_BOLD = re.compile(r"\*\*(.*?)\*\*")
 _BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*")
 # A run of spaces and tabs becomes one space; a lone space is already one.
 _INLINE_SPACE = re.compile("[ \t\u3000\xa0]{2,}|[\t\u3000\xa0]")
