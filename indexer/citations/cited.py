@@ -70,7 +70,7 @@ def citing_candidates(store: ExactStore) -> np.ndarray:
 class CitationIndex:
     entries: dict[str, CitedEntry]  # "title:<key>" / "docno:<key>" -> entry
     by_pid: dict[str, list[str]]  # citing paragraph -> entry keys, in text order
-    store: ExactStore | None = field(default=None, repr=False, compare=False)  # for labels, read lazily
+    store: ExactStore = field(repr=False, compare=False)  # where labels are read, when first shown
     # The index is shared by the server's threads; a label is filled in once, under this lock.
     _label_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -110,7 +110,7 @@ class CitationIndex:
         return cls(entries=entries, by_pid=by_pid, store=store)
 
     def _label_of(self, entry: CitedEntry) -> str:
-        row = self.store.pid_index.get(entry.pids[0]) if self.store is not None else None
+        row = self.store.pid_index.get(entry.pids[0])
         text = self.store.text(row) if row is not None else ""
         for r in extract_references(text):
             if r.kind == entry.kind and r.normalized == entry.key:
