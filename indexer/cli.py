@@ -330,10 +330,8 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
         return {f: format_citation(view, meta, f"{base}/p/{pid}", f, today) for f in fmts}
 
     if quote is not None:
-        from indexer.citations.quote import find_quote
-
         text = _stdin_text("the quote") if quote == "-" else quote
-        matches = find_quote(engine, text, limit=limit)
+        matches = engine.quote(text, limit=limit)
         if as_json:
             click.echo(to_json({"ok": True, "found": bool(matches), "matches": [
                 dict(m.to_dict(), url=f"{base}/p/{m.pid}", citations=citations(m.pid)) for m in matches]}))

@@ -7,7 +7,11 @@ import re
 
 import pytest
 
-from indexer.citations.formats import FORMATS, UnknownFormat, all_citations, bibtex_escape, format_citation
+from indexer.citations import formats
+from indexer.citations.formats import (
+    ALIASES, FORMAT_LABELS, FORMATS, UnknownFormat, all_citations, bibtex_escape, canonical_format, format_citation,
+    inline_citation,
+)
 
 R000 = "000_0d8bbccb02c01f0a"
 R001 = "001_623fe7deefd3bc57"
@@ -246,3 +250,46 @@ def test_unknown_format_and_default_date(p18):
         assert fmt in str(exc.value)
     assert f"[{dt.date.today().isoformat()}]" in format_citation(view, meta, BASE + view.id, "gbt7714")
     assert set(all_citations(view, meta, BASE + view.id, ACCESSED)) == set(FORMATS)
+
+
+# -- format names -----------------------------------------------------------------------------------
+def test_canonical_format_of_names_and_aliases():
+    for fmt in FORMATS:
+        assert canonical_format(fmt) == fmt
+        assert canonical_format(f"  {fmt.upper()} ") == fmt
+    assert {alias: canonical_format(alias) for alias in ALIASES} == ALIASES
+    assert canonical_format("BIB") == "bibtex" and canonical_format("GB/T7714") == "gbt7714"
+    assert set(ALIASES.values()) <= set(FORMATS) and set(FORMAT_LABELS) == set(FORMATS)
+    for bad in ("apa", "", " ", "bibtexx", "inline"):
+        with pytest.raises(UnknownFormat) as exc:
+            canonical_format(bad)
+        assert exc.value.fmt == bad and exc.value.formats == FORMATS
+
+
+def test_an_alias_formats_as_its_format(p18):
+    view, meta = p18
+    for alias, fmt in ALIASES.items():
+        assert cite(view, meta, alias) == cite(view, meta, fmt)
+
+
+def test_the_cite_api_finds_an_alias_without_formatting_every_format(engine, seed_index, monkeypatch):
+    from webapp import create_app
+
+    view, _ = paragraph_with(engine, R000, "一是推进行政复议体制改革")
+    client = create_app(seed_index, engine=engine).test_client()
+    calls = []
+    real = formats.format_citation
+    monkeypatch.setattr(formats, "format_citation", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    d = client.get(f"/api/cite/{view.id}", query_string={"format": " BIB "}).get_json()
+    assert d["format"] == "bibtex" and d["citation"].startswith("@report{")
+    assert calls == ["bibtex"]
+    resp = client.get(f"/api/cite/{view.id}", query_string={"format": "md", "download": "1"})
+    assert resp.mimetype == "text/markdown" and 'filename="citation.md"' in resp.headers["Content-Disposition"]
+    assert client.get(f"/api/cite/{view.id}", query_string={"format": "apa"}).get_json()["error"]["code"] == \
+        "unknown_format"
+
+
+def test_inline_citation():
+    assert inline_citation("某县报告", ["一、总体情况", "（一）复议"], 7, "http://h/p/x") == \
+        "某县报告，一、总体情况 › （一）复议，第7段。http://h/p/x"
+    assert inline_citation("某县报告", [], 1, "http://h/p/x") == "某县报告，第1段。http://h/p/x"

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer.citations.quote import find_quote
 from indexer.search.engine import NotFound, SearchEngine
 from indexer.indexing.update import update_index
 
@@ -121,7 +120,7 @@ def _answer(engine: SearchEngine, op: tuple[str, tuple, dict]) -> str:
             h = engine.paragraph_history(*args)
             d = h.to_dict() if h else None
         elif name == "quote":
-            d = [m.to_dict() for m in find_quote(engine, *args)]
+            d = [m.to_dict() for m in engine.quote(*args)]
         elif name == "citations":
             ci = engine.citations()
             d = [e.to_dict() for e in ci.most_cited(None)]

@@ -53,7 +53,7 @@ def test_an_empty_index_answers_like_an_empty_corpus(empty_index, warm):
         with pytest.raises(NotFound):
             engine.paragraph("000_0d8bbccb02c01f0a~2qkvku75b2")
         assert engine.paragraph_history("000_0d8bbccb02c01f0a~2qkvku75b2") is None
-        assert find_quote(engine, "严格落实行政负责人出庭制度，行政机关负责人出庭应诉率为89%") == []
+        assert find_quote(engine.store, "严格落实行政负责人出庭制度，行政机关负责人出庭应诉率为89%") == []
         assert engine.citations().most_cited() == []
         assert not engine.is_stale()
     finally:

@@ -1,15 +1,16 @@
 """Citations a paragraph makes (《…》 titles, 文号), linking them to reports, the corpus-wide index."""
 from __future__ import annotations
 
+import re
 import shutil
+from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from indexer.normalise import fold
-from indexer.citations.references import (
-    Reference, cited_by_index, corpus_reports, extract_references, link_references, paragraphs_citing,
-    title_key,
-)
+from indexer.citations.cited import CitationIndex, citing_candidates, entry_key, entry_keys
+from indexer.citations.references import Reference, ReferenceLinker, extract_references, scan_folded, title_key
 
 from conftest import CORPUS
 from conftest import paragraph_with
@@ -19,6 +20,43 @@ R001 = "001_623fe7deefd3bc57"
 R002 = "002_6785f9f2da4cfcb2"
 R003 = "003_08e8b4a7741f3a58"
 R004 = "004_34069464076b4f45"
+
+
+# -- oracles: plain restatements of what the engine does in one pass ---------------------------------
+def corpus_reports(engine) -> list[tuple[str, dict]]:
+    return [(r.rid, r.meta) for r in engine.store.reports]
+
+
+@dataclass(frozen=True)
+class LinkedReference:
+    label: str
+    report_id: str | None
+
+
+def link_references(refs: list[Reference], reports) -> list[LinkedReference]:
+    """Each reference with the report it names, or report_id None. ``reports``: [(rid, meta)]."""
+    linker = ReferenceLinker(reports)
+    out = []
+    for r in refs:
+        rids = linker.link(r.kind, r.normalized)
+        out.append(LinkedReference(label=r.label, report_id=rids[0] if rids else None))
+    return out
+
+
+def paragraphs_citing(engine, value: str) -> np.ndarray:
+    """Sorted exact-store rows of the paragraphs citing ``value`` (a title or 文号), by a scan."""
+    store = engine.store
+    wanted = set(entry_keys(value))
+    folded = fold(value).replace(" ", "")
+    if not folded:
+        return np.empty(0, dtype=np.int64)
+    # Preselect by the longest run of Chinese characters the citation must contain.
+    runs = re.findall(r"[\u3400-\u9fff]+", folded.replace("《", "").replace("》", ""))
+    anchor = max(runs, key=len) if runs else ""
+    cand = store.docs_containing(anchor[:12]) if anchor else citing_candidates(store)
+    keep = [i for i in cand.tolist()
+            if any(entry_key(kind, key) in wanted for kind, _s, _e, key in scan_folded(store.folded_text(i)))]
+    return np.array(keep, dtype=np.int64)
 
 
 def refs_of(text: str) -> list[tuple[str, str, str]]:
@@ -203,7 +241,7 @@ def citing_engine(tmp_path_factory):
 
 
 def test_cited_by_index_links_across_reports(citing_engine):
-    ci = cited_by_index(citing_engine)
+    ci = CitationIndex.of(citing_engine.store)
     citing_rid = next(r.rid for r in citing_engine.store.reports if r.source.endswith("005_citing.txt"))
 
     hz = ci.get("互政〔2022〕4号")
@@ -234,7 +272,7 @@ def test_cited_by_index_links_across_reports(citing_engine):
 
 
 def test_cited_by_index_on_seeds(engine):
-    ci = cited_by_index(engine)
+    ci = CitationIndex.of(engine.store)
     top = ci.most_cited(10)
     assert top[0].report_count >= top[-1].report_count
     # 《法治政府建设实施纲要》 is cited by 001 (…（2021—2025 年）) and 004 (…（2021—2025）): one document
@@ -280,9 +318,9 @@ def test_reference_to_dict():
 def test_most_cited_svg(engine):
     import xml.etree.ElementTree as ET
 
-    from indexer.citations.references import most_cited_svg
+    from indexer.citations.cited import most_cited_svg
 
-    ci = cited_by_index(engine)
+    ci = CitationIndex.of(engine.store)
     top = ci.most_cited(10)
     svg = most_cited_svg(top, href=lambda e: f"/?q=cites:{e.key}&x=<1>")
     root = ET.fromstring(svg)  # well-formed XML, labels and links escaped

@@ -158,7 +158,7 @@ def test_permalinks_ignore_the_host_header(client, app):
 def test_public_origin_from_the_server_and_base_url(hard_index, eng):
     from indexer.config import Settings
     from webapp import create_app
-    from webapp.views import local_origin
+    from webapp.links import local_origin
 
     _, _, index_dir = hard_index
     app = create_app(Settings(index=index_dir, port=0), engine=eng)

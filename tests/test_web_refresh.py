@@ -5,6 +5,7 @@ import shutil
 import time
 
 import webapp
+import webapp.engine
 from indexer.search.engine import SearchEngine
 from indexer.indexing.update import update_index
 
@@ -29,7 +30,7 @@ def test_app_reopens_a_newer_index_generation_in_the_background(tmp_path, monkey
 
     shutil.copy(SEEDS[3], corpus / SEEDS[3].name)
     update_index([corpus], index_dir)
-    monkeypatch.setattr(webapp, "REFRESH_EVERY_S", 0.0)
+    monkeypatch.setattr(webapp.engine, "REFRESH_EVERY_S", 0.0)
     # The request that notices the new generation is answered from the old one...
     assert client.get("/api/search?q=乐都区").get_json()["total"] == 0
     deadline = time.monotonic() + 60
@@ -57,7 +58,7 @@ def test_app_picks_up_a_rebuild_whose_generation_has_the_same_number(tmp_path, m
 
     # A rebuild from another corpus: a new folder at the same path, generation numbers from the start.
     update_index([other], index_dir, rebuild=True)
-    monkeypatch.setattr(webapp, "REFRESH_EVERY_S", 0.0)
+    monkeypatch.setattr(webapp.engine, "REFRESH_EVERY_S", 0.0)
     client.get("/healthz")
     deadline = time.monotonic() + 60
     while app.extensions["policy_search_engine"] is first_engine and time.monotonic() < deadline:

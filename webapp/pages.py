@@ -6,12 +6,13 @@ import os
 import unicodedata
 from urllib.parse import quote as percent_encode
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
+from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.query import SYNTAX_HELP
 
-from . import views
+from . import links, views
 from .views import WebError
 
 bp = Blueprint("pages", __name__)
@@ -128,7 +129,7 @@ def quote():
             model = views.quote_model(text, request.args)
         except WebError as err:
             error = err.to_dict()["error"]
-    return render_template("quote.html", model=model, error=error, text=text[: views.MAX_QUOTE_CHARS], q=""), \
+    return render_template("quote.html", model=model, error=error, text=text[:MAX_QUOTE_CHARS], q=""), \
         (400 if error else 200)
 
 
@@ -140,7 +141,7 @@ def citations():
 
 @bp.get("/favicon.ico")
 def favicon():
-    return redirect(url_for("static", filename="favicon.svg"), code=301)
+    return redirect(links.static_url("favicon.svg"), code=301)
 
 
 @bp.get("/healthz")
@@ -179,4 +180,4 @@ def install_error_handlers(app) -> None:
         return render_template("error.html", status=500, title=ERROR_TITLES[500], message=message, q=""), 500
 
 
-__all__ = ["bp", "install_error_handlers", "abort"]
+__all__ = ["bp", "install_error_handlers"]

@@ -1,7 +1,7 @@
-"""Template helpers: highlighted text and snippets (every piece escaped), URL building, chart rows."""
+"""Template helpers: highlighted text and snippets (every piece escaped), chart rows (URLs: ``links``)."""
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from flask import Flask
 from markupsafe import Markup, escape
 
 SNIPPET_WINDOW = 160
@@ -60,26 +60,6 @@ def snippet(text: str, spans, tag: str = "mark") -> Markup:
     return (Markup("…") if lo > 0 else Markup("")) + body + (Markup("…") if hi < len(text) else Markup(""))
 
 
-def url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str:
-    """The current request's URL for ``endpoint`` with some arguments changed (None removes)."""
-    args: dict[str, list[str]] = {k: request.args.getlist(k) for k in request.args if k not in _drop}
-    for k, v in changes.items():
-        if v is None or v == "" or v == []:
-            args.pop(k, None)
-        else:
-            args[k] = v if isinstance(v, list) else [str(v)]
-    return url_for(endpoint, **args)
-
-
-def toggle_url(dim: str, value: str, single: bool = False) -> str:
-    current = request.args.getlist(dim)
-    if value in current:
-        new = [v for v in current if v != value]
-    else:
-        new = [value] if single else current + [value]
-    return url_with(**{dim: new, "page": None})
-
-
 def chart_rows(items, limit: int = 12) -> list[dict]:
     items = [i for i in items if i["count"] > 0][:limit]
     top = max((i["count"] for i in items), default=1) or 1
@@ -106,8 +86,7 @@ def section_path(section) -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.filters.update(highlight=highlight, snippet=snippet, short=short, section_path=section_path)
-    app.jinja_env.globals.update(url_with=url_with, toggle_url=toggle_url, chart_rows=chart_rows,
-                                 page_window=page_window)
+    app.jinja_env.globals.update(chart_rows=chart_rows, page_window=page_window)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -19,7 +19,7 @@ from waitress.server import BaseWSGIServer
 
 from indexer.config import Settings
 
-from .views import WILDCARD_HOSTS, local_origin
+from .links import WILDCARD_HOSTS, local_origin
 
 # A waitress answer's status -> the API's error code (README "Errors").
 WAITRESS_ERROR_CODES = {400: "bad_request", 413: "request_too_large", 431: "headers_too_large",

@@ -9,10 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 
-from flask import current_app, request, url_for
+from flask import current_app
 
+from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, inline_citation
+from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.query import QueryError
 from indexer.search.engine import NotFound, highlight_spans
+
+from . import links
+from .engine import get_engine
 
 SORTS = ("relevance", "date", "report")
 FACETS = ("region", "year", "type")
@@ -56,69 +61,11 @@ class WebError(Exception):
 
 
 def engine():
-    return current_app.extensions["policy_search_engine"]
+    return get_engine()
 
 
 def settings():
     return current_app.config["SETTINGS"]
-
-
-# -- links --------------------------------------------------------------------------------------
-WILDCARD_HOSTS = ("", "0.0.0.0", "::")
-
-
-def local_origin(host: str, port: int) -> str:
-    """``http://host:port`` of a server listening on host and port. A wildcard address (every
-    interface) names no host a reader can reach, so the machine's own name stands for it."""
-    if host in WILDCARD_HOSTS:
-        import socket
-
-        host = socket.gethostname() or "localhost"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def public_origin() -> str:
-    """Scheme and host of absolute links (citations, the API's ``permalink`` and ``url``):
-    ``settings.base_url`` when set, else the address the server was started on (``server.run``
-    stores it as ``PUBLIC_ORIGIN``; settings host and port otherwise). Never the request's Host
-    header: a client chooses it, and it would end up in the citations users copy."""
-    base = settings().base_url.rstrip("/")
-    if base:
-        return base
-    return current_app.config.get("PUBLIC_ORIGIN") or local_origin(settings().host, settings().port)
-
-
-def external(path: str) -> str:
-    """An absolute URL for an app path (``url_for``'s, script root included) on ``public_origin``."""
-    root = request.script_root
-    if settings().base_url and root and path.startswith(root):
-        path = path[len(root):]  # base_url already names the prefix the app is mounted under
-    return public_origin() + path
-
-
-def anchor(pid: str) -> str:
-    return "p-" + pid
-
-
-def permalink(pid: str) -> str:
-    return external(url_for("pages.paragraph", pid=pid))
-
-
-def report_link(rid: str, pid: str | None = None, q: str = "") -> str:
-    args = {}
-    if q:
-        args["q"] = q
-    if pid:
-        args["hl"] = pid
-    return url_for("pages.report", rid=rid, **args) + (f"#{anchor(pid)}" if pid else "")
-
-
-def citation(title: str, section: list[str], ordinal: int, link: str) -> str:
-    bits = [title]
-    if section:
-        bits.append(" › ".join(section))
-    bits.append(f"第{ordinal}段")
-    return "，".join(bits) + "。" + link
 
 
 def _ref_dict(ref) -> dict:
@@ -232,16 +179,16 @@ def _facets(params: dict, result) -> dict:
 def _decorate_hit(h: dict, q: str) -> dict:
     ref = h["report"]
     ref["display_title"] = ref.get("title") or _display_title(ref)
-    h["permalink"] = permalink(h["id"])
-    h["url"] = report_link(ref["id"], h["id"], q)
-    h["citation"] = citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
+    h["permalink"] = links.permalink(h["id"])
+    h["url"] = links.report_paragraph_url(ref["id"], h["id"], q)
+    h["citation"] = inline_citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
     h.update(cite_links(h["id"]))
     return h
 
 
 def cite_links(pid: str) -> dict:
     """The 引用 control of a paragraph: the HTML page (works without JS) and its JSON twin (for app.js)."""
-    return {"cite_url": url_for("pages.cite", pid=pid), "cite_api": url_for("api.cite", pid=pid)}
+    return {"cite_url": links.cite_url(pid), "cite_api": links.cite_api_url(pid)}
 
 
 def _display_title(ref: dict) -> str:
@@ -278,7 +225,7 @@ def _suggestions(params: dict, parsed) -> list[dict]:
         if n:
             args = {"q": cq, **{d: p[d] for d in FACETS if p[d]}}
             out.append({"q": cq, "count": n, "filters_dropped": bool(override),
-                        "url": url_for("pages.search", **args)})
+                        "url": links.search_url(**args)})
         if len(out) >= 4:
             break
     return out
@@ -300,7 +247,7 @@ def search_model(args) -> dict:
     if "groups" in d:
         for grp in d["groups"]:
             grp["report"]["display_title"] = grp["report"].get("title") or _display_title(grp["report"])
-            grp["url"] = url_for("pages.report", rid=grp["report"]["id"], q=params["q"] or None)
+            grp["url"] = links.report_url(grp["report"]["id"], params["q"])
             for h in grp["hits"]:
                 _decorate_hit(h, params["q"])
     d["suggestions"] = []
@@ -348,16 +295,6 @@ def page_of(ordinal: int, per_page: int) -> int:
     return (max(1, ordinal) - 1) // per_page + 1
 
 
-def report_page_url(rid: str, page: int, q: str = "", pid: str | None = None) -> str:
-    """A page of a report (scrolled to paragraph ``pid`` when given), keeping the query."""
-    args: dict = {}
-    if q:
-        args["q"] = q
-    if page > 1:
-        args["page"] = page
-    return url_for("pages.report", rid=rid, **args) + (f"#{anchor(pid)}" if pid else "")
-
-
 def _wanted_page(rid: str, args, hl: str, per_page: int) -> int:
     """``?page=`` when given, else the page holding paragraph ``hl`` (a permalink's target), else 1."""
     if args.get("page", "") != "":
@@ -391,11 +328,11 @@ def report_model(rid: str, args) -> dict:
     d = {"ok": True, **view.to_dict()}
     del d["headings"]  # as the toc below
     d["report"] = _ref_dict(view.report)
-    d["source_url"] = url_for("pages.report_source", rid=rid)
-    d["permalink"] = external(url_for("pages.report", rid=rid))
+    d["source_url"] = links.report_source_url(rid)
+    d["permalink"] = links.report_permalink(rid)
     d["page"], d["pages"], d["per_page"] = page, pages, per_page
-    d["prev_url"] = report_page_url(rid, page - 1, q) if page > 1 else None
-    d["next_url"] = report_page_url(rid, page + 1, q) if page < pages else None
+    d["prev_url"] = links.report_url(rid, q, page - 1) if page > 1 else None
+    d["next_url"] = links.report_url(rid, q, page + 1) if page < pages else None
 
     found, terms, error = _report_hits(q, rid) if q else ([], [], None)
     hits = [pid for _, pid in found]
@@ -404,17 +341,17 @@ def report_model(rid: str, args) -> dict:
     on_page = [i for i, p in enumerate(hit_pages) if p == page]
     for p in d["paragraphs"]:
         pid = p["id"]
-        p["anchor"] = anchor(pid)
+        p["anchor"] = links.anchor(pid)
         p["level"] = len(p["section"])
-        p["permalink"] = permalink(pid)
+        p["permalink"] = links.permalink(pid)
         p["highlights"] = highlight_spans(p["text"], terms) if pid in order else []
         p["hit"] = order.get(pid)
         p["target"] = pid == hl
     d["toc"] = []
     for h in view.headings:
         at = page_of(h.ordinal, per_page)
-        d["toc"].append({"id": h.id, "anchor": anchor(h.id), "text": h.text, "level": max(1, len(h.section)),
-                         "page": at, "url": f"#{anchor(h.id)}" if at == page else report_page_url(rid, at, q, h.id)})
+        d["toc"].append({"id": h.id, "anchor": links.anchor(h.id), "text": h.text, "level": max(1, len(h.section)),
+                         "page": at, "url": f"#{links.anchor(h.id)}" if at == page else links.report_url(rid, q, at, h.id)})
     d["query"] = {"q": q, "folded": engine().parse(q).folded_display() if q and not error else "",
                   "hits": hits, "hit_pages": hit_pages, "error": error,
                   # hits[first:end] are on this page; prev_hit and next_hit (indices into hits) are
@@ -515,12 +452,12 @@ def history_model(pid: str) -> dict | None:
         code = "paragraph_changed"
     d["code"], d["message"] = code, RETIRED_TITLES[code]
     if retired.report is not None:
-        d["report"] = dict(_ref_dict(retired.report), url=url_for("pages.report", rid=retired.report.id))
+        d["report"] = dict(_ref_dict(retired.report), url=links.report_url(retired.report.id))
     d["old_changed"] = []
     for n, c in enumerate(d["closest"]):
         p = c["paragraph"]
-        p["permalink"] = permalink(p["id"])
-        p["url"] = report_link(p["report"]["id"], p["id"])
+        p["permalink"] = links.permalink(p["id"])
+        p["url"] = links.report_paragraph_url(p["report"]["id"], p["id"])
         c["percent"] = 100 if c["similarity"] >= 1 else min(99, int(c["similarity"] * 100))
         gone, c["changed"] = _diff_spans(retired.text, p["text"])
         if n == 0:
@@ -547,10 +484,10 @@ def paragraph_model(pid: str, args) -> dict:
     q = args.get("q", "")[:MAX_RAW_QUERY].strip()
     d = {"ok": True, **view.to_dict()}
     d["report"] = _ref_dict(view.report)
-    d["anchor"] = anchor(pid)
-    d["permalink"] = permalink(pid)
-    d["url"] = report_link(view.report.id, pid, q)
-    d["citation"] = citation(view.report.display_title, view.section, view.ordinal, d["permalink"])
+    d["anchor"] = links.anchor(pid)
+    d["permalink"] = links.permalink(pid)
+    d["url"] = links.report_paragraph_url(view.report.id, pid, q)
+    d["citation"] = inline_citation(view.report.display_title, view.section, view.ordinal, d["permalink"])
     d["highlights"] = []
     if q:
         try:
@@ -568,51 +505,45 @@ def health_model() -> dict:
 
 def home_model() -> dict:
     reports = sorted(engine().reports(), key=lambda r: (-(r.year or 0), r.region, r.id))
-    return {"ok": True, "reports": [dict(_ref_dict(r), url=url_for("pages.report", rid=r.id)) for r in reports]}
+    return {"ok": True, "reports": [dict(_ref_dict(r), url=links.report_url(r.id)) for r in reports]}
 
 
 # -- citations ------------------------------------------------------------------------------------
-MAX_QUOTE_CHARS = 5000
-CITE_LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",
-               "ris": "RIS (Zotero)", "csl-json": "CSL-JSON"}
-
-
 def cite_model(pid: str, args) -> dict:
-    """Citations of one paragraph: every format, or only ``format`` (gbt7714 text markdown bibtex ris csl-json)."""
+    """Citations of one paragraph: every format, or only ``format`` (gbt7714 text markdown bibtex ris
+    csl-json, or an alias such as bib)."""
     import datetime as dt
 
-    from indexer.citations.formats import FORMATS, UnknownFormat, all_citations, format_citation
+    from indexer.citations.formats import UnknownFormat, all_citations, format_citation
 
     view = live_paragraph(pid)
     meta = report_meta(view.report.id).meta
-    link = permalink(pid)
+    link = links.permalink(pid)
     today = dt.date.today()
     d = {"ok": True, "id": pid, "url": link, "report": _ref_dict(view.report), "section": view.section,
          "ordinal": view.ordinal, "formats": list(FORMATS)}
     fmt = args.get("format", "").strip()
     if fmt:
         try:
-            d["citation"] = format_citation(view, meta, link, fmt, today)
+            canonical = canonical_format(fmt)
         except UnknownFormat as exc:
             raise WebError("unknown_format", str(exc), 400) from None
-        # the canonical name of an alias (bib -> bibtex), for the download's media type and file name
-        d["format"] = fmt if fmt in FORMATS else next(
-            (f for f in FORMATS if format_citation(view, meta, link, f, today) == d["citation"]), fmt)
+        d["citation"] = format_citation(view, meta, link, canonical, today)
+        d["format"] = canonical  # an alias's name in FORMATS (bib -> bibtex), for the download's type and name
     else:
         d["citations"] = all_citations(view, meta, link, today)
         d["text"] = view.text
         d["kind"] = view.kind
-        d["report"]["url"] = url_for("pages.report", rid=view.report.id)
-        d["paragraph_url"] = report_link(view.report.id, pid)
-        d["entries"] = [{"format": f, "label": CITE_LABELS.get(f, f), "citation": d["citations"][f],
-                         "download_url": url_for("api.cite", pid=pid, format=f, download=1)} for f in FORMATS]
+        d["report"]["url"] = links.report_url(view.report.id)
+        d["paragraph_url"] = links.report_paragraph_url(view.report.id, pid)
+        d["entries"] = [{"format": f, "label": FORMAT_LABELS[f], "citation": d["citations"][f],
+                         "download_url": links.cite_download_url(pid, f)} for f in FORMATS]
     return d
 
 
 def quote_model(text: str, args) -> dict:
     """Where a pasted quote comes from: matches best first, [] when it is not in this corpus."""
     from indexer.citations.formats import format_citation
-    from indexer.citations.quote import find_quote
 
     text = (text or "").strip()
     if not text:
@@ -625,20 +556,20 @@ def quote_model(text: str, args) -> dict:
     limit = _int_arg(args, "limit", 5, 1, 20)
     eng = engine()
     matches = []
-    for m in find_quote(eng, text, limit=limit):
+    for m in eng.quote(text, limit=limit):
         view = eng.paragraph(m.pid)
         md = m.to_dict()
         md.update(report=_ref_dict(view.report), section=view.section, text=view.text,
-                  url=report_link(view.report.id, m.pid), permalink=permalink(m.pid),
-                  citation=format_citation(view, report_meta(view.report.id).meta, permalink(m.pid), "gbt7714"))
+                  url=links.report_paragraph_url(view.report.id, m.pid), permalink=links.permalink(m.pid),
+                  citation=format_citation(view, report_meta(view.report.id).meta, links.permalink(m.pid), "gbt7714"))
         matches.append(md)
     return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
 
 
 def _entry_dict(e) -> dict:
     d = e.to_dict()
-    d["search_url"] = url_for("pages.search", q=f"cites:{e.key}")  # keys hold no spaces or quotes
-    d["report_url"] = url_for("pages.report", rid=e.report_id) if e.report_id else None
+    d["search_url"] = links.cites_search_url(e.key)
+    d["report_url"] = links.report_url(e.report_id) if e.report_id else None
     return d
 
 
@@ -646,13 +577,13 @@ def report_citations(rid: str) -> dict:
     """What report ``rid`` cites and who cites it, for the report page."""
     ci = engine().citations()
     return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
-            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": report_link(p.split("~", 1)[0], p)}
+            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(p.split("~", 1)[0], p)}
                                                        for p in e.pids]) for e in ci.cited_by(rid)]}
 
 
 def citations_model(args) -> dict:
     """The most cited documents of the corpus, with counts, and an SVG bar chart of the top ones."""
-    from indexer.citations.references import most_cited_svg
+    from indexer.citations.cited import most_cited_svg
 
     kind = args.get("kind", "") or None
     if kind not in (None, "title", "docno"):

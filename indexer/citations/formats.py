@@ -2,7 +2,9 @@
 
 ``format_citation(view, meta, url, fmt, accessed)`` takes a ``search.ParagraphView``, the report's
 metadata dict (``ReportView.meta``: issuers, doc_number, date, region, city, province ...), the
-paragraph's permalink and the access date.
+paragraph's permalink and the access date. ``fmt`` is a name in FORMATS or one of its ALIASES
+(``canonical_format`` maps an alias to its name without formatting anything). ``inline_citation``
+is the one-line form shown beside a search hit, which has no report metadata to draw on.
 
 GB/T 7714-2015 (信息与文献 参考文献著录规则), report [R] read online [R/OL]; the rules followed:
 
@@ -29,7 +31,15 @@ import datetime as _dt
 import json
 import re
 
-FORMATS = ("gbt7714", "text", "markdown", "bibtex", "ris", "csl-json")
+FORMATS = ("gbt7714", "text", "markdown", "bibtex", "ris", "csl-json")  # a reader chooses from these
+FORMAT_LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",
+                 "ris": "RIS (Zotero)", "csl-json": "CSL-JSON"}
+# Other names readers type for them; ``canonical_format`` maps both to the name in FORMATS.
+ALIASES = {
+    "gb": "gbt7714", "gbt": "gbt7714", "gb/t7714": "gbt7714", "gb-t-7714": "gbt7714", "md": "markdown",
+    "bib": "bibtex", "csl": "csl-json", "csljson": "csl-json", "json": "csl-json", "txt": "text",
+    "plain": "text",
+}
 MEDIA_TYPES = {
     "gbt7714": "text/plain", "text": "text/plain", "markdown": "text/markdown",
     "bibtex": "application/x-bibtex", "ris": "application/x-research-info-systems",
@@ -101,11 +111,15 @@ class _Fields:
 
     @property
     def paragraph_label(self) -> str:
-        return f"第{self.ordinal}段"
+        return paragraph_label(self.ordinal)
 
     def location(self, sep: str = ", ") -> str:
         bits = [" › ".join(self.sections)] if self.sections else []
         return sep.join(bits + [self.paragraph_label])
+
+
+def paragraph_label(ordinal: int) -> str:
+    return f"第{ordinal}段"
 
 
 def _date_parts(date: str) -> list[int]:
@@ -275,19 +289,24 @@ _FORMATTERS = {
 }
 
 
+def canonical_format(fmt: str) -> str:
+    """The name in FORMATS of ``fmt`` or of its alias (any case, spaces around ignored):
+    ``bib`` -> ``bibtex``. Raises UnknownFormat for any other name."""
+    key = (fmt or "").strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in _FORMATTERS:
+        raise UnknownFormat(fmt)
+    return key
+
+
 def format_citation(view, meta: dict | None, url: str, fmt: str = "gbt7714",
                     accessed: _dt.date | None = None) -> str:
-    """The citation of paragraph ``view`` (a ParagraphView) in ``fmt`` (one of FORMATS).
+    """The citation of paragraph ``view`` (a ParagraphView) in ``fmt`` (one of FORMATS or ALIASES).
 
     ``meta`` is the report's metadata (``ReportView.meta``); ``url`` the paragraph's permalink;
     ``accessed`` defaults to today. Raises UnknownFormat for any other fmt.
     """
-    key = (fmt or "").strip().lower()
-    key = {"gb": "gbt7714", "gbt": "gbt7714", "gb/t7714": "gbt7714", "gb-t-7714": "gbt7714", "md": "markdown",
-           "bib": "bibtex", "csl": "csl-json", "csljson": "csl-json", "json": "csl-json", "txt": "text",
-           "plain": "text"}.get(key, key)
-    if key not in _FORMATTERS:
-        raise UnknownFormat(fmt)
+    key = canonical_format(fmt)
     if accessed is None:
         accessed = _dt.date.today()
     return _FORMATTERS[key](_Fields(view, meta, url, accessed))
@@ -296,3 +315,14 @@ def format_citation(view, meta: dict | None, url: str, fmt: str = "gbt7714",
 def all_citations(view, meta: dict | None, url: str, accessed: _dt.date | None = None) -> dict[str, str]:
     """{format: citation} for every format, for a "cite this paragraph" panel."""
     return {fmt: format_citation(view, meta, url, fmt, accessed) for fmt in FORMATS}
+
+
+def inline_citation(title: str, section: list[str], ordinal: int, url: str) -> str:
+    """The one-line citation shown beside a search hit and in a paragraph's JSON:
+    ``题名，节 › 小节，第N段。URL``. Not one of FORMATS: it needs no report metadata (a hit carries
+    none), so it takes the title, the section path as stored and the paragraph number as they are."""
+    bits = [title]
+    if section:
+        bits.append(" › ".join(section))
+    bits.append(paragraph_label(ordinal))
+    return "，".join(bits) + "。" + url

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from indexer.normalise import fold, fold_with_offsets
+from indexer.store.exact import ExactStore
 
 GRAM = 4
 MAX_GRAMS = 30
@@ -125,9 +126,8 @@ def _score(matched: int, qlen: int) -> float:
     return round(min(1.0, matched / qlen), 3) if qlen else 0.0
 
 
-def find_quote(engine, text: str, limit: int = 5, *, threshold: float = THRESHOLD) -> list[QuoteMatch]:
-    """Paragraphs the quote comes from, best first; [] when nothing reaches ``threshold``."""
-    store = engine.store
+def find_quote(store: ExactStore, text: str, limit: int = 5, *, threshold: float = THRESHOLD) -> list[QuoteMatch]:
+    """Paragraphs of ``store`` the quote comes from, best first; [] when nothing reaches ``threshold``."""
     folded = fold((text or "")[:MAX_QUOTE_CHARS])
     q, _ = _strip(folded)
     if len(q) < 2 or len(store) == 0:
@@ -192,42 +192,44 @@ def find_quote(engine, text: str, limit: int = 5, *, threshold: float = THRESHOL
         if any(i in used for i in key):
             continue
         used.update(key)
-        out.append(_match(engine, q, key, score))
+        out.append(_match(store, q, key, score))
         if len(out) >= limit:
             break
     return out
 
 
-def _match(engine, q: str, key: tuple[int, ...], score: float) -> QuoteMatch:
-    store = engine.store
-    views = [engine.paragraph(store.pids[i]) for i in key]
+def _match(store: ExactStore, q: str, key: tuple[int, ...], score: float) -> QuoteMatch:
+    texts = [store.text(i) for i in key]
+    pids = [store.pids[i] for i in key]
     # Align once more on text folded with offsets, to map the match back onto the original text.
     pieces: list[tuple[str, list[int], int]] = []  # (stripped, original index per char, paragraph no.)
-    for p, v in enumerate(views):
-        f, origin = fold_with_offsets(v.text)
+    for p, text in enumerate(texts):
+        f, origin = fold_with_offsets(text)
         s, keep = _strip(f)
         pieces.append((s, [origin[k] for k in keep], p))
     joined = "".join(s for s, _, _ in pieces)
     owner = [(p, o) for s, orig, p in pieces for o in orig]
     _m, a, b = _align(q, joined)
     if b <= a:
-        first = views[0]
-        return QuoteMatch(pid=first.id, score=score, report_id=first.report.id, ordinal=first.ordinal,
-                          matched_text="", span=None, pids=[v.id for v in views])
+        return _quote_match(store, key[0], score, "", None, pids)
     (pa, oa), (pb, ob) = owner[a], owner[b - 1]
     # Take in the brackets and the % that belong to the matched words ("89%", "《…》").
-    ta, tb = views[pa].text, views[pb].text
+    ta, tb = texts[pa], texts[pb]
     while oa > 0 and ta[oa - 1] in _OPENERS:
         oa -= 1
     while ob + 1 < len(tb) and tb[ob + 1] in _CLOSERS:
         ob += 1
     if pa == pb:
-        matched_text = views[pa].text[oa:ob + 1]
+        matched_text = ta[oa:ob + 1]
         span = (oa, ob + 1)
     else:
-        matched_text = views[pa].text[oa:] + "\n" + views[pb].text[:ob + 1]
-        span = (oa, len(views[pa].text))
-    used = views[pa:pb + 1]
-    first = used[0]
-    return QuoteMatch(pid=first.id, score=score, report_id=first.report.id, ordinal=first.ordinal,
-                      matched_text=matched_text, span=span, pids=[v.id for v in used])
+        matched_text = ta[oa:] + "\n" + tb[:ob + 1]
+        span = (oa, len(ta))
+    return _quote_match(store, key[pa], score, matched_text, span, pids[pa:pb + 1])
+
+
+def _quote_match(store: ExactStore, row: int, score: float, matched_text: str, span: tuple[int, int] | None,
+                 pids: list[str]) -> QuoteMatch:
+    """The match starting in paragraph ``row``, with that paragraph's id, report and number."""
+    return QuoteMatch(pid=store.pids[row], score=score, report_id=store.reports[int(store.report_idx[row])].rid,
+                      ordinal=int(store.ordinals[row]), matched_text=matched_text, span=span, pids=pids)

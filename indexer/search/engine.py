@@ -331,7 +331,7 @@ class SearchEngine:
             "year": self._codes([str(ref.year) if ref.year else "未知" for ref in self._refs]),
             "type": self._codes([ref.doc_type or "未知" for ref in self._refs]),
         }
-        self._citations = None  # references.CitationIndex of this generation, built on first use
+        self._citations = None  # cited.CitationIndex of this generation, built on first use
 
     def is_stale(self) -> bool:
         """Whether `policy-search index` has committed since this engine opened: a newer generation,
@@ -414,13 +414,19 @@ class SearchEngine:
         return mask if touched else None
 
     def citations(self):
-        """What cites what in this generation (``references.CitationIndex``), built on first use."""
+        """What cites what in this generation (``cited.CitationIndex``), built on first use."""
         with self._cite_lock:
             if self._citations is None:
-                from indexer.citations.references import cited_by_index
+                from indexer.citations.cited import CitationIndex
 
-                self._citations = cited_by_index(self)
+                self._citations = CitationIndex.of(self.store)
             return self._citations
+
+    def quote(self, text: str, limit: int = 5):
+        """The paragraphs a pasted quote comes from (``quote.QuoteMatch``), best first."""
+        from indexer.citations.quote import find_quote
+
+        return find_quote(self.store, text, limit=limit)
 
     def _citing_mask(self, value: str) -> np.ndarray:
         """Paragraphs citing ``value`` (a 文号, or a title with or without 《》); a report's own

@@ -1,0 +1,184 @@
+"""What cites what across one index generation: every 《title》 and 文号 a paragraph cites, linked
+to the report it names when that report is in the corpus.
+
+``CitationIndex.of(store)`` reads the generation's paragraph table (``store.exact.ExactStore``):
+paragraph ids, folded texts, the report of each row and the reports' metadata. Only paragraphs that
+contain a ``references.MARKERS`` character (found with the exact store) are scanned. The index
+serves a most-cited page, "cited by" / "cites" lists and the ``cites:`` filter; labels (the
+citation as first written) are read from the original text when an entry is first shown.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.citations.references import (
+    MARKERS, ReferenceLinker, extract_references, is_docno, scan_folded, title_key,
+)
+from indexer.normalise import fold_docno
+from indexer.store.exact import ExactStore
+
+
+@dataclass
+class CitedEntry:
+    key: str
+    kind: str  # "title" | "docno"
+    label: str  # as first written (original text, outer 《》 dropped); filled when shown
+    pids: list[str] = field(default_factory=list)  # citing paragraphs, corpus order, each once
+    reports: list[str] = field(default_factory=list)  # citing reports, each once
+    report_id: str | None = None  # the cited document, when it is in the corpus
+
+    @property
+    def count(self) -> int:
+        return len(self.pids)
+
+    @property
+    def report_count(self) -> int:
+        return len(self.reports)
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "kind": self.kind, "label": self.label, "count": self.count,
+                "report_count": self.report_count, "report_id": self.report_id, "pids": self.pids,
+                "reports": self.reports}
+
+
+def entry_key(kind: str, key: str) -> str:
+    return f"{kind}:{key}"
+
+
+def entry_keys(value: str) -> list[str]:
+    """Candidate entry keys for a user-typed citation (cites:… filter): 文号 first if it parses."""
+    value = (value or "").strip()
+    out = []
+    if is_docno(value):
+        out.append(entry_key("docno", fold_docno(value)))
+    out.append(entry_key("title", title_key(value)))
+    return out
+
+
+def citing_candidates(store: ExactStore) -> np.ndarray:
+    """Rows (ascending) of the paragraphs that may cite something: those holding a marker."""
+    rows = np.empty(0, dtype=np.int64)
+    for marker in MARKERS:
+        rows = np.union1d(rows, store.docs_containing(marker))
+    return rows
+
+
+@dataclass
+class CitationIndex:
+    entries: dict[str, CitedEntry]  # "title:<key>" / "docno:<key>" -> entry
+    by_pid: dict[str, list[str]]  # citing paragraph -> entry keys, in text order
+    store: ExactStore = field(repr=False, compare=False)  # where labels are read, when first shown
+    # The index is shared by the server's threads; a label is filled in once, under this lock.
+    _label_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, store: ExactStore, *, include_self: bool = False) -> "CitationIndex":
+        """Every citation in the store's paragraphs. A report's mention of its own 文号 or title
+        (letterheads, 信息公开 tables) is not counted unless ``include_self``."""
+        linker = ReferenceLinker((r.rid, r.meta) for r in store.reports)
+        entries: dict[str, CitedEntry] = {}
+        by_pid: dict[str, list[str]] = {}
+        for i in citing_candidates(store).tolist():
+            refs = scan_folded(store.folded_text(i))
+            if not refs:
+                continue
+            pid = store.pids[i]
+            rid = store.reports[int(store.report_idx[i])].rid
+            keys: list[str] = []
+            for kind, _s, _e, key in refs:
+                ek = entry_key(kind, key)
+                entry = entries.get(ek)
+                if entry is None:
+                    rids = linker.link(kind, key)
+                    entry = CitedEntry(key=key, kind=kind, label="", report_id=rids[0] if rids else None)
+                    entries[ek] = entry
+                if not include_self and entry.report_id == rid:
+                    continue
+                if ek in keys:
+                    continue
+                keys.append(ek)
+                entry.pids.append(pid)
+                if not entry.reports or entry.reports[-1] != rid:  # rows come grouped by report
+                    entry.reports.append(rid)
+            if keys:
+                by_pid[pid] = keys
+        entries = {k: e for k, e in entries.items() if e.pids}
+        # Labels come from the original text of the first citing paragraph, read when an entry is shown.
+        return cls(entries=entries, by_pid=by_pid, store=store)
+
+    def _label_of(self, entry: CitedEntry) -> str:
+        row = self.store.pid_index.get(entry.pids[0])
+        text = self.store.text(row) if row is not None else ""
+        for r in extract_references(text):
+            if r.kind == entry.kind and r.normalized == entry.key:
+                return r.label
+        return entry.key
+
+    def _labelled(self, items: list[CitedEntry]) -> list[CitedEntry]:
+        if all(e.label for e in items):
+            return items
+        with self._label_lock:
+            for e in items:
+                if not e.label:
+                    e.label = self._label_of(e)
+        return items
+
+    def most_cited(self, n: int | None = 50, kind: str | None = None) -> list[CitedEntry]:
+        """Most cited first: by citing reports, then citing paragraphs, then key."""
+        items = [e for e in self.entries.values() if kind is None or e.kind == kind]
+        items.sort(key=lambda e: (-e.report_count, -e.count, e.key))
+        return self._labelled(items if n is None else items[:n])
+
+    def cited_by(self, rid: str) -> list[CitedEntry]:
+        """Entries that link to report ``rid`` (its "cited by" list: entry.pids cite it)."""
+        return self._labelled([e for e in self.entries.values() if e.report_id == rid])
+
+    def cites(self, rid: str) -> list[CitedEntry]:
+        """What report ``rid`` cites (entries whose citing reports include it), in text order."""
+        keys = [k for pid, ks in self.by_pid.items() if pid.split("~", 1)[0] == rid for k in ks]
+        return self._labelled([self.entries[k] for k in dict.fromkeys(keys)])
+
+    def get(self, value: str) -> CitedEntry | None:
+        """The entry for a title (with or without 《》) or a 文号 as a user types it."""
+        for key in entry_keys(value):
+            if key in self.entries:
+                return self._labelled([self.entries[key]])[0]
+        return None
+
+    def to_dict(self, n: int | None = 50) -> dict:
+        return {"documents": len(self.entries), "citing_paragraphs": len(self.by_pid),
+                "most_cited": [e.to_dict() for e in self.most_cited(n)]}
+
+
+def most_cited_svg(entries: list[CitedEntry], *, href=None, width: int = 640, bar_height: int = 22,
+                   label_chars: int = 24) -> str:
+    """A horizontal bar chart (inline SVG, no script) of citing-report counts for ``entries``
+    (e.g. ``CitationIndex.most_cited(20)``). ``href(entry)`` -> link for each bar, or None."""
+    from html import escape
+
+    if not entries:
+        return ('<svg xmlns="http://www.w3.org/2000/svg" class="cite-chart" width="%d" height="24" role="img" '
+                'aria-label="没有引用"></svg>' % width)
+    label_w = min(width // 2, 14 * label_chars)
+    plot_w = width - label_w - 60
+    top = max(e.report_count for e in entries) or 1
+    rows = []
+    for k, e in enumerate(entries):
+        y = k * bar_height
+        w = max(2, round(plot_w * e.report_count / top))
+        label = e.label or e.key
+        short = label if len(label) <= label_chars else label[: label_chars - 1] + "…"
+        title = f"{label}：{e.report_count} 份报告，{e.count} 段"
+        bar = (f'<text x="{label_w - 6}" y="{y + bar_height * 0.68:.1f}" text-anchor="end">{escape(short)}</text>'
+               f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar_height - 6}" class="bar bar-{e.kind}"/>'
+               f'<text x="{label_w + w + 6}" y="{y + bar_height * 0.68:.1f}" class="count">{e.report_count}</text>')
+        link = href(e) if href else None
+        inner = f"<title>{escape(title)}</title>{bar}"
+        rows.append(f'<a href="{escape(link)}">{inner}</a>' if link else f"<g>{inner}</g>")
+    height = bar_height * len(entries)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="cite-chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="被引最多的文件" font-size="13">'
+            + "".join(rows) + "</svg>")

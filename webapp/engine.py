@@ -1,0 +1,54 @@
+"""The app's search engine: opened with the app, reopened in the background when the index on disk
+moves on (flaskr's ``db.py`` pattern: ``init_app`` ties it to an app, ``get_engine`` hands it to a
+request).
+
+A running server picks up an index updated by ``policy-search index``: every ``REFRESH_EVERY_S`` a
+request makes a cheap staleness check, and a new engine is opened on a background thread, so no
+request waits for it. Requests under way keep the engine they started with; the old one is never
+closed under them.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, current_app
+
+from indexer.config import Settings
+from indexer.search.engine import SearchEngine
+
+REFRESH_EVERY_S = 30.0
+_ENGINE = "policy_search_engine"  # app.extensions keys
+_CHECKED = "policy_search_refreshed"
+
+
+def get_engine() -> SearchEngine:
+    """The current app's engine (the newest generation it has opened)."""
+    return current_app.extensions[_ENGINE]
+
+
+def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None) -> None:
+    """Give ``app`` an engine (``engine``, or one opened on ``settings``' index) and keep it fresh."""
+    if engine is None:
+        engine = SearchEngine.from_settings(settings, warm=True)
+    app.extensions[_ENGINE] = engine
+    app.extensions[_CHECKED] = time.monotonic()
+    reopening = threading.Lock()  # one reopen at a time
+
+    def reopen() -> None:
+        try:
+            fresh = app.extensions[_ENGINE].reopened()
+            if fresh is not None:
+                app.extensions[_ENGINE] = fresh  # requests under way keep the old one
+        except Exception:  # keep serving the generation we have
+            app.logger.exception("index refresh failed")
+        finally:
+            reopening.release()
+
+    @app.before_request
+    def _refresh_index() -> None:
+        now = time.monotonic()
+        if now - app.extensions[_CHECKED] > REFRESH_EVERY_S:
+            app.extensions[_CHECKED] = now
+            if app.extensions[_ENGINE].is_stale() and reopening.acquire(blocking=False):
+                threading.Thread(target=reopen, name="policy-search-reopen", daemon=True).start()
