@@ -13,6 +13,7 @@ from flask import current_app, request, url_for
 
 from indexer.search.query import QueryError
 from indexer.search.engine import NotFound, highlight_spans
+from indexer.store.schema import rid_of
 
 SORTS = ("relevance", "date", "report")
 FACETS = ("region", "year", "type")
@@ -646,7 +647,7 @@ def report_citations(rid: str) -> dict:
     """What report ``rid`` cites and who cites it, for the report page."""
     ci = engine().citations()
     return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
-            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": report_link(p.split("~", 1)[0], p)}
+            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": report_link(rid_of(p), p)}
                                                        for p in e.pids]) for e in ci.cited_by(rid)]}
 
 

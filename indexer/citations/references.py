@@ -33,6 +33,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 
 from indexer.normalise import fold, fold_docno, fold_with_offsets, original_span, tidy_spaces
+from indexer.store.schema import rid_of
 
 MAX_TITLE = 200
 _OPEN, _CLOSE = "《", "》"
@@ -299,7 +300,7 @@ class CitationIndex:
 
     def cites(self, rid: str) -> list[CitedEntry]:
         """What report ``rid`` cites (entries whose citing reports include it), in text order."""
-        keys = [k for pid, ks in self.by_pid.items() if pid.split("~", 1)[0] == rid for k in ks]
+        keys = [k for pid, ks in self.by_pid.items() if rid_of(pid) == rid for k in ks]
         return self._labelled([self.entries[k] for k in dict.fromkeys(keys)])
 
     def get(self, value: str) -> CitedEntry | None:
