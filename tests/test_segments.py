@@ -104,3 +104,20 @@ def test_bm25f_scores_are_the_same(both, text):
             q = QueryParser("content", ix.schema).parse(text)
             results.append([(hit.docnum, round(hit.score, 9)) for hit in s.search(q, limit=None)])
     assert results[0] and results[0] == results[1]
+
+
+def test_a_segment_with_its_piece_is_the_same_segment(tmp_path, both, documents):
+    from indexer.store.pieces import PIECE_EXT, piece_path, read_piece
+    from indexer.store.segments import SegmentWithPiece
+
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(EXTRA_WORDS), indexname="paragraphs")
+    builder = SegmentWithPiece(ix.storage, ix.schema)
+    builder.extend(documents)
+    segment = builder.finish()
+    ix.writer().commit(mergetype=lambda w, segments: NO_MERGE(w, segments) + [segment])
+    ix = whoosh_index.open_dir(str(tmp_path), indexname="paragraphs")
+    ours = _segment_files(ix)
+    assert ours.pop(PIECE_EXT) and ours == _segment_files(both[0])  # its piece is named after it
+    rows = read_piece(piece_path(tmp_path, segment)).rows()
+    paragraphs = [d for d in documents if isinstance(d, ParagraphDoc)]
+    assert [(r.pid, r.text, r.section) for r in rows] == [(d.pid, d.text, d.section) for d in paragraphs]
