@@ -116,10 +116,11 @@ def load_queries(path: Path) -> list[tuple[str, str]]:
 # -- build (child process) ---------------------------------------------------------------------
 def build_child(corpus: Path, index_dir: Path, profile_out: Path | None) -> None:
     """Runs in a fresh interpreter so that its peak RSS is the build's alone; prints JSON."""
+    import indexer.indexing.batches as batches
     import indexer.indexing.update as writer
 
-    if profile_out and hasattr(writer, "PARALLEL_FROM"):
-        writer.PARALLEL_FROM = 1 << 30  # profile reading and segmenting too: no worker processes
+    if profile_out:
+        batches.PARALLEL_FROM = 1 << 30  # profile reading and segmenting too: no worker processes
     shutil.rmtree(index_dir, ignore_errors=True)
     prof = cProfile.Profile() if profile_out else None
     started = time.perf_counter()

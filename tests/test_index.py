@@ -13,7 +13,8 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer.search.engine import SearchEngine
-from indexer.indexing.update import INDEX_NAME, IndexBusy, update_index
+from indexer.indexing.update import IndexBusy, update_index
+from indexer.store.layout import INDEX_NAME
 
 from conftest import ROOT, SEEDS
 
@@ -335,7 +336,7 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
 
     from indexer.store.pieces import PIECE_EXT
     from indexer.store.layout import open_index
-    from indexer.indexing.update import MERGE_AT
+    from indexer.indexing.merge import MERGE_AT
 
     corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name, SEEDS[1].name})
     index_dir = tmp_path / "index"

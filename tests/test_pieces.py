@@ -126,3 +126,11 @@ def test_a_damaged_piece_is_named_not_a_traceback(tmp_path, seed_index, damage):
     assert cli.returncode == 1 and piece.name in cli.stderr and "Traceback" not in cli.stderr
     assert run("index", str(corpus), "--rebuild").returncode == 0
     assert run("search", "新增一段").returncode == 0
+
+
+def test_rid_of_gives_back_the_report_id_of_every_paragraph_id():
+    from indexer.store.schema import ReportDoc, rid_of
+
+    for rid in ("report", "sub~folder~report", "a~b"):  # a file in a subfolder: its id holds "~"
+        pids = paragraph_ids(rid, ["甲", "乙", "甲"]) + [ReportDoc(rid, {}, "", "", "", "txt").pid]
+        assert pids[2].endswith("-2") and [rid_of(p) for p in pids] == [rid] * 4

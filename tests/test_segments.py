@@ -1,4 +1,4 @@
-"""Bulk-built segments (indexer/segments.py) against segments written by Whoosh's own writer."""
+"""Bulk-built segments (indexer/store/segments.py) against segments written by Whoosh's own writer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from whoosh.writing import NO_MERGE
 
 from indexer.reading.report import read_report
 from indexer.store.pieces import PieceRow
-from indexer.store.schema import make_schema, report_documents, report_id, retired_documents
+from indexer.store.schema import Document, ParagraphDoc, make_schema, report_documents, report_id, retired_documents
 from indexer.store.segments import SegmentBuilder
 
 from conftest import SEEDS
@@ -20,7 +20,7 @@ EXTRA_WORDS = (("府院联动", 30),)
 
 
 @pytest.fixture(scope="module")
-def documents() -> list[dict]:
+def documents() -> list[Document]:
     docs = []
     # Twice over, so that common words fill several blocks of 128 postings.
     for copy in range(2):
@@ -29,26 +29,26 @@ def documents() -> list[dict]:
             rid = report_id(f"{copy}/{path.name}")
             docs += report_documents(report, rid, path.name, str(path), "0" * 64, EXTRA_WORDS)
     # Retired paragraphs use the other ID fields and no content.
-    old = [PieceRow(0, d["pid"], d["rid"], d["kind"], d["_ordinal"], d["_section"], d["_text"], d["_folded"])
-           for d in docs[:40] if d["kind"] != "report"]
+    old = [PieceRow(0, d.pid, d.rid, d.kind, d.ordinal, d.section, d.text, d.folded)
+           for d in docs[:40] if isinstance(d, ParagraphDoc)]
     docs += retired_documents(old, set())
     return docs
 
 
-def _whoosh_written(directory: Path, docs: list[dict]):
+def _whoosh_written(directory: Path, docs: list[Document]):
     ix = whoosh_index.create_in(str(directory), make_schema(EXTRA_WORDS), indexname="paragraphs")
     writer = ix.writer(compound=False)
     for doc in docs:
-        writer.add_document(**doc)
+        writer.add_document(**doc.whoosh_fields())
     writer.commit(merge=False)
     return ix
 
 
-def _bulk_written(directory: Path, docs: list[dict]):
+def _bulk_written(directory: Path, docs: list[Document]):
     ix = whoosh_index.create_in(str(directory), make_schema(EXTRA_WORDS), indexname="paragraphs")
     builder = SegmentBuilder(ix.storage, ix.schema, "paragraphs")
     for doc in docs:
-        builder.add_document(**doc)
+        builder.add_document(**doc.whoosh_fields())
     segment = builder.finish()
     writer = ix.writer()
     writer.commit(mergetype=lambda w, segments: NO_MERGE(w, segments) + [segment])
@@ -104,3 +104,20 @@ def test_bm25f_scores_are_the_same(both, text):
             q = QueryParser("content", ix.schema).parse(text)
             results.append([(hit.docnum, round(hit.score, 9)) for hit in s.search(q, limit=None)])
     assert results[0] and results[0] == results[1]
+
+
+def test_a_segment_with_its_piece_is_the_same_segment(tmp_path, both, documents):
+    from indexer.store.pieces import PIECE_EXT, piece_path, read_piece
+    from indexer.store.segments import SegmentWithPiece
+
+    ix = whoosh_index.create_in(str(tmp_path), make_schema(EXTRA_WORDS), indexname="paragraphs")
+    builder = SegmentWithPiece(ix.storage, ix.schema)
+    builder.extend(documents)
+    segment = builder.finish()
+    ix.writer().commit(mergetype=lambda w, segments: NO_MERGE(w, segments) + [segment])
+    ix = whoosh_index.open_dir(str(tmp_path), indexname="paragraphs")
+    ours = _segment_files(ix)
+    assert ours.pop(PIECE_EXT) and ours == _segment_files(both[0])  # its piece is named after it
+    rows = read_piece(piece_path(tmp_path, segment)).rows()
+    paragraphs = [d for d in documents if isinstance(d, ParagraphDoc)]
+    assert [(r.pid, r.text, r.section) for r in rows] == [(d.pid, d.text, d.section) for d in paragraphs]

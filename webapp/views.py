@@ -15,6 +15,7 @@ from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, 
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.query import QueryError
 from indexer.search.engine import NotFound, highlight_spans
+from indexer.store.schema import rid_of
 
 from . import links
 from .engine import get_engine
@@ -577,7 +578,7 @@ def report_citations(rid: str) -> dict:
     """What report ``rid`` cites and who cites it, for the report page."""
     ci = engine().citations()
     return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
-            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(p.split("~", 1)[0], p)}
+            "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(rid_of(p), p)}
                                                        for p in e.pids]) for e in ci.cited_by(rid)]}
 
 

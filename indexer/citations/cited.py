@@ -19,6 +19,7 @@ from indexer.citations.references import (
 )
 from indexer.normalise import fold_docno
 from indexer.store.exact import ExactStore
+from indexer.store.schema import rid_of
 
 
 @dataclass
@@ -138,7 +139,7 @@ class CitationIndex:
 
     def cites(self, rid: str) -> list[CitedEntry]:
         """What report ``rid`` cites (entries whose citing reports include it), in text order."""
-        keys = [k for pid, ks in self.by_pid.items() if pid.split("~", 1)[0] == rid for k in ks]
+        keys = [k for pid, ks in self.by_pid.items() if rid_of(pid) == rid for k in ks]
         return self._labelled([self.entries[k] for k in dict.fromkeys(keys)])
 
     def get(self, value: str) -> CitedEntry | None:

@@ -26,6 +26,7 @@ from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
 from indexer.search.query import Filters, ParsedQuery, QueryError, Term, parse_query
 from indexer.store.integrity import latest_generation, toc_name
 from indexer.store.layout import open_index
+from indexer.store.schema import rid_of
 
 SORTS = ("relevance", "date", "report")
 # The best pre-ranked hits that Whoosh scores and the boosts re-rank: a fixed number, so that
@@ -702,7 +703,7 @@ class SearchEngine:
 
         with self._whoosh:
             stored = self.searcher.document(retired_pid=pid)
-        rid = stored["retired_rid"] if stored else pid.split("~", 1)[0]
+        rid = stored["retired_rid"] if stored else rid_of(pid)
         r = self.store.rid_index.get(rid)
         if stored is None and r is None:
             return None

@@ -138,7 +138,7 @@ class Piece:
 
 
 class PieceBuilder:
-    """Gathers a segment's paragraphs while the segment is written (see writer.build_batch)."""
+    """Gathers a segment's paragraphs while the segment is written (see segments.SegmentWithPiece)."""
 
     def __init__(self):
         self.docnums: list[int] = []
@@ -252,6 +252,14 @@ def piece_of(folder: Path, segreader) -> Piece | None:
             raise PieceMissing(str(path))
         return None
     return read_piece(path)
+
+
+def locked_piece_of(folder: Path, segreader) -> Piece | None:
+    """piece_of, for a writer: it holds the lock, so a missing piece is no race but damage."""
+    try:
+        return piece_of(folder, segreader)
+    except PieceMissing as exc:
+        raise missing_piece_damage(exc) from exc
 
 
 def missing_piece_damage(exc: PieceMissing) -> IndexDamaged:

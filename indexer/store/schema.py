@@ -2,22 +2,26 @@
 
 One Whoosh document per paragraph, plus one per report (``kind == "report"``) that carries the
 report's metadata and file hash, so a commit updates both atomically. A paragraph document stores
-nothing in Whoosh: its id, section and texts go to its segment's piece (pieces.py), passed along
-under keys starting with ``_``, which Whoosh ignores. Report and retired documents are few, and
-keep their stored fields in Whoosh.
+nothing in Whoosh: its id, section and texts go to its segment's piece (pieces.py). Report and
+retired documents are few, and keep their stored fields in Whoosh. Each kind of document is a
+typed value here; ``whoosh_fields()`` is what Whoosh is given of it (segments.SegmentWithPiece
+writes both sides).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from indexer.analysis import PolicyTokenizer, segment_words
 from indexer.model import Report
 from indexer.normalise import fold
+
 
 def make_schema(extra_words: tuple = ()) -> Schema:
     analyzer = PolicyTokenizer(extra_words)
@@ -44,12 +48,88 @@ def make_schema(extra_words: tuple = ()) -> Schema:
     )
 
 
+def schema_words(schema: Schema) -> tuple:
+    """The user dictionary an index's words were segmented with (pickled with its schema)."""
+    return schema["content"].analyzer.extra_words
+
+
+@dataclass(frozen=True)
+class ParagraphDoc:
+    """A paragraph: Whoosh indexes its words; its id, section and texts go to its segment's piece."""
+
+    pid: str
+    rid: str
+    kind: str  # heading | body (pieces.KIND_CODES)
+    ordinal: int
+    section: list[str]
+    text: str  # as the report has it, shown in hits
+    folded: str  # normalise.fold(text), matched by the exact store
+    words: tuple[str, ...]  # folded, segmented (analysis.segment_words)
+
+    def whoosh_fields(self) -> dict:
+        return {"pid": self.pid, "rid": self.rid, "kind": self.kind, "content": self.words}
+
+
+@dataclass(frozen=True)
+class ReportDoc:
+    """A report's own document: its metadata and file hash, committed with its paragraphs."""
+
+    rid: str
+    meta: dict  # ReportMeta.to_dict()
+    source: str  # corpus-relative path
+    path: str  # absolute path at indexing time, for downloading the source file
+    file_hash: str
+    fmt: str
+    kind: ClassVar[str] = "report"
+
+    @property
+    def pid(self) -> str:
+        return f"{self.rid}~report"
+
+    def whoosh_fields(self) -> dict:
+        return {
+            "pid": self.pid, "rid": self.rid, "kind": self.kind, "report_rid": self.rid,
+            "meta": json.dumps(self.meta, ensure_ascii=False),
+            "source": self.source, "path": self.path, "file_hash": self.file_hash, "fmt": self.fmt,
+        }
+
+    def piece_row(self) -> dict:
+        """The report as its segment's piece lists it (the fields of exact.ReportRow)."""
+        return {"rid": self.rid, "meta": self.meta, "source": self.source, "path": self.path, "fmt": self.fmt,
+                "file_hash": self.file_hash}
+
+
+@dataclass(frozen=True)
+class RetiredDoc:
+    """A paragraph that an update changed or removed, kept (in Whoosh's stored fields) under its old id."""
+
+    pid: str
+    rid: str
+    ordinal: int
+    text: str
+    section: list[str]
+    kind: ClassVar[str] = "retired"
+
+    def whoosh_fields(self) -> dict:
+        return {"kind": self.kind, "retired_pid": self.pid, "retired_rid": self.rid, "ordinal": self.ordinal,
+                "text": self.text, "section": self.section}
+
+
+Document = ParagraphDoc | ReportDoc | RetiredDoc
+
+
 def report_id(relative_source: str) -> str:
     """A report's id: its corpus-relative path without the suffix (stable across re-indexing and
     across a change of encoding or format of the same file, e.g. report.txt -> report.pdf)."""
     p = PurePosixPath(relative_source)
     stem = str(p.with_suffix("")) if p.suffix else str(p)
     return stem.replace("/", "~")
+
+
+def rid_of(pid: str) -> str:
+    """The report id in a paragraph id (``rid~hash``, ``rid~hash-n`` or ``rid~report``): up to its
+    last ``~``, since a report id may hold ``~`` itself (a file in a subfolder) and a hash never does."""
+    return pid.rsplit("~", 1)[0]
 
 
 def content_hash(folded: str) -> str:
@@ -71,9 +151,10 @@ def paragraph_ids(rid: str, folded_texts: list[str]) -> list[str]:
 
 
 def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str,
-                     extra_words: tuple = ()) -> list[dict]:
-    """The Whoosh documents of one report, paragraphs already analysed into words."""
-    docs = [report_document(rid, report.meta.to_dict(), source, path, file_hash, report.format)]
+                     extra_words: tuple = ()) -> list[ReportDoc | ParagraphDoc]:
+    """The documents of one report, its own first, paragraphs already analysed into words."""
+    docs: list[ReportDoc | ParagraphDoc] = [ReportDoc(rid, report.meta.to_dict(), source, path, file_hash,
+                                                      report.format)]
     folded = [fold(p.text) for p in report.paragraphs]
     pids = paragraph_ids(rid, folded)
     words = tuple(extra_words)
@@ -83,39 +164,23 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
     return docs
 
 
-def report_document(rid: str, meta: dict, source: str, path: str, file_hash: str, fmt: str) -> dict:
-    return {
-        "pid": f"{rid}~report", "rid": rid, "kind": "report", "report_rid": rid,
-        "meta": json.dumps(meta, ensure_ascii=False),
-        "source": source,
-        "path": path,  # absolute path at indexing time, for downloading the source file
-        "file_hash": file_hash, "fmt": fmt,
-    }
-
-
 def paragraph_document(pid: str, rid: str, kind: str, ordinal: int, section: list[str], text: str, folded: str,
-                       extra_words: tuple) -> dict:
-    return {
-        "pid": pid, "rid": rid, "kind": kind,
-        "content": tuple(segment_words(folded, extra_words)),
-        # Not Whoosh fields: for the segment's piece (pieces.PieceBuilder).
-        "_ordinal": ordinal, "_section": section, "_text": text, "_folded": folded,
-    }
+                       extra_words: tuple) -> ParagraphDoc:
+    return ParagraphDoc(pid, rid, kind, ordinal, section, text, folded, tuple(segment_words(folded, extra_words)))
 
 
-def stored_document(stored: dict) -> dict | None:
+def stored_document(stored: dict) -> ReportDoc | RetiredDoc | None:
     """A report or retired document again, from the fields Whoosh stored (for merging segments)."""
     if "report_rid" in stored:
-        return report_document(stored["report_rid"], json.loads(stored["meta"]), stored["source"], stored["path"],
-                               stored["file_hash"], stored["fmt"])
+        return ReportDoc(stored["report_rid"], json.loads(stored["meta"]), stored["source"], stored["path"],
+                         stored["file_hash"], stored["fmt"])
     if "retired_pid" in stored:
-        return {**stored, "kind": "retired"}
+        return RetiredDoc(stored["retired_pid"], stored["retired_rid"], stored["ordinal"], stored["text"],
+                          stored["section"])
     return None
 
 
-def retired_documents(old_paragraphs: list, live_pids: set[str]) -> list[dict]:
-    """Whoosh documents remembering the paragraphs (pieces.PieceRow) that are not live any more."""
-    return [{
-        "kind": "retired", "retired_pid": p.pid, "retired_rid": p.rid, "ordinal": p.ordinal,
-        "text": p.text, "section": list(p.section),
-    } for p in old_paragraphs if p.pid not in live_pids]
+def retired_documents(old_paragraphs: list, live_pids: set[str]) -> list[RetiredDoc]:
+    """Documents remembering the paragraphs (pieces.PieceRow) that are not live any more."""
+    return [RetiredDoc(p.pid, p.rid, p.ordinal, p.text, list(p.section))
+            for p in old_paragraphs if p.pid not in live_pids]

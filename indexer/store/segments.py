@@ -9,6 +9,10 @@ document, sorts all postings of the segment at once with numpy, and hands Whoosh
 a whole block (up to 128 postings) at a time. Blocks, term infos, headers and compression are
 still Whoosh's code; only where a block's lists come from changes.
 
+``SegmentWithPiece`` is the one way the indexer writes a segment (an index worker's batch, a merge,
+a carry-over): the segment and its piece (pieces.py), from typed documents (schema.py);
+``live_documents`` reads a segment's documents back to be written again.
+
 Like the sub-writers of Whoosh's ``MpWriter(multisegment=True)``, a builder writes a complete
 segment that a later commit adds to the index's table of contents; until then the segment is
 just files nobody reads. tests/test_segments.py proves that a built segment reads back
@@ -21,16 +25,23 @@ is why that version is pinned exactly.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 from whoosh.analysis import IDTokenizer
 from whoosh.codec import default_codec
 from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 from whoosh.fields import Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Existence, Frequency
+from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.analysis import PolicyTokenizer
+from indexer.store.layout import INDEX_NAME, damaged
+from indexer.store.pieces import PieceBuilder, locked_piece_of, piece_path
+from indexer.store.schema import Document, ParagraphDoc, ReportDoc, paragraph_document, stored_document
 
 _QUANTISED = np.array([byte_to_length(length_to_byte(n)) for n in range(1 << 16)], dtype=np.int64)
 
@@ -90,7 +101,8 @@ class _FieldPostings:
 
 class SegmentBuilder:
     """Writes one new segment of ``schema`` into ``storage``; ``finish()`` returns it, ready to be
-    listed in a table of contents (the indexing stage, indexer/indexing/, commits it)."""
+    listed in a table of contents (a commit's ``mergetype``, see indexer/indexing/update.py). Without its
+    piece: SegmentWithPiece writes both."""
 
     def __init__(self, storage, schema: Schema, indexname: str):
         self.storage = storage
@@ -112,7 +124,7 @@ class SegmentBuilder:
 
     def add_document(self, **fields) -> None:
         """Same arguments as ``IndexWriter.add_document``; a ``PolicyTokenizer`` field takes the
-        tuple of already analysed words (as ``schema.report_documents`` gives them)."""
+        tuple of already analysed words (as ``ParagraphDoc.whoosh_fields()`` gives them)."""
         docnum = self.doc_count
         perdoc = self._perdoc
         perdoc.start_doc(docnum)
@@ -205,3 +217,73 @@ class SegmentBuilder:
                     postwriter._write_block()
             fieldwriter.finish_term()
         fieldwriter.finish_field()
+
+
+class SegmentWithPiece:
+    """One new segment of the index's schema and its piece, written together: ``add`` documents,
+    then ``finish``. Until a commit lists the segment it is just files nobody reads."""
+
+    def __init__(self, storage, schema: Schema):
+        self.folder = Path(storage.folder)
+        self._segment = SegmentBuilder(storage, schema, INDEX_NAME)
+        self._piece = PieceBuilder()
+
+    @classmethod
+    def in_folder(cls, folder: Path | str, schema: Schema) -> "SegmentWithPiece":
+        """In a folder of its own (created), to be moved into the index's folder once finished."""
+        return cls(FileStorage(str(folder)).create(), schema)
+
+    def add(self, doc: Document) -> None:
+        docnum = self._segment.doc_count
+        if isinstance(doc, ParagraphDoc):
+            self._piece.add_paragraph(docnum, doc.pid, doc.rid, doc.kind, doc.ordinal, doc.section, doc.text,
+                                      doc.folded)
+        elif isinstance(doc, ReportDoc):
+            self._piece.add_report(docnum, doc.piece_row())
+        self._segment.add_document(**doc.whoosh_fields())
+
+    def extend(self, docs: Iterable[Document]) -> None:
+        for doc in docs:
+            self.add(doc)
+
+    def finish(self):
+        """Writes the segment's files and its piece; returns the segment, or None if no document
+        was added (no files are written then)."""
+        if not self._segment.doc_count:
+            return None
+        segment = self._segment.finish()
+        self._piece.save(piece_path(self.folder, segment))
+        return segment
+
+
+def live_documents(storage, schema: Schema, segments: list, extra_words: tuple,
+                   rids: set[str] | None = None) -> Iterator[Document]:
+    """The live documents of segments, to be written again: paragraphs from their pieces (their
+    words segmented with extra_words), reports and retired paragraphs from Whoosh's stored
+    fields. ``rids``: only the paragraphs and reports of these reports (and every retired
+    paragraph); None for all. For a writer, which holds the lock: a missing piece is damage."""
+    for segment in segments:
+        reader = SegmentReader(storage, schema, segment)
+        try:
+            # Without reports to carry, only stored documents are wanted: the pieces are not read.
+            old = locked_piece_of(storage.folder, reader) if rids is None or rids else None
+            rows = {r.docnum: r for r in old.rows()} if old is not None else {}
+            for docnum in range(segment.doc_count_all()):
+                if reader.is_deleted(docnum):
+                    continue
+                row = rows.get(docnum)
+                if row is not None:
+                    if rids is None or row.rid in rids:
+                        yield paragraph_document(row.pid, row.rid, row.kind, row.ordinal, row.section, row.text,
+                                                 row.folded, extra_words)
+                    continue
+                doc = stored_document(reader.stored_fields(docnum))
+                if doc is None:
+                    if rids is not None and not rids:
+                        continue  # a paragraph, whose piece was not read
+                    raise damaged(storage.folder, f"document {docnum} of segment {segment.segment_id()} is in no piece")
+                if rids is None or doc.kind == "retired" or doc.rid in rids:
+                    yield doc
+        finally:
+            reader.close()
+
