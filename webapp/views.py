@@ -13,7 +13,7 @@ from flask import current_app, request, url_for
 
 from indexer.search.engine import NotFound
 from indexer.search.query import FACETS, SORTS, Filters, QueryError
-from indexer.search.reports import UNKNOWN
+from indexer.search.results import UNKNOWN
 
 MAX_FILTER_VALUES = 20
 MAX_RAW_QUERY = 2000  # hard cap before parsing; the engine's own limit (max_query_chars) is lower
@@ -209,10 +209,7 @@ def _facets(params: dict, filters: Filters, result) -> dict:
     """Facet counts over all hits (a selected dimension's without its own filter, ``engine.facets``),
     each value marked selected and whether it can be a filter; selected values are shown even
     when nothing has them."""
-    try:
-        facets = engine().facets(params["q"], filters, of=result)
-    except QueryError as exc:
-        raise WebError.from_query_error(exc, params["q"]) from exc
+    facets = engine().facets(params["q"], filters, of=result)  # parses as the search just did
     out = {}
     for dim in FACETS:
         counts = dict(facets.get(dim, []))
@@ -261,16 +258,14 @@ def search_model(args) -> dict:
     d["searched"] = result.query
     d["facets"] = _facets(params, filters, result)
     d["params"] = params
-    for hit, h in zip(result.hits, d["hits"]):
+    shown = list(zip(result.hits, d["hits"]))
+    for group, grp in zip(result.groups or [], d.get("groups", [])):
+        grp["report"]["display_title"] = group.report.display_title
+        grp["url"] = url_for("pages.report", rid=grp["report"]["id"], q=params["q"] or None)
+        shown += zip(group.hits, grp["hits"])
+    for hit, h in shown:
         h["report"]["display_title"] = hit.report.display_title
         _decorate_hit(h, params["q"])
-    if "groups" in d:
-        for group, grp in zip(result.groups, d["groups"]):
-            grp["report"]["display_title"] = group.report.display_title
-            grp["url"] = url_for("pages.report", rid=grp["report"]["id"], q=params["q"] or None)
-            for hit, h in zip(group.hits, grp["hits"]):
-                h["report"]["display_title"] = hit.report.display_title
-                _decorate_hit(h, params["q"])
     d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
     return d
 

@@ -7,11 +7,8 @@ import numpy as np
 
 from indexer.normalise import fold, fold_docno
 from indexer.search.query import FACETS, Filters
-from indexer.search.results import ReportRef
+from indexer.search.results import UNKNOWN, ReportRef
 from indexer.store.exact import ExactStore
-
-UNKNOWN = "未知"  # the facet value of a report without a region, a year or a type
-
 
 def report_ref(row) -> ReportRef:
     m = row.meta

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from indexer.search.highlight import highlight_spans
 
+UNKNOWN = "未知"  # the facet value of a report without a region, a year or a type
+
 
 @dataclass
 class ReportRef:
