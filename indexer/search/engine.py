@@ -155,21 +155,12 @@ class SearchEngine:
             keep[[self.store.pid_index[p] for p in entry.pids]] = True
         return keep
 
-    def _citing_rows(self, value: str) -> np.ndarray:
-        """Paragraphs citing ``value`` (a 文号, or a title with or without 《》); a report's own
-        letterhead 文号 is not a citation of itself."""
-        keep = np.zeros(len(self.store), dtype=bool)
-        entry = self.citations().get(value)
-        if entry is not None:
-            keep[[self.store.pid_index[p] for p in entry.pids]] = True
-        return keep
-
     def match(self, parsed: ParsedQuery, counts: TermCounts | None = None) -> np.ndarray:
         """Sorted indices (into the exact store) of every paragraph the query matches.
 
         ``counts``, if given, receives {folded term: (paragraph indices, occurrences)} for ranking.
         """
-        return matching_rows(parsed, self.store, self.columns, self._citing_rows, counts)
+        return matching_rows(parsed, self.store, self.columns, self._citing_mask, counts)
 
     # -- results ----------------------------------------------------------------------------------
     def _hit(self, i: int, score: float, terms: list[str]) -> Hit:

@@ -17,10 +17,10 @@ TermCounts = dict[str, tuple[np.ndarray, np.ndarray]]  # folded term: (paragraph
 
 
 def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns,
-                  citing_rows: Callable[[str], np.ndarray], counts: TermCounts | None = None) -> np.ndarray:
+                  citing_mask: Callable[[str], np.ndarray], counts: TermCounts | None = None) -> np.ndarray:
     """Sorted rows (into the exact store) of every paragraph the query matches.
 
-    ``citing_rows(value)``: a mask of the paragraphs citing a 文号 or a title (``cites:``).
+    ``citing_mask(value)``: a mask of the paragraphs citing a 文号 or a title (``cites:``).
     ``counts``, if given, receives {folded term: (paragraph rows, occurrences)} for ranking.
     """
     counts = {} if counts is None else counts
@@ -51,7 +51,7 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
                 any_mask[docs(term.folded)] = True
             mask &= any_mask
     for value in parsed.filters.cites:
-        mask &= citing_rows(value)
+        mask &= citing_mask(value)
     for term in parsed.excluded:
         mask[docs(term.folded)] = False
     hits = np.flatnonzero(mask)
