@@ -15,7 +15,7 @@ traditional == simplified), so they match wherever they occur, whatever jieba ma
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from indexer.normalise import fold
 
@@ -67,6 +67,10 @@ class Clause:
 
 @dataclass
 class Filters:
+    """Field filters of a query, or chosen beside it (the web UI's facets: ``chosen``). A new filter
+    is a field here, its branch in ``_apply_field`` and ``to_query``, and its test in
+    ``reports.ReportColumns.mask`` (a filter on reports) or ``match`` (on paragraphs)."""
+
     region: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
@@ -77,8 +81,7 @@ class Filters:
     cites: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.region or self.year_from or self.year_to or self.doc_type or self.report
-                    or self.section or self.docno or self.cites)
+        return not any(getattr(self, f.name) for f in fields(self))
 
     @classmethod
     def chosen(cls, *, region: list[str] = (), doc_type: list[str] = (), year_from: int | None = None,
@@ -89,16 +92,13 @@ class Filters:
                    year_from=year_from, year_to=year_to, report=list(report))
 
     def merged(self, other: "Filters") -> "Filters":
-        """Both sets of filters at once: lists add up (OR within one, AND with the query's clauses),
-        year ranges intersect."""
-        year_from = other.year_from if self.year_from is None else (
-            self.year_from if other.year_from is None else max(self.year_from, other.year_from))
-        year_to = other.year_to if self.year_to is None else (
-            self.year_to if other.year_to is None else min(self.year_to, other.year_to))
-        return Filters(region=self.region + other.region, year_from=year_from, year_to=year_to,
-                       doc_type=self.doc_type + other.doc_type, report=self.report + other.report,
-                       section=self.section + other.section, docno=self.docno + other.docno,
-                       cites=self.cites + other.cites)
+        """Both sets of filters at once: value lists add up (OR within one, AND with the query's
+        clauses), year ranges intersect."""
+        lists = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
+                 if isinstance(getattr(self, f.name), list)}
+        year_from = [y for y in (self.year_from, other.year_from) if y is not None]
+        year_to = [y for y in (self.year_to, other.year_to) if y is not None]
+        return Filters(**lists, year_from=max(year_from, default=None), year_to=min(year_to, default=None))
 
     def without(self, facet: str) -> "Filters":
         """These filters less those of one facet dimension (``FACETS``)."""
