@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from indexer.search.engine import NotFound, SearchEngine
+from indexer.search.query import Filters
 from indexer.indexing.update import update_index
 
 from conftest import CORPUS, ROOT
@@ -71,12 +72,12 @@ def _operations(engine: SearchEngine) -> list[tuple[str, tuple, dict]]:
         ops.append(("search", (q,), {"page": 2, "per_page": 7, "sort": sorts[k % 3]}))
         ops.append(("search", (q,), {"page": 2, "per_page": 5, "by_report": True, "sort": sorts[(k + 1) % 3]}))
         if k % 3 == 0:
-            ops.append(("search", (q,), {"per_page": 20, "extra_filters": "year:2016..2023"}))
+            ops.append(("search", (q,), {"per_page": 20, "filters": Filters(year_from=2016, year_to=2023)}))
         if k % 2 == 0:
             ops.append(("count", (q,), {}))
     refs = engine.reports()
     for ref in rng.sample(refs, 8):
-        ops.append(("search", ("政府",), {"extra_filters": f'report:"{ref.id}"', "per_page": 100, "sort": "report"}))
+        ops.append(("search", ("政府",), {"filters": Filters(report=[ref.id]), "per_page": 100, "sort": "report"}))
         ops.append(("report", (ref.id,), {}))
         ops.append(("report", (ref.id,), {"start": 5, "limit": 9}))
     store = engine.store
@@ -177,7 +178,7 @@ def test_field_lengths_read_at_open_equal_whooshs_own(shared_index):
         reader = engine.searcher.reader()
         assert len(list(reader.leaf_readers())) > 1  # several segments, with deletions
         whoosh_lengths = [reader.doc_field_length(int(d), "content") or 0 for d in engine.store.docnums]
-        assert engine._content_lengths.tolist() == [float(n) for n in whoosh_lengths]
+        assert engine.ranker.content_lengths.tolist() == [float(n) for n in whoosh_lengths]
         assert max(whoosh_lengths) > 0
     finally:
         engine.close()

@@ -189,9 +189,9 @@ def test_rerank_scores_equal_whoosh_bm25f_search(engine, q):
     from whoosh import query as wq
 
     parsed = engine.parse(q)
-    words = engine._query_words(parsed.positive_terms())
+    words = engine.ranker.query_words(parsed.positive_terms())
     rows = engine.store.docs_containing(parsed.positive_terms()[0].folded)
-    ours = engine._word_scores(words, rows.tolist())
+    ours = engine.ranker.word_scores(words, rows.tolist())
     query = wq.Or([wq.Term("content", w) for w in words])
     theirs = {hit.docnum: hit.score for hit in engine.searcher.search(query, limit=None)}
     assert len(ours) > 3

@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
+from indexer.search.query import Filters
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "corpus").glob("*.txt"))
 
@@ -209,7 +211,7 @@ def test_cli_json_shares_the_shape(client, web_index):
 
 def test_region_facet_filters_hits_and_counts(client, eng):
     d = client.get("/api/search?q=出庭应诉率&region=乐都区").get_json()
-    assert d["total"] == eng.search("出庭应诉率", extra_filters='region:"乐都区"').total == 1
+    assert d["total"] == eng.search("出庭应诉率", filters=Filters.chosen(region=["乐都区"])).total == 1
     assert all(h["report"]["region"] == "乐都区" for h in d["hits"])
     regions = {f["value"]: f for f in d["facets"]["region"]}
     assert regions["乐都区"]["selected"] and not regions["盐池县"]["selected"]
@@ -227,7 +229,7 @@ def test_region_facet_filters_hits_and_counts(client, eng):
 def test_facets_api(client, eng):
     d = client.get("/api/facets?q=法治政府&year=2021").get_json()
     assert d["ok"] and set(d) == {"ok", "query", "folded", "total", "reports", "filters", "facets", "took_ms"}
-    assert d["total"] == eng.search("法治政府", extra_filters="year:2021").total
+    assert d["total"] == eng.search("法治政府", filters=Filters(year_from=2021, year_to=2021)).total
     years = {f["value"]: f for f in d["facets"]["year"]}
     assert years["2021"]["selected"] and "2020" in years
     assert sum(f["count"] for f in d["facets"]["region"]) == d["total"]
@@ -235,7 +237,7 @@ def test_facets_api(client, eng):
 
 def test_year_and_type_filters(client, eng):
     d = client.get("/api/search?q=法治政府&year=2020&year=2021").get_json()
-    assert d["total"] == eng.search("法治政府", extra_filters="year:2020..2021").total
+    assert d["total"] == eng.search("法治政府", filters=Filters(year_from=2020, year_to=2021)).total
     d = client.get("/api/search?q=法治政府&type=总结").get_json()
     assert d["total"] > 0 and all(h["report"]["doc_type"] == "总结" for h in d["hits"])
     r = client.get("/api/search?q=法治政府&year=2020&year=2024")
@@ -249,7 +251,7 @@ def test_year_and_type_filters(client, eng):
 
 def test_filters_only_search(client, eng):
     d = client.get("/api/search?region=乐都区&per_page=5").get_json()
-    assert d["total"] == eng.search("", extra_filters='region:"乐都区"').total > 10
+    assert d["total"] == eng.search("", filters=Filters.chosen(region=["乐都区"])).total > 10
 
 
 def test_pagination(client, eng):
@@ -348,7 +350,7 @@ def test_api_search_needs_a_query(client):
 
 # -- reports and paragraphs ---------------------------------------------------------------------------------
 def _lead_hit(eng, q="出庭应诉率", region="乐都区"):
-    return eng.search(q, extra_filters=f'region:"{region}"').hits[0]
+    return eng.search(q, filters=Filters.chosen(region=[region])).hits[0]
 
 
 def test_report_page(client, eng):
@@ -363,7 +365,7 @@ def test_report_page(client, eng):
     assert f'is-hit is-target" id="p-{hit.id}"' in page
     assert "<mark>出庭应诉</mark>" in page
     assert 'id="next-hit"' in page and 'id="prev-hit"' in page
-    n_hits = eng.search("出庭应诉", extra_filters=f'report:"{rid}"').total
+    n_hits = eng.search("出庭应诉", filters=Filters(report=[rid])).total
     assert page.count("data-hit=") == n_hits > 1
     assert 'aria-label="目录"' in page
     heading = next(p for p in view.paragraphs if p.kind == "heading")
@@ -534,7 +536,8 @@ def test_xss_in_query(client, xss_rid):
 
 
 def test_snippet_window_cuts_at_sentences():
-    from webapp.render import snippet, snippet_bounds
+    from indexer.search.highlight import snippet_bounds
+    from webapp.render import snippet
 
     text = "前言部分。" * 40 + "这里提到出庭应诉率达到百分之九十。" + "后文内容很长。" * 40
     start = text.index("出庭应诉率")

@@ -15,6 +15,8 @@ import shutil
 
 import pytest
 
+from indexer.search.query import Filters
+
 from test_web_app import (SEEDS, XSS_FILE, XSS_REPORT, app, assert_safe, html,  # noqa: F401
                           web_index, xss_rid)
 
@@ -32,7 +34,7 @@ def shown_citations(page: str) -> dict[str, str]:
 
 
 def _lead_hit(eng):  # noqa: F811
-    return eng.search("出庭应诉率", extra_filters='region:"乐都区"').hits[0]
+    return eng.search("出庭应诉率", filters=Filters.chosen(region=["乐都区"])).hits[0]
 
 
 # -- /cite/<pid> --------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import pytest
 
+from indexer.search.query import Filters
+
 from served import serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,7 +267,7 @@ def test_permalink_lands_on_the_page_that_holds_the_paragraph(client, eng, long_
 
 def test_hit_navigation_crosses_pages(client, eng, long_rid):
     q = "出庭应诉率"
-    res = eng.search(q, extra_filters=f'report:"{long_rid}"', per_page=100, sort="report")
+    res = eng.search(q, filters=Filters(report=[long_rid]), per_page=100, sort="report")
     expected = [h.id for h in sorted(res.hits, key=lambda h: h.ordinal)]
     ordinals = sorted(h.ordinal for h in res.hits)
     assert len(expected) == 2800 // HIT_EVERY == 28
@@ -524,7 +526,7 @@ def test_hit_keys_cross_report_pages_in_a_browser(served, eng, long_rid):
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does this)")
-    res = eng.search("出庭应诉率", extra_filters=f'report:"{long_rid}"', per_page=100, sort="report")
+    res = eng.search("出庭应诉率", filters=Filters(report=[long_rid]), per_page=100, sort="report")
     hits = sorted(res.hits, key=lambda h: h.ordinal)
     end = sum(1 for h in hits if h.ordinal <= 500)  # hits on page 1
     last_here, first_next = hits[end - 1].id, hits[end].id

@@ -1,14 +1,11 @@
-"""Template helpers: highlighted text and snippets (every piece escaped), chart rows (URLs: ``links``)."""
+"""Template helpers: highlighted text and snippets (every piece escaped; where a snippet starts and ends
+is ``search.highlight``'s), chart rows (URLs: ``links``)."""
 from __future__ import annotations
 
 from flask import Flask
 from markupsafe import Markup, escape
 
-SNIPPET_WINDOW = 160
-SNIPPET_FULL_BELOW = 300
-SENTENCE_END = "。！？；!?;"
-_MAX_EXTEND = 80
-
+from indexer.search.highlight import snippet_bounds
 
 MARK_TAGS = ("mark", "ins", "del")
 
@@ -28,28 +25,6 @@ def highlight(text: str, spans, tag: str = "mark") -> Markup:
         pos = e
     out.append(escape(text[pos:]))
     return Markup("").join(out)
-
-
-def snippet_bounds(text: str, spans) -> tuple[int, int]:
-    n = len(text)
-    if n <= SNIPPET_FULL_BELOW:
-        return 0, n
-    first = spans[0][0] if spans else 0
-    start = max(0, first - SNIPPET_WINDOW // 3)
-    end = min(n, start + SNIPPET_WINDOW)
-    start = max(0, min(start, end - SNIPPET_WINDOW))
-    # extend to sentence boundaries, within reason
-    lo = start
-    while lo > 0 and start - lo < _MAX_EXTEND and text[lo - 1] not in SENTENCE_END:
-        lo -= 1
-    if lo > 0 and text[lo - 1] not in SENTENCE_END:
-        lo = start
-    hi = end
-    while hi < n and hi - end < _MAX_EXTEND and text[hi - 1] not in SENTENCE_END:
-        hi += 1
-    if hi < n and text[hi - 1] not in SENTENCE_END:
-        hi = end
-    return lo, hi
 
 
 def snippet(text: str, spans, tag: str = "mark") -> Markup:

@@ -13,22 +13,19 @@ from flask import current_app
 
 from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, inline_citation
 from indexer.citations.quote import MAX_QUOTE_CHARS
-from indexer.search.query import QueryError
-from indexer.search.engine import NotFound, highlight_spans
+from indexer.search.engine import NotFound
+from indexer.search.query import FACETS, SORTS, Filters, QueryError
+from indexer.search.results import UNKNOWN
 from indexer.store.schema import rid_of
 
 from . import links
 from .engine import get_engine
 
-SORTS = ("relevance", "date", "report")
-FACETS = ("region", "year", "type")
 MAX_FILTER_VALUES = 20
 MAX_RAW_QUERY = 2000  # hard cap before parsing; the engine's own limit (max_query_chars) is lower
 MAX_PAGE = 1_000_000  # far past any result's last page; bounds the offsets the engine computes
-MAX_REPORT_HIT_PAGES = 20  # hits marked on a report page: at most 2000 paragraphs
 _QUOTES = re.compile(r"[\"“”]")
-_YEAR = re.compile(r"\d{4}(?:\.\.\d{4})?")
-UNKNOWN = "未知"
+_YEAR = re.compile(r"(\d{4})(?:\.\.(\d{4}))?")
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -125,49 +122,45 @@ def search_params(args) -> dict:
     return params
 
 
-def _year_filter(years: list[str]) -> str:
+def _year_range(years: list[str]) -> tuple[int | None, int | None]:
+    """The years chosen (one, a range, or consecutive ones) as (from, to)."""
     if not years:
-        return ""
+        return None, None
     if len(years) == 1:
-        return f"year:{years[0]}"
+        lo, hi = _YEAR.fullmatch(years[0]).groups()
+        if hi is not None and int(hi) < int(lo):
+            raise WebError("bad_query", f"year range {years[0]} ends before it starts")
+        return int(lo), int(hi or lo)
     if any(".." in y for y in years):
         raise WebError("bad_request", "参数 year：范围只能单独使用")
     ys = sorted(int(y) for y in years)
     if ys != list(range(ys[0], ys[-1] + 1)):
         raise WebError("bad_request", "参数 year：可以选一个年份或连续的几年")
-    return f"year:{ys[0]}..{ys[-1]}"
+    return ys[0], ys[-1]
 
 
-def extra_filters(params: dict, skip: str = "") -> str:
-    parts = []
-    if skip != "region":
-        parts += [f'region:"{v}"' for v in params["region"]]
-    if skip != "type":
-        parts += [f'type:"{v}"' for v in params["type"]]
-    if skip != "year":
-        parts.append(_year_filter(params["year"]))
-    return " ".join(p for p in parts if p)
+def chosen_filters(params: dict) -> Filters:
+    """The filters picked in the UI (``search_params``' region, type and year)."""
+    year_from, year_to = _year_range(params["year"])
+    return Filters.chosen(region=params["region"], doc_type=params["type"], year_from=year_from, year_to=year_to)
 
 
 # -- search ---------------------------------------------------------------------------------------
-def _run(q: str, extra: str, **kwargs):
+def _run(q: str, filters: Filters, **kwargs):
     try:
-        return engine().search(q, extra_filters=extra, **kwargs)
+        return engine().search(q, filters=filters, **kwargs)
     except QueryError as exc:
         raise WebError.from_query_error(exc, q) from exc
 
 
-def _facets(params: dict, result) -> dict:
-    """Facet counts over all hits; a dimension with a selection counts hits without its own filter,
-    so the other values stay visible and selectable (OR within a dimension, AND across)."""
+def _facets(params: dict, filters: Filters, result) -> dict:
+    """Facet counts over all hits (a selected dimension's without its own filter, ``engine.facets``),
+    each value marked selected and whether it can be a filter; selected values are shown even
+    when nothing has them."""
+    facets = engine().facets(params["q"], filters, of=result)  # parses as the search just did
     out = {}
     for dim in FACETS:
-        values = result.facets.get(dim, [])
-        others = extra_filters(params, skip=dim)
-        if params[dim] and (params["q"] or others):
-            other = _run(params["q"], others, page=1, per_page=1, sort="report")
-            values = other.facets.get(dim, [])
-        counts = dict(values)
+        counts = dict(facets.get(dim, []))
         for sel in params[dim]:
             counts.setdefault(sel, 0)
         items = sorted(counts.items(), key=lambda kv: kv[0]) if dim == "year" else \
@@ -179,7 +172,6 @@ def _facets(params: dict, result) -> dict:
 
 def _decorate_hit(h: dict, q: str) -> dict:
     ref = h["report"]
-    ref["display_title"] = ref.get("title") or _display_title(ref)
     h["permalink"] = links.permalink(h["id"])
     h["url"] = links.report_paragraph_url(ref["id"], h["id"], q)
     h["citation"] = inline_citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
@@ -192,43 +184,13 @@ def cite_links(pid: str) -> dict:
     return {"cite_url": links.cite_url(pid), "cite_api": links.cite_api_url(pid)}
 
 
-def _display_title(ref: dict) -> str:
-    bits = [ref.get("region") or "", f"{ref['year']}年" if ref.get("year") else "", ref.get("doc_type") or "报告"]
-    return "".join(b for b in bits if b) + "（无标题）"
-
-
-def _suggestions(params: dict, parsed) -> list[dict]:
-    """Looser queries that do find something, with their counts."""
-    eng = engine()
-    q = params["q"]
-    cands: list[tuple[str, dict]] = []
-    if any(params[d] for d in FACETS):
-        cands.append((q, {"region": [], "year": [], "type": []}))
-    terms = [t.raw for t in parsed.positive_terms()] if parsed else []
-    if len(terms) > 1:
-        cands.append((" OR ".join(terms), {}))
-        cands += [(t, {}) for t in terms]
-    for t in terms[:2]:
-        if len(t) >= 3:
-            half = max(2, len(t) // 2)
-            cands += [(t[:-1], {}), (t[1:], {}), (t[:half], {}), (t[half:], {}), (t[:-2], {})]
-    out, seen = [], set()
-    for cq, override in cands:
-        p = dict(params, **override)
-        key = (cq, extra_filters(p))
-        if len(cq) < 2 or key in seen or (cq == q and not override):
-            continue
-        seen.add(key)
-        try:
-            n = eng.count((cq + " " + key[1]).strip())
-        except QueryError:
-            continue
-        if n:
-            args = {"q": cq, **{d: p[d] for d in FACETS if p[d]}}
-            out.append({"q": cq, "count": n, "filters_dropped": bool(override),
-                        "url": links.search_url(**args)})
-        if len(out) >= 4:
-            break
+def _suggestions(params: dict, filters: Filters) -> list[dict]:
+    """Looser queries that do find something, with their counts and links."""
+    out = []
+    for sug in engine().suggestions(params["q"], filters):
+        args = {"q": sug.query, **({} if sug.filters_dropped else {d: params[d] for d in FACETS if params[d]})}
+        out.append({"q": sug.query, "count": sug.count, "filters_dropped": sug.filters_dropped,
+                    "url": links.search_url(**args)})
     return out
 
 
@@ -236,28 +198,23 @@ def search_model(args) -> dict:
     params = search_params(args)
     if not params["q"] and not any(params[d] for d in FACETS):
         raise WebError("bad_query", "empty query: type a phrase such as 出庭应诉率", query="", position=0)
-    result = _run(params["q"], extra_filters(params), page=params["page"], per_page=params["per_page"],
+    filters = chosen_filters(params)
+    result = _run(params["q"], filters, page=params["page"], per_page=params["per_page"],
                   sort=params["sort"], by_report=params["group"])
     d = {"ok": True, **result.to_dict()}
     d["query"] = params["q"]
     d["searched"] = result.query
-    d["facets"] = _facets(params, result)
+    d["facets"] = _facets(params, filters, result)
     d["params"] = params
-    for h in d["hits"]:
+    shown = list(zip(result.hits, d["hits"]))
+    for group, grp in zip(result.groups or [], d.get("groups", [])):
+        grp["report"]["display_title"] = group.report.display_title
+        grp["url"] = links.report_url(grp["report"]["id"], params["q"])
+        shown += zip(group.hits, grp["hits"])
+    for hit, h in shown:
+        h["report"]["display_title"] = hit.report.display_title
         _decorate_hit(h, params["q"])
-    if "groups" in d:
-        for grp in d["groups"]:
-            grp["report"]["display_title"] = grp["report"].get("title") or _display_title(grp["report"])
-            grp["url"] = links.report_url(grp["report"]["id"], params["q"])
-            for h in grp["hits"]:
-                _decorate_hit(h, params["q"])
-    d["suggestions"] = []
-    if result.total == 0:
-        try:
-            parsed = engine().parse(params["q"]) if params["q"] else None
-        except QueryError:
-            parsed = None
-        d["suggestions"] = _suggestions(params, parsed)
+    d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
     return d
 
 
@@ -267,24 +224,12 @@ def facets_model(args) -> dict:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def _report_hits(q: str, rid: str) -> tuple[list[tuple[int, str]], list[str], dict | None]:
-    """((ordinal, paragraph id) of every paragraph the query matches in the report, in reading
-    order; the folded terms; the error dict of a malformed query)."""
-    eng = engine()
+def _report_hits(q: str, rid: str):
+    """(``engine.report_hits`` of the query in the report, or None; the error dict of a malformed query)."""
     try:
-        parsed = eng.parse(q)
-        terms = [t.folded for t in parsed.positive_terms()]
-        hits: list[tuple[int, str]] = []
-        page = 1
-        while page <= MAX_REPORT_HIT_PAGES:
-            res = eng.search(q, extra_filters=f'report:"{rid}"', page=page, per_page=100, sort="report")
-            hits += [(h.ordinal, h.id) for h in res.hits]
-            if page >= res.pages:
-                break
-            page += 1
+        return engine().report_hits(rid, q), None
     except QueryError as exc:
-        return [], [], WebError.from_query_error(exc, q).to_dict()["error"]
-    return sorted(hits), terms, None
+        return None, WebError.from_query_error(exc, q).to_dict()["error"]
 
 
 def report_page_size() -> int:
@@ -335,9 +280,9 @@ def report_model(rid: str, args) -> dict:
     d["prev_url"] = links.report_url(rid, q, page - 1) if page > 1 else None
     d["next_url"] = links.report_url(rid, q, page + 1) if page < pages else None
 
-    found, terms, error = _report_hits(q, rid) if q else ([], [], None)
-    hits = [pid for _, pid in found]
-    hit_pages = [page_of(ordinal, per_page) for ordinal, _ in found]
+    found, error = _report_hits(q, rid) if q else (None, None)
+    hits = [pid for _, pid in found.hits] if found else []
+    hit_pages = [page_of(ordinal, per_page) for ordinal, _ in found.hits] if found else []
     order = {pid: i for i, pid in enumerate(hits)}
     on_page = [i for i, p in enumerate(hit_pages) if p == page]
     for p in d["paragraphs"]:
@@ -345,7 +290,7 @@ def report_model(rid: str, args) -> dict:
         p["anchor"] = links.anchor(pid)
         p["level"] = len(p["section"])
         p["permalink"] = links.permalink(pid)
-        p["highlights"] = highlight_spans(p["text"], terms) if pid in order else []
+        p["highlights"] = found.highlights(p["text"]) if pid in order else []
         p["hit"] = order.get(pid)
         p["target"] = pid == hl
     d["toc"] = []
@@ -353,7 +298,7 @@ def report_model(rid: str, args) -> dict:
         at = page_of(h.ordinal, per_page)
         d["toc"].append({"id": h.id, "anchor": links.anchor(h.id), "text": h.text, "level": max(1, len(h.section)),
                          "page": at, "url": f"#{links.anchor(h.id)}" if at == page else links.report_url(rid, q, at, h.id)})
-    d["query"] = {"q": q, "folded": engine().parse(q).folded_display() if q and not error else "",
+    d["query"] = {"q": q, "folded": found.folded if found else "",
                   "hits": hits, "hit_pages": hit_pages, "error": error,
                   # hits[first:end] are on this page; prev_hit and next_hit (indices into hits) are
                   # the nearest hits before and after it, wrapping around, or None when every hit is here
@@ -403,37 +348,6 @@ RETIRED_TITLES = {
 RETIRED_STATUS = {"paragraph_changed": 410, "paragraph_removed": 410, "paragraph_not_found": 404}
 
 
-def _diff_spans(old: str, new: str) -> tuple[list[list[int]], list[list[int]]]:
-    """[start, end) spans of what differs between two texts: (in old, in new)."""
-    import difflib
-
-    sm = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    gone, added = [], []
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            continue
-        if i2 > i1:
-            _add_span(gone, old, i1, i2)
-        if j2 > j1:
-            _add_span(added, new, j1, j2)
-    return gone, added
-
-
-def _add_span(spans: list[list[int]], text: str, s: int, e: int) -> None:
-    """Append [s, e) widened to whole numbers and latin words (89% -> 92% marks 89 and 92, not 8 and 2)."""
-    def word(ch: str) -> bool:
-        return ch.isascii() and ch.isalnum()
-
-    while s > 0 and word(text[s - 1]) and word(text[s]):
-        s -= 1
-    while e < len(text) and word(text[e]) and word(text[e - 1]):
-        e += 1
-    if spans and s <= spans[-1][1]:
-        spans[-1][1] = max(spans[-1][1], e)
-    else:
-        spans.append([s, e])
-
-
 def history_model(pid: str) -> dict | None:
     """What became of a paragraph id that is not live (``SearchEngine.paragraph_history``), with
     links: ``RetiredParagraph.to_dict()`` plus ``code``, ``message``, ``report.display_title`` and
@@ -454,15 +368,11 @@ def history_model(pid: str) -> dict | None:
     d["code"], d["message"] = code, RETIRED_TITLES[code]
     if retired.report is not None:
         d["report"] = dict(_ref_dict(retired.report), url=links.report_url(retired.report.id))
-    d["old_changed"] = []
-    for n, c in enumerate(d["closest"]):
+    for c in d["closest"]:
         p = c["paragraph"]
         p["permalink"] = links.permalink(p["id"])
         p["url"] = links.report_paragraph_url(p["report"]["id"], p["id"])
         c["percent"] = 100 if c["similarity"] >= 1 else min(99, int(c["similarity"] * 100))
-        gone, c["changed"] = _diff_spans(retired.text, p["text"])
-        if n == 0:
-            d["old_changed"] = gone
     return d
 
 
@@ -492,7 +402,7 @@ def paragraph_model(pid: str, args) -> dict:
     d["highlights"] = []
     if q:
         try:
-            d["highlights"] = highlight_spans(view.text, [t.folded for t in engine().parse(q).positive_terms()])
+            d["highlights"] = engine().query_highlights(view.text, q)
         except QueryError as exc:
             raise WebError.from_query_error(exc, q) from exc
     return d

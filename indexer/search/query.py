@@ -15,11 +15,14 @@ traditional == simplified), so they match wherever they occur, whatever jieba ma
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from indexer.normalise import fold
 
 FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
+SORTS = ("relevance", "date", "report")
+# The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
+FACETS = ("region", "year", "type")
 SYNTAX_HELP = __doc__
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -64,6 +67,10 @@ class Clause:
 
 @dataclass
 class Filters:
+    """Field filters of a query, or chosen beside it (the web UI's facets: ``chosen``). A new filter
+    is a field here, its branch in ``_apply_field`` and ``to_query``, and its test in
+    ``reports.ReportColumns.mask`` (a filter on reports) or ``match`` (on paragraphs)."""
+
     region: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
@@ -74,8 +81,48 @@ class Filters:
     cites: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.region or self.year_from or self.year_to or self.doc_type or self.report
-                    or self.section or self.docno or self.cites)
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    @classmethod
+    def chosen(cls, *, region: list[str] = (), doc_type: list[str] = (), year_from: int | None = None,
+               year_to: int | None = None, report: list[str] = ()) -> "Filters":
+        """Filters picked outside the query language (the web UI's facets), folded as the parser
+        folds a ``region:`` or ``type:`` value."""
+        return cls(region=[fold(v.strip()) for v in region], doc_type=[fold(v.strip()) for v in doc_type],
+                   year_from=year_from, year_to=year_to, report=list(report))
+
+    def merged(self, other: "Filters") -> "Filters":
+        """Both sets of filters at once: value lists add up (OR within one, AND with the query's
+        clauses), year ranges intersect."""
+        lists = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
+                 if isinstance(getattr(self, f.name), list)}
+        year_from = [y for y in (self.year_from, other.year_from) if y is not None]
+        year_to = [y for y in (self.year_to, other.year_to) if y is not None]
+        return Filters(**lists, year_from=max(year_from, default=None), year_to=min(year_to, default=None))
+
+    def without(self, facet: str) -> "Filters":
+        """These filters less those of one facet dimension (``FACETS``)."""
+        if facet == "region":
+            return replace(self, region=[])
+        if facet == "type":
+            return replace(self, doc_type=[])
+        if facet == "year":
+            return replace(self, year_from=None, year_to=None)
+        raise ValueError(f"unknown facet {facet!r} (known: {', '.join(FACETS)})")
+
+    def selects(self, facet: str) -> bool:
+        """Whether these filters choose values of one facet dimension."""
+        return self.without(facet) != self
+
+    def to_query(self) -> str:
+        """The filters in the query language (what a filters-only search searched)."""
+        parts = [f'region:"{v}"' for v in self.region] + [f'type:"{v}"' for v in self.doc_type]
+        if self.year_from is not None or self.year_to is not None:
+            lo, hi = self.year_from, self.year_to
+            parts.append(f"year:{lo}" if lo == hi else f"year:{lo or ''}..{hi or ''}")
+        parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
+        parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
+        return " ".join(parts)
 
     def to_dict(self) -> dict:
         return {

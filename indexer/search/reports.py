@@ -1,0 +1,99 @@
+"""Per-report columns of one generation, built once when an engine opens: what the report filters
+test (years, dates, regions, types, 文号), the report titles the ranking boosts, where each report's
+paragraphs start in the exact store, and the facet codes hits are counted by."""
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.normalise import fold, fold_docno
+from indexer.search.query import FACETS, Filters
+from indexer.search.results import UNKNOWN, ReportRef
+from indexer.store.exact import ExactStore
+
+def report_ref(row) -> ReportRef:
+    m = row.meta
+    return ReportRef(id=row.rid, title=m.get("title", ""), region=m.get("region", ""), year=m.get("year"),
+                     source=row.source, doc_type=m.get("doc_type", ""), date=m.get("date", ""),
+                     city=m.get("city", ""), province=m.get("province", ""), doc_number=m.get("doc_number", ""))
+
+
+def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    labels = sorted(set(values))
+    index = {v: i for i, v in enumerate(labels)}
+    return np.array([index[v] for v in values], dtype=np.int64), labels
+
+
+class ReportColumns:
+    """One entry per report of the store, in the store's report order; read-only once built."""
+
+    def __init__(self, store: ExactStore):
+        reports = store.reports
+        self.rids = [r.rid for r in reports]
+        self.refs = [report_ref(r) for r in reports]
+        self.years = np.array([r.meta.get("year") or 0 for r in reports], dtype=np.int32)
+        dates = [r.meta.get("date") or "" for r in reports]
+        self.date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64)
+        self.region_text = [fold(" ".join([r.meta.get("region", ""), r.meta.get("city", ""), r.meta.get("province", "")]))
+                            for r in reports]
+        self.types = [fold(r.meta.get("doc_type", "")) for r in reports]
+        self.folded_titles = [fold(r.meta.get("title", "")) for r in reports]
+        self.docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
+        # report r's paragraphs are rows [report_first[r], report_first[r + 1]) of the store
+        self.report_first = np.searchsorted(store.report_idx, np.arange(len(reports) + 1))
+        self.facet_codes = {
+            "region": _codes([ref.region or UNKNOWN for ref in self.refs]),
+            "year": _codes([str(ref.year) if ref.year else UNKNOWN for ref in self.refs]),
+            "type": _codes([ref.doc_type or UNKNOWN for ref in self.refs]),
+        }
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def rows(self, r: int) -> tuple[int, int]:
+        """[lo, hi): the store rows of report r's paragraphs, in reading order."""
+        return int(self.report_first[r]), int(self.report_first[r + 1])
+
+    def mask(self, f: Filters) -> np.ndarray | None:
+        """Which reports pass the report filters (region, year, type, report, 文号); None when no
+        report filter is set."""
+        mask = np.ones(len(self), dtype=bool)
+        touched = False
+        if f.region:
+            touched = True
+            mask &= np.array([any(v in t for v in f.region) for t in self.region_text], dtype=bool)
+        if f.year_from is not None:
+            touched = True
+            mask &= self.years >= f.year_from
+        if f.year_to is not None:
+            touched = True
+            mask &= (self.years <= f.year_to) & (self.years > 0)
+        if f.doc_type:
+            touched = True
+            mask &= np.array([any(v in t for v in f.doc_type) if t else False for t in self.types], dtype=bool)
+        if f.report:
+            touched = True
+            wanted = set(f.report)
+            mask &= np.array([rid in wanted for rid in self.rids], dtype=bool)
+        if f.docno:
+            touched = True
+            wanted_nos = {fold_docno(d) for d in f.docno}
+            mask &= np.array([d in wanted_nos for d in self.docnos], dtype=bool)
+        return mask if touched else None
+
+    def hits_per_report(self, hit_reports: np.ndarray) -> np.ndarray:
+        """How many hits each report holds, given the report of every hit."""
+        return np.bincount(hit_reports, minlength=len(self))
+
+    def facet(self, facet: str, per_report: np.ndarray) -> list[tuple[str, int]]:
+        """Paragraph counts per value of one facet dimension (vectorised per report); years in
+        order, regions and types by count."""
+        codes, labels = self.facet_codes[facet]
+        per_value = np.bincount(codes, weights=per_report, minlength=len(labels)).astype(np.int64)
+        values = [(labels[v], int(per_value[v])) for v in np.flatnonzero(per_value)]
+        values.sort(key=(lambda kv: kv[0]) if facet == "year" else (lambda kv: (-kv[1], kv[0])))
+        return values
+
+    def facets(self, hit_reports: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+        """Every facet dimension's counts over hits in these reports."""
+        per_report = self.hits_per_report(hit_reports)
+        return {facet: self.facet(facet, per_report) for facet in FACETS}
