@@ -3,7 +3,6 @@ packages the tests need are installed by the tests themselves (tests/system_pack
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import system_packages
 from system_packages import SystemPackage

@@ -3,6 +3,11 @@
 Each builder takes the engine and the request arguments and returns a JSON-safe dict; ``api``
 jsonifies it, ``pages`` renders it. Errors are ``WebError`` with the one error shape
 ``{"ok": false, "error": {"code", "message", "position"?, "query"?}}``.
+
+About 500 lines, on purpose: one builder per page (search, facets, report with its paging and hit
+navigation, paragraph, history, cite, quote, citations), each turning request arguments into typed
+values, making one engine call and laying out one dict; the search work itself is the engine's
+(indexer/search/) and every URL is ``links``'.
 """
 from __future__ import annotations
 
