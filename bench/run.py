@@ -211,21 +211,198 @@ def segment_throughput(files: list[Path], min_bytes: int) -> dict:
     return {"sample_mb": size / 1e6, "seconds": took, "mb_s": size / 1e6 / took}
 
 
-def ripgrep_latency(corpus: Path, queries: list[tuple[str, str]], engine) -> dict | None:
+def fts5_trigram_available() -> bool:
+    """SQLite 3.34+ built with FTS5 (its trigram tokenizer)."""
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < (3, 34, 0):
+        return False
+    try:
+        con = sqlite3.connect(":memory:")
+        con.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='trigram case_sensitive 1')")
+        con.close()
+        return True
+    except sqlite3.Error:
+        return False
+
+
+def fts5_build(texts: list[str], db_path: Path):
+    """One row per paragraph (rowid = store index + 1) of the folded texts; returns (connection, seconds).
+
+    Timed: create, insert in one transaction, 'optimize' (merge into one b-tree), commit. Folded text is
+    lower case already, so `case_sensitive 1` makes MATCH byte-exact like the engine."""
+    import sqlite3
+
+    for suffix in ("", "-journal", "-wal"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    t = time.perf_counter()
+    con = sqlite3.connect(str(db_path))
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("CREATE VIRTUAL TABLE para USING fts5(body, tokenize='trigram case_sensitive 1')")
+    with con:
+        con.executemany("INSERT INTO para(rowid, body) VALUES (?, ?)", ((i + 1, x) for i, x in enumerate(texts)))
+        con.execute("INSERT INTO para(para) VALUES ('optimize')")
+    return con, time.perf_counter() - t
+
+
+def _fts5_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def fts5_where(parsed) -> tuple[str, list[str]]:
+    """The query as an SQL condition on table `para`: clauses whose terms all have >= 3 characters
+    become one FTS5 MATCH expression (phrases, OR within a clause, AND between clauses, NOT for
+    excluded terms of >= 3 characters); any other clause is an OR of `body LIKE '%term%'`, and a
+    shorter excluded term `body NOT LIKE '%term%'`, ANDed with the MATCH (or alone: a full scan)."""
+    if any(c.same_sentence for c in parsed.clauses) or not parsed.filters.is_empty():
+        raise ValueError("the FTS5 reference handles terms, OR and exclusions only")
+    match, conds, params = [], [], []
+    like = "body LIKE ? ESCAPE '\\'"
+    for c in parsed.clauses:
+        alts = [t.folded for t in c.any_of]
+        if all(len(a) >= 3 for a in alts):
+            match.append("(" + " OR ".join(_fts5_phrase(a) for a in alts) + ")")
+        else:
+            conds.append("(" + " OR ".join([like] * len(alts)) + ")")
+            params += [_like_pattern(a) for a in alts]
+    expr = " AND ".join(match)
+    for x in (t.folded for t in parsed.excluded):
+        if len(x) >= 3 and expr:
+            expr = f"({expr}) NOT {_fts5_phrase(x)}"
+        else:
+            conds.append("NOT " + like)
+            params.append(_like_pattern(x))
+    if expr:
+        conds.insert(0, "para MATCH ?")
+        params.insert(0, expr)
+    return " AND ".join(conds) or "1", params
+
+
+def fts5_search(con, parsed, limit: int = 10) -> tuple[int, list[tuple[int, str]]]:
+    """Exact total and the first `limit` rows (store index, text), in rowid order."""
+    where, params = fts5_where(parsed)
+    total = con.execute(f"SELECT count(*) FROM para WHERE {where}", params).fetchone()[0]
+    rows = con.execute(f"SELECT rowid - 1, body FROM para WHERE {where} LIMIT {int(limit)}", params).fetchall()
+    return total, rows
+
+
+def fts5_matches(con, parsed) -> list[int]:
+    where, params = fts5_where(parsed)
+    return [r[0] - 1 for r in con.execute(f"SELECT rowid FROM para WHERE {where}", params)]
+
+
+def rg_args(parsed, use_raw: bool = False) -> list[str]:
+    """ripgrep arguments for the query's semantics on one line: a fixed string (or several, OR) for a
+    single clause without exclusions, otherwise a PCRE2 pattern of lookaheads (AND of clauses, OR
+    within one, negative lookaheads for exclusions) that consumes the whole line."""
+    import re
+
+    if any(c.same_sentence for c in parsed.clauses) or not parsed.filters.is_empty():
+        raise ValueError("the ripgrep reference handles terms, OR and exclusions only")
+    pick = (lambda t: t.raw) if use_raw else (lambda t: t.folded)
+    clauses = [[pick(t) for t in c.any_of] for c in parsed.clauses]
+    if len(clauses) == 1 and not parsed.excluded:
+        return ["-F"] + [a for term in clauses[0] for a in ("-e", term)]
+    pattern = "^" + "".join("(?=.*(?:" + "|".join(re.escape(a) for a in c) + "))" for c in clauses)
+    pattern += "".join("(?!.*" + re.escape(pick(t)) + ")" for t in parsed.excluded) + ".*"
+    return ["-P", "-e", pattern]
+
+
+def rg_count(rg: str, args: list[str], paths: list[str]) -> int:
+    """Matching lines summed over the files (`rg -c`)."""
+    proc = subprocess.run([rg, "-c", "--no-filename", *args, "--", *paths], capture_output=True, text=True)
+    return sum(int(x) for x in proc.stdout.split())
+
+
+def rg_lines(rg: str, args: list[str], path: str) -> set[int]:
+    """0-based numbers of the matching lines of one file (untimed; for recall)."""
+    proc = subprocess.run([rg, "-n", "-o", "-r", "", "--no-filename", *args, "--", path],
+                          capture_output=True, text=True)
+    return {int(x.split(":", 1)[0]) - 1 for x in proc.stdout.splitlines() if x}
+
+
+def references(engine, texts: list[str], per_query: list[dict], truths: list[set[int]], corpus: Path,
+               files: list[Path], out: Path, n: int, repeats: int, log) -> tuple[dict | None, dict | None]:
+    """SQLite FTS5 trigram and ripgrep, on the same folded paragraphs and queries; adds per-query
+    figures to per_query. Returns (fts5, ripgrep), None where unavailable."""
+    import sqlite3
+
+    fts5 = None
+    if fts5_trigram_available():
+        db_path = out / f"fts5-{n}.sqlite"
+        con, build_s = fts5_build(texts, db_path)
+        lat = []
+        for r, truth in zip(per_query, truths):
+            parsed = engine.parse(r["query"])
+            fts5_search(con, parsed)  # warm-up
+            q_lat = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                total, _rows = fts5_search(con, parsed)
+                q_lat.append((time.perf_counter() - t) * 1000)
+            hits = set(fts5_matches(con, parsed))
+            r["fts5"] = {"total": total, "p50_ms": statistics.median(q_lat), "max_ms": max(q_lat),
+                         "recall": len(hits & truth) / len(truth) if truth else 1.0,
+                         "false_hits": len(hits - truth)}
+            lat += q_lat
+        con.close()
+        fts5 = {"sqlite": sqlite3.sqlite_version, "build_s": build_s, "index_mb": db_path.stat().st_size / 1e6,
+                "p50_ms": percentile(lat, 0.5), "p95_ms": percentile(lat, 0.95), "samples": len(lat),
+                "recall_min": min(r["fts5"]["recall"] for r in per_query),
+                "false_hits": sum(r["fts5"]["false_hits"] for r in per_query)}
+        db_path.unlink(missing_ok=True)
+        log(f"FTS5 build {build_s:.1f} s, {fts5['index_mb']:.0f} MB; p50 {fts5['p50_ms']:.1f} ms "
+            f"p95 {fts5['p95_ms']:.1f} ms; recall min {fts5['recall_min']:.3f}, false hits {fts5['false_hits']}")
+    else:
+        log(f"SQLite {sqlite3.sqlite_version}: no FTS5 trigram tokenizer")
+
     rg = shutil.which("rg")
     if not rg:
-        return None
-    lat = []
-    for _, q in queries:
-        parsed = engine.parse(q)
-        terms = parsed.positive_terms()
-        if len(terms) != 1 or parsed.excluded:
-            continue
-        t = time.perf_counter()
-        subprocess.run([rg, "-c", "-F", "--", terms[0].raw, str(corpus)], capture_output=True)
-        lat.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": percentile(lat, 0.5), "p95_ms": percentile(lat, 0.95), "queries": len(lat),
-            "note": "raw files, unfolded, single-term queries only"}
+        return fts5, None
+    lines_path = out / f"paragraphs-{n}.txt"  # the folded paragraphs, one a line: line i = store index i
+    t = time.perf_counter()
+    with open(lines_path, "w", encoding="utf-8") as fh:
+        for x in texts:
+            fh.write(x + "\n")
+    write_s = time.perf_counter() - t
+    raw_paths = [str(f) for f in files]
+    lat_folded, lat_raw = [], []
+    for r, truth in zip(per_query, truths):
+        parsed = engine.parse(r["query"])
+        folded_args, raw_args = rg_args(parsed), rg_args(parsed, use_raw=True)
+        rg_count(rg, folded_args, [str(lines_path)])  # warm-up (page cache)
+        rg_count(rg, raw_args, raw_paths)
+        fl, rl = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            total = rg_count(rg, folded_args, [str(lines_path)])
+            fl.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            raw_lines = rg_count(rg, raw_args, raw_paths)
+            rl.append((time.perf_counter() - t) * 1000)
+        hits = rg_lines(rg, folded_args, str(lines_path))
+        r["rg"] = {"total": total, "p50_ms": statistics.median(fl), "raw_lines": raw_lines,
+                   "raw_p50_ms": statistics.median(rl),
+                   "recall": len(hits & truth) / len(truth) if truth else 1.0, "false_hits": len(hits - truth)}
+        lat_folded += fl
+        lat_raw += rl
+    version = subprocess.run([rg, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    ripgrep = {"version": version, "write_s": write_s, "file_mb": lines_path.stat().st_size / 1e6,
+               "p50_ms": percentile(lat_folded, 0.5), "p95_ms": percentile(lat_folded, 0.95),
+               "raw_p50_ms": percentile(lat_raw, 0.5), "raw_p95_ms": percentile(lat_raw, 0.95),
+               "raw_files": len(raw_paths), "samples": len(lat_folded),
+               "recall_min": min(r["rg"]["recall"] for r in per_query),
+               "false_hits": sum(r["rg"]["false_hits"] for r in per_query),
+               "note": "one rg process per query; -c counts matching lines"}
+    lines_path.unlink(missing_ok=True)
+    log(f"ripgrep folded paragraphs p50 {ripgrep['p50_ms']:.1f} ms p95 {ripgrep['p95_ms']:.1f} ms, "
+        f"raw files p50 {ripgrep['raw_p50_ms']:.1f} ms; recall min {ripgrep['recall_min']:.3f}")
+    return fts5, ripgrep
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -241,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jieba-mb", type=float, default=5.0, help="jieba reference sample size (MB)")
     ap.add_argument("--profile", action="store_true",
                     help="cProfile the build and the 3 slowest queries; top functions to OUT/profile-N-*.txt")
+    ap.add_argument("--no-references", action="store_true",
+                    help="skip the SQLite FTS5 and ripgrep references (the scan and jieba ones still run)")
     ap.add_argument("--cpus", type=int, help="pin the build (and its worker processes) to this many cores")
     ap.add_argument("--reuse-index", action="store_true",
                     help="skip the build: query the index an earlier --keep run left in OUT/index-N "
@@ -256,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.reports
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    result: dict = {"reports_requested": n, "machine": machine()}
+    result: dict = {"reports_requested": n, "machine": machine(), "no_references": args.no_references}
     log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
     # 1. corpus
@@ -356,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [store.folded_text(i) for i in range(len(store))]
     scan_load_s = time.perf_counter() - t
     scan_lat = []
+    truths: list[set[int]] = []
     for r in per_query:
         parsed = engine.parse(r["query"])
         engine_hits = set(engine.match(parsed).tolist())
@@ -365,12 +545,12 @@ def main(argv: list[str] | None = None) -> int:
             truth = scan_matches(texts, parsed)
             lat.append((time.perf_counter() - t) * 1000)
         truth_set = set(truth)
+        truths.append(truth_set)
         r["scan_total"] = len(truth_set)
         r["scan_p50_ms"] = statistics.median(lat)
         r["recall"] = len(engine_hits & truth_set) / len(truth_set) if truth_set else 1.0
         r["false_hits"] = len(engine_hits - truth_set)
         scan_lat += lat
-    del texts
     result["scan"] = {"load_s": scan_load_s, "p50_ms": percentile(scan_lat, 0.5),
                       "p95_ms": percentile(scan_lat, 0.95), "paragraphs": len(store)}
     result["recall_min"] = min(r["recall"] for r in per_query)
@@ -382,7 +562,12 @@ def main(argv: list[str] | None = None) -> int:
     result["jieba"] = jieba_throughput(files, jb_bytes)
     result["segment"] = segment_throughput(files, jb_bytes)
     log(f"jieba {result['jieba']['mb_s']:.2f} MB/s on {result['jieba']['sample_mb']:.1f} MB")
-    result["ripgrep"] = ripgrep_latency(corpus, queries, engine)
+    if args.no_references:
+        result["fts5"], result["ripgrep"] = None, None
+    else:
+        result["fts5"], result["ripgrep"] = references(engine, texts, per_query, truths, corpus, files, out, n,
+                                                       args.repeats, log)
+    del texts
     result["per_query"] = per_query
     engine.close()
 
@@ -391,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
         "p50_vs_scan": result["query"]["p50_ms"] / result["scan"]["p50_ms"],
         "p95_vs_scan": result["query"]["p95_ms"] / result["scan"]["p95_ms"],
     }
+    for key in ("fts5", "ripgrep"):
+        if result.get(key):
+            result["ratios"][f"p50_vs_{key}"] = result["query"]["p50_ms"] / result[key]["p50_ms"]
+            result["ratios"][f"p95_vs_{key}"] = result["query"]["p95_ms"] / result[key]["p95_ms"]
     result["loadavg_end"] = os.getloadavg()[0]
     md = render(result)
     print(md)
@@ -450,9 +639,30 @@ def render(r: dict) -> str:
         f"| reference: raw jieba.cut | {j['mb_s']:.2f} MB/s | on {j['sample_mb']:.1f} MB ({j['sample_files']} files) | |",
         f"| indexer fold+segment (per-run cache) | {r['segment']['mb_s']:.2f} MB/s | same sample | |",
     ]
+    rt = r["ratios"]
+    if r.get("fts5"):
+        f5 = r["fts5"]
+        lines.append(
+            f"| reference: SQLite {f5['sqlite']} FTS5 trigram, one row per folded paragraph (total + first 10 rows) | "
+            f"build {f5['build_s']:.1f} s, {f5['index_mb']:.0f} MB; p50 {f5['p50_ms']:.1f} ms, p95 {f5['p95_ms']:.1f} ms; "
+            f"recall min {f5['recall_min']:.3f}, false hits {f5['false_hits']} | "
+            f"engine p50 {rt['p50_vs_fts5']:.3f}×, p95 {rt['p95_vs_fts5']:.3f}× FTS5; "
+            f"build {b['build_s'] / f5['build_s']:.2f}×, index {b['index_mb'] / f5['index_mb']:.2f}× | |")
+    elif "fts5" in r:
+        lines.append("| reference: SQLite FTS5 trigram | " + ("not run (--no-references)" if r.get("no_references")
+                     else "not available (SQLite < 3.34 or no FTS5)") + " | | |")
     if r.get("ripgrep"):
         g = r["ripgrep"]
-        lines.append(f"| reference: ripgrep -F | p50 {g['p50_ms']:.0f} ms, p95 {g['p95_ms']:.0f} ms | {g['note']} | |")
+        lines.append(
+            f"| reference: {g['version']}, no index: folded paragraphs one a line ({g['file_mb']:.0f} MB file) | "
+            f"p50 {g['p50_ms']:.1f} ms, p95 {g['p95_ms']:.1f} ms; recall min {g['recall_min']:.3f}, "
+            f"false hits {g['false_hits']} | engine p50 {rt['p50_vs_ripgrep']:.3f}×, p95 {rt['p95_vs_ripgrep']:.3f}× "
+            f"rg; {g['note']} | |")
+        lines.append(f"| reference: ripgrep, raw corpus files ({g['raw_files']} files, unfolded raw terms, lines ≠ "
+                     f"paragraphs) | p50 {g['raw_p50_ms']:.1f} ms, p95 {g['raw_p95_ms']:.1f} ms | "
+                     f"wall time only, not a recall reference | |")
+    elif r.get("no_references"):
+        lines.append("| reference: ripgrep | not run (--no-references) | | |")
     else:
         lines.append("| reference: ripgrep | not installed | | |")
     if r.get("generate_s"):
@@ -467,6 +677,20 @@ def render(r: dict) -> str:
         lines.append(f"| {p['category']} | `{qd}` | {p['total']} | {p['scan_total']} | {p['recall']:.3f} | "
                      f"{p['false_hits']} | {p['p50_ms']:.1f} | {p['max_ms']:.1f} | {p['cpu_p50_ms']:.1f} | {p['match_p50_ms']:.1f} | "
                      f"{p['scan_p50_ms']:.0f} |")
+    if any("fts5" in p or "rg" in p for p in r["per_query"]):
+        lines += ["", "References per query (p50 of the timed repeats; rg raw = matching lines of the raw files):", "",
+                  "| query | scan | FTS5 total | FTS5 recall | FTS5 false | FTS5 ms | rg total | rg recall | rg false "
+                  "| rg ms | rg raw lines | rg raw ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for p in r["per_query"]:
+            qd = p["query"].replace("|", "\\|")
+            f5, g = p.get("fts5"), p.get("rg")
+            cells = [f"`{qd}`", str(p["scan_total"])]
+            cells += ([str(f5["total"]), f"{f5['recall']:.3f}", str(f5["false_hits"]), f"{f5['p50_ms']:.1f}"]
+                      if f5 else ["", "", "", ""])
+            cells += ([str(g["total"]), f"{g['recall']:.3f}", str(g["false_hits"]), f"{g['p50_ms']:.1f}",
+                       str(g["raw_lines"]), f"{g['raw_p50_ms']:.1f}"] if g else [""] * 6)
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
