@@ -6,7 +6,9 @@ One run: generate the corpus (or reuse bench/corpus-N), build the index from scr
 process, then, in this process, time warm queries (engine.search(q, per_page=10): exact total plus
 the top 10 with highlights) and the references measured on the same machine in the same run: raw
 jieba segmentation throughput and a plain Python substring scan over the folded paragraph texts,
-which is also the truth that the engine's recall and false hits are measured against.
+which is also the truth that the engine's recall and false hits are measured against; and (issue 12,
+unless --no-references) SQLite FTS5 with its trigram tokenizer over the same folded paragraphs, and
+ripgrep (when installed) over those paragraphs one a line and over the raw corpus files.
 Results: a Markdown table on stdout and bench/out/results-N.md, plus bench/out/results-N.json.
 """
 from __future__ import annotations
