@@ -57,7 +57,6 @@ def test_fts5_totals_equal_the_engine(bench_run, engine, texts, tmp_path):
         con.close()
 
 
-@pytest.mark.skipif(not shutil.which("rg"), reason="ripgrep not installed")
 def test_ripgrep_lines_equal_the_engine(bench_run, engine, texts, tmp_path):
     lines = tmp_path / "paragraphs.txt"
     lines.write_text("".join(x + "\n" for x in texts), encoding="utf-8")
