@@ -74,6 +74,8 @@ class CitationIndex:
     store: ExactStore = field(repr=False, compare=False)  # where labels are read, when first shown
     # The index is shared by the server's threads; a label is filled in once, under this lock.
     _label_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rank_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rankings: dict = field(default_factory=dict, repr=False, compare=False)  # kind -> entries, most cited first
 
     @classmethod
     def of(cls, store: ExactStore, *, include_self: bool = False) -> "CitationIndex":
@@ -127,11 +129,25 @@ class CitationIndex:
                     e.label = self._label_of(e)
         return items
 
-    def most_cited(self, n: int | None = 50, kind: str | None = None) -> list[CitedEntry]:
-        """Most cited first: by citing reports, then citing paragraphs, then key."""
-        items = [e for e in self.entries.values() if kind is None or e.kind == kind]
-        items.sort(key=lambda e: (-e.report_count, -e.count, e.key))
-        return self._labelled(items if n is None else items[:n])
+    def _ranked(self, kind: str | None) -> list[CitedEntry]:
+        """Every entry (of ``kind``), most cited first, sorted once per index and shared."""
+        with self._rank_lock:
+            items = self._rankings.get(kind)
+            if items is None:
+                items = [e for e in self.entries.values() if kind is None or e.kind == kind]
+                items.sort(key=lambda e: (-e.report_count, -e.count, e.key))
+                self._rankings[kind] = items
+            return items
+
+    def most_cited(self, n: int | None = 50, kind: str | None = None, start: int = 0) -> list[CitedEntry]:
+        """Most cited first: by citing reports, then citing paragraphs, then key; ``n`` of them
+        from position ``start`` (all of them with ``n`` None)."""
+        items = self._ranked(kind)
+        return self._labelled(items[start:] if n is None else items[start:start + n])
+
+    def count(self, kind: str | None = None) -> int:
+        """How many documents are cited (of ``kind``): the length of the whole most-cited list."""
+        return len(self._ranked(kind))
 
     def cited_by(self, rid: str) -> list[CitedEntry]:
         """Entries that link to report ``rid`` (its "cited by" list: entry.pids cite it)."""
