@@ -24,6 +24,8 @@ def small_report(k: int) -> str:
         "某市人民政府：", "",
         f"一、{year}年主要工作", "",
         f"本县第{k}份测试报告，依据《测试文件第{k}号》和测政〔2014〕{k}号推进依法行政。", "",
+        "二、贯彻落实情况", "",
+        "认真贯彻《测试总纲》和测政〔2015〕0号文件精神。", "",  # every report cites these (the latter is report 0)
     ])
 
 
@@ -171,3 +173,17 @@ def test_citations_page_through_every_cited_document(client):
         r = client.get(f"/api/citations?page={bad}")
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
     assert client.get(f"/citations?page={pages + 1}").status_code == 400
+
+
+def test_a_document_every_report_cites_lists_a_bounded_number_of_citing_paragraphs(client, eng):
+    from webapp.views import MAX_CITING
+
+    top = client.get("/api/citations?n=1").get_json()["most_cited"][0]
+    assert top["report_count"] >= N_REPORTS - 1 and top["count"] >= N_REPORTS - 1
+    assert len(top["pids"]) == len(top["reports"]) == MAX_CITING
+    r0 = next(r.id for r in eng.reports() if r.source == "r000.txt")
+    d = client.get(f"/api/reports/{r0}").get_json()
+    (entry,) = [e for e in d["citations"]["cited_by"] if e["kind"] == "docno"]
+    assert entry["count"] == N_REPORTS - 1 and len(entry["citing"]) == MAX_CITING  # its own 文号 is no citation
+    html = client.get(f"/reports/{r0}").get_data(as_text=True)
+    assert f"…全部 {N_REPORTS - 1} 段" in html

@@ -510,8 +510,15 @@ def quote_model(text: str, args) -> dict:
     return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
 
 
+MAX_CITING = 50  # citing paragraphs (and reports) listed with a cited document; the rest are its search_url away
+
+
 def _entry_dict(e) -> dict:
+    """A cited document with links; ``pids`` and ``reports`` hold at most ``MAX_CITING`` of its
+    citing paragraphs and reports (a document every report cites would list the corpus), ``count``
+    and ``report_count`` all of them, ``search_url`` finds every citing paragraph, a page at a time."""
     d = e.to_dict()
+    d["pids"], d["reports"] = d["pids"][:MAX_CITING], d["reports"][:MAX_CITING]
     d["search_url"] = links.cites_search_url(e.key)
     d["report_url"] = links.report_url(e.report_id) if e.report_id else None
     return d
@@ -522,7 +529,7 @@ def report_citations(rid: str) -> dict:
     ci = engine().citations()
     return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
             "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(rid_of(p), p)}
-                                                       for p in e.pids]) for e in ci.cited_by(rid)]}
+                                                       for p in e.pids[:MAX_CITING]]) for e in ci.cited_by(rid)]}
 
 
 def citations_model(args) -> dict:
