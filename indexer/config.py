@@ -44,6 +44,8 @@ class Settings:
     max_request_body_kb: int = 1024
     max_request_header_kb: int = 32
     report_page_paragraphs: int = 500  # paragraphs per page of a report (HTML and JSON)
+    report_list_per_page: int = 100  # reports per page of the report list (the home page, /api/reports)
+    citations_per_page: int = 50  # documents per page of the most-cited list (/citations, /api/citations)
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -32,6 +32,12 @@ def facets():
     return jsonify(views.facets_model(request.args))
 
 
+@bp.get("/reports")
+def reports():
+    """Every report, a page at a time (?page=; report_list_per_page a page), newest first: the home page's list."""
+    return jsonify(views.home_model(request.args))
+
+
 @bp.get("/reports/<rid>")
 def report(rid: str):
     d = views.report_model(rid, request.args)

@@ -115,9 +115,13 @@ def cite_download_url(pid: str, fmt: str) -> str:
     return url_for("api.cite", pid=pid, format=fmt, download=1)
 
 
-def citations_url(kind: str | None = None) -> str:
-    """The most-cited page (``kind`` title or docno narrows it)."""
-    return url_for("pages.citations", kind=kind)
+def citations_url(kind: str | None = None, page: int = 1, n: int | None = None) -> str:
+    """The most-cited page (``kind`` title or docno narrows it; page ``page`` of ``n`` a page)."""
+    return url_for("pages.citations", kind=kind, n=n, page=page if page > 1 else None)
+
+
+def citations_api_url(kind: str | None = None, page: int = 1, n: int | None = None) -> str:
+    return url_for("api.citations", kind=kind, n=n, page=page if page > 1 else None)
 
 
 def quote_url(q: str | None = None) -> str:
@@ -130,6 +134,16 @@ def search_url(q: str | None = None, **filters: list[str]) -> str:
     """The search page for ``q`` with filters (``region=[…]``, ``year=[…]``, ``type=[…]``; empty
     ones left out); the home page without arguments."""
     return url_for("pages.search", q=q, **{dim: values for dim, values in filters.items() if values})
+
+
+def home_url(page: int = 1) -> str:
+    """Page ``page`` of the home page's list of every report."""
+    return url_for("pages.search", page=page if page > 1 else None)
+
+
+def reports_api_url(page: int = 1) -> str:
+    """Page ``page`` of the list of every report as JSON (the home page's twin)."""
+    return url_for("api.reports", page=page if page > 1 else None)
 
 
 def cites_search_url(key: str) -> str:

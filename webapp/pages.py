@@ -29,7 +29,7 @@ def _wants_json() -> bool:
 def search():
     args = request.args
     if not args.get("q", "").strip() and not any(args.getlist(d) for d in views.FACETS):
-        return render_template("search.html", model=None, home=views.home_model(), error=None,
+        return render_template("search.html", model=None, home=views.home_model(args), error=None,
                                q=args.get("q", ""))
     try:
         model = views.search_model(args)

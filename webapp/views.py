@@ -419,9 +419,37 @@ def health_model() -> dict:
     return {"ok": True, "reports": stats["reports"], "paragraphs": stats["paragraphs"]}
 
 
-def home_model() -> dict:
-    reports = sorted(engine().reports(), key=lambda r: (-(r.year or 0), r.region, r.id))
-    return {"ok": True, "reports": [dict(_ref_dict(r), url=links.report_url(r.id)) for r in reports]}
+def list_page(args, total: int, per_page: int, what: str) -> tuple[int, int]:
+    """(``?page=``, the number of pages) of a list of ``total`` items, ``per_page`` a page; a bad
+    page, or one past the last, is a 400 bad_request. An empty list has one (empty) page."""
+    page = _int_arg(args, "page", 1, 1, MAX_PAGE)
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        raise WebError("bad_request", f"参数 page 超出范围（{what}共 {pages} 页）")
+    return page, pages
+
+
+def _paging(page: int, pages: int, per_page: int, total: int, url) -> dict:
+    """The paging keys of a list's dict: ``url(n)`` is page n's link."""
+    return {"page": page, "pages": pages, "per_page": per_page, "total": total,
+            "start": min((page - 1) * per_page, total),
+            "prev_url": url(page - 1) if page > 1 else None, "next_url": url(page + 1) if page < pages else None}
+
+
+def report_list_size() -> int:
+    return max(1, settings().report_list_per_page)
+
+
+def home_model(args=None) -> dict:
+    """One page (``report_list_per_page`` reports, ``?page=``) of every report, newest first: the
+    home page's list and ``/api/reports``. ``total`` is the number of reports in the index."""
+    args = args if args is not None else {}
+    per_page = report_list_size()
+    eng = engine()
+    page, pages = list_page(args, eng.stats()["reports"], per_page, "报告列表")
+    listed = eng.report_page(start=(page - 1) * per_page, limit=per_page, order="year")
+    return {"ok": True, **_paging(page, pages, per_page, listed.total, links.home_url), "order": listed.order,
+            "reports": [dict(_ref_dict(r), url=links.report_url(r.id)) for r in listed.reports]}
 
 
 # -- citations ------------------------------------------------------------------------------------
@@ -482,8 +510,15 @@ def quote_model(text: str, args) -> dict:
     return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
 
 
+MAX_CITING = 50  # citing paragraphs (and reports) listed with a cited document; the rest are its search_url away
+
+
 def _entry_dict(e) -> dict:
+    """A cited document with links; ``pids`` and ``reports`` hold at most ``MAX_CITING`` of its
+    citing paragraphs and reports (a document every report cites would list the corpus), ``count``
+    and ``report_count`` all of them, ``search_url`` finds every citing paragraph, a page at a time."""
     d = e.to_dict()
+    d["pids"], d["reports"] = d["pids"][:MAX_CITING], d["reports"][:MAX_CITING]
     d["search_url"] = links.cites_search_url(e.key)
     d["report_url"] = links.report_url(e.report_id) if e.report_id else None
     return d
@@ -494,7 +529,7 @@ def report_citations(rid: str) -> dict:
     ci = engine().citations()
     return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
             "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(rid_of(p), p)}
-                                                       for p in e.pids]) for e in ci.cited_by(rid)]}
+                                                       for p in e.pids[:MAX_CITING]]) for e in ci.cited_by(rid)]}
 
 
 def citations_model(args) -> dict:
@@ -504,9 +539,13 @@ def citations_model(args) -> dict:
     kind = args.get("kind", "") or None
     if kind not in (None, "title", "docno"):
         raise WebError("bad_kind", "kind 只能是 title 或 docno", 400)
-    n = _int_arg(args, "n", 50, 1, 500)
+    n = _int_arg(args, "n", max(1, min(500, settings().citations_per_page)), 1, 500)  # per page
     ci = engine().citations()
-    top = ci.most_cited(n, kind=kind)
+    page, pages = list_page(args, ci.count(kind), n, "被引文件列表")
+    top = ci.most_cited(n, kind=kind, start=(page - 1) * n)
+    chart = top if page == 1 else ci.most_cited(20, kind=kind)  # the chart is always of the top 20
+    url = lambda p: links.citations_url(kind, p, n if args.get("n", "") != "" else None)  # noqa: E731
     return {"ok": True, "documents": len(ci.entries), "citing_paragraphs": len(ci.by_pid), "kind": kind or "",
+            **_paging(page, pages, n, ci.count(kind), url),
             "most_cited": [_entry_dict(e) for e in top],
-            "chart_svg": most_cited_svg(top[:20], href=lambda e: _entry_dict(e)["search_url"])}
+            "chart_svg": most_cited_svg(chart[:20], href=lambda e: _entry_dict(e)["search_url"])}

@@ -74,6 +74,9 @@ class CitationIndex:
     store: ExactStore = field(repr=False, compare=False)  # where labels are read, when first shown
     # The index is shared by the server's threads; a label is filled in once, under this lock.
     _label_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rank_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rankings: dict = field(default_factory=dict, repr=False, compare=False)  # kind -> entries, most cited first
+    _reports_maps: tuple | None = field(default=None, repr=False, compare=False)  # _per_report's, built once
 
     @classmethod
     def of(cls, store: ExactStore, *, include_self: bool = False) -> "CitationIndex":
@@ -127,20 +130,49 @@ class CitationIndex:
                     e.label = self._label_of(e)
         return items
 
-    def most_cited(self, n: int | None = 50, kind: str | None = None) -> list[CitedEntry]:
-        """Most cited first: by citing reports, then citing paragraphs, then key."""
-        items = [e for e in self.entries.values() if kind is None or e.kind == kind]
-        items.sort(key=lambda e: (-e.report_count, -e.count, e.key))
-        return self._labelled(items if n is None else items[:n])
+    def _ranked(self, kind: str | None) -> list[CitedEntry]:
+        """Every entry (of ``kind``), most cited first, sorted once per index and shared."""
+        with self._rank_lock:
+            items = self._rankings.get(kind)
+            if items is None:
+                items = [e for e in self.entries.values() if kind is None or e.kind == kind]
+                items.sort(key=lambda e: (-e.report_count, -e.count, e.key))
+                self._rankings[kind] = items
+            return items
+
+    def most_cited(self, n: int | None = 50, kind: str | None = None, start: int = 0) -> list[CitedEntry]:
+        """Most cited first: by citing reports, then citing paragraphs, then key; ``n`` of them
+        from position ``start`` (all of them with ``n`` None)."""
+        items = self._ranked(kind)
+        return self._labelled(items[start:] if n is None else items[start:start + n])
+
+    def count(self, kind: str | None = None) -> int:
+        """How many documents are cited (of ``kind``): the length of the whole most-cited list."""
+        return len(self._ranked(kind))
+
+    def _per_report(self) -> tuple[dict[str, list[str]], dict[str, list[CitedEntry]]]:
+        """(report -> the entry keys its paragraphs cite, in text order, each once; report -> the
+        entries linked to it), built once on first use, so that a report page does not scan the
+        whole corpus's citations."""
+        with self._rank_lock:
+            if self._reports_maps is None:
+                cites: dict[str, dict[str, None]] = {}
+                for pid, ks in self.by_pid.items():
+                    cites.setdefault(rid_of(pid), {}).update(dict.fromkeys(ks))
+                cited: dict[str, list[CitedEntry]] = {}
+                for e in self.entries.values():
+                    if e.report_id is not None:
+                        cited.setdefault(e.report_id, []).append(e)
+                self._reports_maps = ({r: list(ks) for r, ks in cites.items()}, cited)
+            return self._reports_maps
 
     def cited_by(self, rid: str) -> list[CitedEntry]:
         """Entries that link to report ``rid`` (its "cited by" list: entry.pids cite it)."""
-        return self._labelled([e for e in self.entries.values() if e.report_id == rid])
+        return self._labelled(list(self._per_report()[1].get(rid, [])))
 
     def cites(self, rid: str) -> list[CitedEntry]:
         """What report ``rid`` cites (entries whose citing reports include it), in text order."""
-        keys = [k for pid, ks in self.by_pid.items() if rid_of(pid) == rid for k in ks]
-        return self._labelled([self.entries[k] for k in dict.fromkeys(keys)])
+        return self._labelled([self.entries[k] for k in self._per_report()[0].get(rid, [])])
 
     def get(self, value: str) -> CitedEntry | None:
         """The entry for a title (with or without 《》) or a 文号 as a user types it."""

@@ -21,7 +21,8 @@ from indexer.search.match import TermCounts, matching_rows
 from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
-from indexer.search.results import (Hit, NotFound, ParagraphView, ReportGroup, ReportHits, ReportRef, ReportView,
+from indexer.search.results import (Hit, NotFound, ParagraphView, ReportGroup, ReportHits, ReportPage, ReportRef,
+                                    ReportView,
                                     RetiredParagraph, SearchResult, Suggestion)
 from indexer.search.suggest import suggestions
 from indexer.store.exact import ExactStore
@@ -31,6 +32,11 @@ from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
 
 MAX_REPORT_HITS = 2000  # hits of one report that a report page marks
 GROUP_HITS = 3  # hits shown under each report when grouped
+# the orders of the report list (``SearchEngine.report_page``): name -> sort key of a ReportRef
+REPORT_ORDERS = {
+    "year": lambda r: (-(r.year or 0), r.region, r.id),  # newest first, as the home page lists them
+    "id": lambda r: r.id,
+}
 
 
 def index_identity(index_dir: Path) -> tuple | None:
@@ -63,6 +69,7 @@ class SearchEngine:
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
         self._cite_lock = threading.Lock()
+        self._order_lock = threading.Lock()
         self._open()
 
     @classmethod
@@ -102,6 +109,7 @@ class SearchEngine:
         self.ranker = Ranker(self.ix, self.searcher, self.store, self.columns)
         self.extra_words = self.ranker.extra_words  # the words this index's analyser adds to jieba's
         self._citations = None  # cited.CitationIndex of this generation, built on first use
+        self._orders: dict[str, list[ReportRef]] = {}  # REPORT_ORDERS name -> every report, sorted once
 
     def is_stale(self) -> bool:
         """Whether `policy-search index` has committed since this engine opened: a newer generation,
@@ -315,4 +323,25 @@ class SearchEngine:
                           total_paragraphs=hi - lo, headings=[self._view(i) for i in headings])
 
     def reports(self) -> list[ReportRef]:
+        """Every report, in the store's order (the report list pages use ``report_page``)."""
         return list(self.columns.refs)
+
+    def _sorted_reports(self, order: str) -> list[ReportRef]:
+        """Every report in ``order``, sorted once per engine (so once per generation) and shared
+        read-only by the threads that ask."""
+        if order not in REPORT_ORDERS:
+            raise ValueError(f"unknown report order {order!r} (choose from {', '.join(REPORT_ORDERS)})")
+        with self._order_lock:
+            refs = self._orders.get(order)
+            if refs is None:
+                refs = self._orders[order] = sorted(self.columns.refs, key=REPORT_ORDERS[order])
+            return refs
+
+    def report_page(self, start: int = 0, limit: int | None = None, order: str = "year") -> ReportPage:
+        """Reports [start, start + limit) of every report in ``order`` (``REPORT_ORDERS``: "year",
+        newest first, then region and id; "id"), with the number of reports in all."""
+        if start < 0 or (limit is not None and limit < 0):
+            raise ValueError(f"start and limit must be ≥ 0 (got {start}, {limit})")
+        refs = self._sorted_reports(order)
+        end = len(refs) if limit is None else start + limit
+        return ReportPage(reports=refs[start:end], total=len(refs), start=min(start, len(refs)), order=order)

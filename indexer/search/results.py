@@ -122,6 +122,20 @@ class ReportView:
                 "paragraphs": bare(self.paragraphs), "headings": bare(self.headings)}
 
 
+@dataclass
+class ReportPage:
+    """One page of the list of every report (``SearchEngine.report_page``)."""
+
+    reports: list[ReportRef]  # [start, start + limit) of every report, in ``order``
+    total: int  # reports in the whole index
+    start: int = 0
+    order: str = "year"
+
+    def to_dict(self) -> dict:
+        return {"reports": [asdict(r) for r in self.reports], "total": self.total, "start": self.start,
+                "order": self.order}
+
+
 class NotFound(KeyError):
     pass
 
