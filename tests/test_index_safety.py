@@ -137,21 +137,37 @@ def test_a_file_unreadable_at_rebuild_time_keeps_its_indexed_version(tmp_path):
     assert again.unchanged == len(SEEDS) and not (again.skipped or again.updated)
 
 
+def test_a_file_gone_before_a_rebuild_reads_it_keeps_its_indexed_version(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
+    before = answers(index_dir)
+    target = corpus / SEEDS[4].name
+    target.unlink()
+    target.symlink_to(corpus / "moved-away.txt")  # listed by the scan, but neither stat nor read works
+    summary = update_index([corpus], index_dir, rebuild=True)
+    assert summary.kept == [SEEDS[4].name]
+    assert "previously indexed version is kept" in dict(summary.skipped)[SEEDS[4].name]
+    assert answers(index_dir) == before
+
+
 def test_a_file_changed_while_indexed_then_reverted_is_indexed_as_it_is(tmp_path, monkeypatch):
     import indexer.indexing.update as writer_module
 
     corpus = make_corpus(tmp_path / "corpus", {SEEDS[0].name})
     index_dir = tmp_path / "index"
+    update_index([corpus], index_dir)
     path = corpus / SEEDS[0].name
-    original = path.read_bytes()
-    hash_of_listing = writer_module.file_hash
+    original = path.read_bytes() + "\n\n更新后的段落。\n".encode("utf-8")
+    path.write_bytes(original)  # an update is due
+    hash_of_listing = writer_module.sha256_of
 
     def then_someone_edits(p):
         digest = hash_of_listing(p)  # the indexer lists the file with this hash...
         path.write_bytes(original + "\n\n编辑途中的临时段落。\n".encode("utf-8"))  # ...then it changes
         return digest
 
-    monkeypatch.setattr(writer_module, "file_hash", then_someone_edits)
+    monkeypatch.setattr(writer_module, "sha256_of", then_someone_edits)
     update_index([corpus], index_dir)
     monkeypatch.undo()
     assert hits(index_dir, "编辑途中的临时段落") == 1  # indexed as it was read

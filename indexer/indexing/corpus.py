@@ -2,7 +2,6 @@
 the user dictionary beside them, and the report id each file is indexed under."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,14 +19,6 @@ USERDICT_NAME = "userdict.txt"  # in a corpus folder: words for the segmenter, n
 class CorpusFile:
     path: Path  # as found, for reading (may hold surrogate escapes of undecodable bytes)
     source: str  # corpus-relative, posix, printable (see source_name)
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

@@ -21,12 +21,12 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from indexer.indexing.batches import FileOutcome, ReadJob, adopt_segment, build_batches, plan_batches
-from indexer.indexing.corpus import CorpusFile, assign_report_ids, corpus_words, file_hash, scan_corpus
+from indexer.indexing.corpus import CorpusFile, assign_report_ids, corpus_words, scan_corpus
 from indexer.indexing.merge import merged_segments
 from indexer.indexing.retire import retire
 from indexer.indexing.swap import build_folder, recover, swap_in
 from indexer.model import ReadLimits
-from indexer.store.integrity import record as record_integrity
+from indexer.store.integrity import record as record_integrity, sha256_of
 from indexer.store.layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, index_exists,
                                   layout_current, open_index)
 from indexer.store.pieces import Piece
@@ -104,12 +104,12 @@ def update_index(
     try:
         _run(_Run(index_dir, target.ix, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
                   progress), target.writer)
+        _count(summary, target.ix)  # the generation just committed, before a full build moves it in place
         target.swap_in(index_dir)
     except OSError as exc:
         raise _run_failed(exc, index_dir, full) from exc
     finally:
         target.close()
-    _count(summary, open_index(index_dir))
     return summary
 
 
@@ -117,10 +117,12 @@ def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary |
     """Builds the index when there is none (first run of `serve`); returns None if it existed.
     What a dead run left beside the index is mended first, so a rebuild killed in its swap
     leaves a complete index to serve, not none."""
-    recover(Path(index_dir))
+    mended = recover(Path(index_dir))
     if index_exists(Path(index_dir)) and layout_current(index_dir):
         return None
-    return update_index(roots, index_dir, **kwargs)
+    summary = update_index(roots, index_dir, **kwargs)
+    summary.recovered[:0] = mended
+    return summary
 
 
 def default_progress(total: int):
@@ -344,17 +346,21 @@ def _files_to_read(run: _Run) -> list[ReadJob]:
     rids = assign_report_ids(run.files, run.indexed)
     jobs = []
     for cf in run.files:
+        if not run.full:  # a full build reads every file: its worker hashes what it read
+            try:
+                digest = sha256_of(cf.path)
+            except OSError as exc:
+                run.summary.skipped.append((cf.source, _kept(f"cannot read file: {exc.strerror or exc}", cf.source,
+                                                             run.indexed)))
+                continue
+            previous = run.indexed.get(cf.source)
+            if previous and previous[1] == digest:
+                run.summary.unchanged += 1
+                continue
         try:
-            digest = file_hash(cf.path)
             size = cf.path.stat().st_size
-        except OSError as exc:
-            run.summary.skipped.append((cf.source, _kept(f"cannot read file: {exc.strerror or exc}", cf.source,
-                                                         run.indexed)))
-            continue
-        previous = run.indexed.get(cf.source)
-        if not run.full and previous and previous[1] == digest:
-            run.summary.unchanged += 1
-            continue
+        except OSError:
+            size = 0  # the worker's read says why, and a full build carries the indexed version over
         jobs.append(ReadJob(str(cf.path), cf.source, rids[cf.source], size, run.max_chars, run.limits,
                             run.extra_words))
     return jobs
