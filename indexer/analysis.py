@@ -96,21 +96,22 @@ class Segmenter:
 
 
 _segmenters: OrderedDict[tuple[tuple[str, int | None], ...], Segmenter] = OrderedDict()
-MAX_SEGMENTERS = 8  # dictionaries kept loaded in one process, least recently used dropped
+MAX_SEGMENTERS = 8  # dictionaries kept loaded in one process, the first loaded dropped first
 
 
 def segmenter(extra_words: tuple[tuple[str, int | None], ...] = ()) -> Segmenter:
     """The one segmenter of this dictionary in this process. Threads that ask for a new one at the
     same time wait for it instead of each loading the dictionary (functools.lru_cache would call
     the loader once per racing thread)."""
+    found = _segmenters.get(extra_words)  # the hot path (every segmentation call) takes no lock
+    if found is not None:
+        return found
     with _lock:
         found = _segmenters.get(extra_words)
         if found is None:
             found = _segmenters[extra_words] = Segmenter(extra_words)
             while len(_segmenters) > MAX_SEGMENTERS:
                 _segmenters.popitem(last=False)
-        else:
-            _segmenters.move_to_end(extra_words)
         return found
 
 

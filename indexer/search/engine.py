@@ -255,14 +255,15 @@ class SearchEngine:
         nothing to search keeps its filtered counts."""
         full = of.facets if of is not None else None
         out = {}
+        counts: TermCounts = {}  # each term is scanned once for all dimensions
         for facet in FACETS:
             others = filters.without(facet)
             if filters.selects(facet) and (q or not others.is_empty()):
-                hits = self.match(self.parse_with(q, others))
+                hits = self.match(self.parse_with(q, others), counts)
                 out[facet] = self.columns.facet(facet, self.columns.hits_per_report(self.store.report_idx[hits]))
                 continue
             if full is None:
-                full = self.columns.facets(self.store.report_idx[self.match(self.parse_with(q, filters))])
+                full = self.columns.facets(self.store.report_idx[self.match(self.parse_with(q, filters), counts)])
             out[facet] = full[facet]
         return out
 

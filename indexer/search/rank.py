@@ -93,6 +93,8 @@ class Ranker:
         self.content_lengths = _field_lengths(searcher.reader(), store.docnums, "content")
         # As Whoosh's BM25FScorer has it (``or 1``: an empty index).
         self._avg_content_length = searcher.avg_field_length("content") or 1
+        # The exact store's average folded length, for the pre-rank (1 for an empty index).
+        self._avg_exact_length = float(store.lengths.mean()) if len(store) else 1.0
         self._idfs: dict[str, float | None] = {}
         self.extra_words = ix.schema["content"].analyzer.extra_words
         analyse_words("预热", self.extra_words)  # load the segmenter's dictionary now, not in the first query
@@ -126,8 +128,8 @@ class Ranker:
         that Whoosh need only score the few that can reach the page."""
         store = self.store
         n = len(store)
-        lengths = (store.ends[hits] - store.starts[hits]).astype(np.float64)
-        avg = float((store.ends - store.starts).mean()) if n else 1.0
+        lengths = store.lengths[hits].astype(np.float64)
+        avg = self._avg_exact_length
         score = np.zeros(hits.size)
         for term in dict.fromkeys(terms):
             docs, occ = counts.get(term) or store.term_counts(term)
