@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from indexer.config import Settings
 from indexer.search.engine import SearchEngine
@@ -23,8 +23,12 @@ _CHECKED = "policy_search_refreshed"
 
 
 def get_engine() -> SearchEngine:
-    """The current app's engine (the newest generation it has opened)."""
-    return current_app.extensions[_ENGINE]
+    """The engine of this request: the newest generation the app had opened when the request first
+    asked, kept for the whole request (in ``g``), so that a reload swapping in a newer generation
+    meanwhile cannot mix two generations in one answer."""
+    if "policy_search_engine" not in g:
+        g.policy_search_engine = current_app.extensions[_ENGINE]
+    return g.policy_search_engine
 
 
 def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None) -> None:
