@@ -42,13 +42,13 @@ class ReadLimits:
 
     @classmethod
     def from_settings(cls, settings) -> "ReadLimits":
-        """From ``indexer.config.Settings`` (max_file_mb, max_inflated_mb, max_report_paragraphs)."""
+        """From ``indexer.config.Settings`` (max_file_mb, max_inflated_mb, max_report_paragraphs,
+        max_pdf_pages)."""
         return cls(
             max_file_bytes=settings.max_file_mb << 20,
             max_inflated_bytes=settings.max_inflated_mb << 20,
             max_paragraphs=settings.max_report_paragraphs,
-            # a setting the configuration may not have yet
-            max_pages=getattr(settings, "max_pdf_pages", cls.max_pages),
+            max_pages=settings.max_pdf_pages,
         )
 
 
