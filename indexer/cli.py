@@ -421,7 +421,7 @@ def _index_to_serve(settings):
         _build_index_if_missing(settings)
         return None
     try:
-        engine = SearchEngine.from_settings(settings, warm=True)
+        engine = SearchEngine.from_settings(settings)
     except IndexOutdated as exc:
         raise click.ClickException(f"{exc} (with --corpus DIR, serve rebuilds it)") from None
     except IndexDamaged as exc:

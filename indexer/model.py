@@ -106,9 +106,14 @@ class Paragraph:
     kind: ParagraphKind
     section: SectionPath  # enclosing heading titles, outermost first (a heading includes itself)
     text: str  # original text, for display and citation
+    # The source paragraph (1-based, within the report) this one is part of: a run-in heading and
+    # the body run in after it, or the chunks of a paragraph split at max_chunk_chars, share one,
+    # and the terms of an AND are matched over all of it. 0: a paragraph of its own.
+    block: int = 0
 
     def to_dict(self) -> dict:
-        return {"ordinal": self.ordinal, "kind": self.kind, "section": list(self.section), "text": self.text}
+        return {"ordinal": self.ordinal, "kind": self.kind, "section": list(self.section), "text": self.text,
+                "block": self.block}
 
 
 @dataclass

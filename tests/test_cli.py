@@ -24,7 +24,7 @@ def test_parse_json_for_every_seed_and_exit_status(tmp_path):
     assert [d["ok"] for d in lines] == [True] * len(SEEDS) + [False]
     first = lines[0]
     assert first["meta"]["doc_number"] == "互政〔2022〕4号"
-    assert set(first["paragraphs"][0]) == {"ordinal", "kind", "section", "text"}
+    assert set(first["paragraphs"][0]) == {"ordinal", "kind", "section", "text", "block"}
     assert lines[-1]["source"] == str(bad) and "empty" in lines[-1]["error"]
     ok = run("parse", str(SEEDS[1]))
     assert ok.returncode == 0 and "盐池县2021年度法治政府建设工作情况总结" in ok.stdout

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from indexer.search.engine import NotFound, SearchEngine
+from indexer.search.rank import _BYTE_LENGTHS
 from indexer.search.query import Filters
 from indexer.indexing.update import update_index
 
@@ -83,7 +84,7 @@ def _operations(engine: SearchEngine) -> list[tuple[str, tuple, dict]]:
     store = engine.store
     rows = rng.sample(range(len(store)), 40)
     for i in rows:
-        ops.append(("paragraph", (store.pids[i],), {}))
+        ops.append(("paragraph", (store.pid(i),), {}))
     for i in rows[:8]:
         text = store.text(i)
         ops.append(("quote", (text[len(text) // 4: len(text) // 4 + 40],), {}))
@@ -134,11 +135,10 @@ def _answer(engine: SearchEngine, op: tuple[str, tuple, dict]) -> str:
     return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
 
-@pytest.mark.parametrize("warm", [True, False], ids=["server-engine", "cli-engine"])
-def test_threads_sharing_one_engine_get_the_serial_answers(shared_index, warm):
+def test_threads_sharing_one_engine_get_the_serial_answers(shared_index):
     # Serial answers from an engine of its own; the shared engine is fresh, so that its lazy
     # structures (pid index, folded sections, citations, Whoosh readers) are first built under threads.
-    serial_engine = SearchEngine(shared_index, warm=warm)
+    serial_engine = SearchEngine(shared_index)
     try:
         ops = _operations(serial_engine)
         expected = [_answer(serial_engine, op) for op in ops]
@@ -146,7 +146,7 @@ def test_threads_sharing_one_engine_get_the_serial_answers(shared_index, warm):
         serial_engine.close()
     assert not any('"raised"' in e for e in expected), [e for e in expected if '"raised"' in e][:3]
 
-    engine = SearchEngine(shared_index, warm=warm)
+    engine = SearchEngine(shared_index)
     wrong: list[tuple[str, str, str]] = []
     start = threading.Barrier(THREADS)
 
@@ -177,8 +177,9 @@ def test_field_lengths_read_at_open_equal_whooshs_own(shared_index):
     try:
         reader = engine.searcher.reader()
         assert len(list(reader.leaf_readers())) > 1  # several segments, with deletions
-        whoosh_lengths = [reader.doc_field_length(int(d), "content") or 0 for d in engine.store.docnums]
-        assert engine.ranker.content_lengths.tolist() == [float(n) for n in whoosh_lengths]
+        whoosh_lengths = [reader.doc_field_length(int(d), "content") or 0 for d in engine.store.whoosh_docnums()]
+        ours = _BYTE_LENGTHS[engine.ranker.content_length_bytes]
+        assert ours.tolist() == [float(n) for n in whoosh_lengths]
         assert max(whoosh_lengths) > 0
     finally:
         engine.close()

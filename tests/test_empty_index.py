@@ -33,9 +33,8 @@ def empty_index(request, tmp_path_factory) -> Path:
     return index_dir
 
 
-@pytest.mark.parametrize("warm", [True, False], ids=["server-engine", "cli-engine"])
-def test_an_empty_index_answers_like_an_empty_corpus(empty_index, warm):
-    engine = SearchEngine(empty_index, warm=warm)
+def test_an_empty_index_answers_like_an_empty_corpus(empty_index):
+    engine = SearchEngine(empty_index)
     try:
         assert engine.stats()["reports"] == engine.stats()["paragraphs"] == 0
         for q in ["x", "出庭应诉率", "行政复议 OR 诉讼 -临猗", '"双随机、一公开"', "法律顾问 /s 村",

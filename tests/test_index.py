@@ -348,9 +348,11 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace(old.text[:12], "改写" + old.text[:12], 1), encoding="utf-8")
     assert update_index([corpus], index_dir).updated == [old.report.source]
-    engine = SearchEngine(index_dir)  # deletions, not yet merged away: unit counts must leave them out
-    assert np.array_equal(engine.store.unit_freq, np.bincount(engine.store.codes, minlength=65536))
-    assert engine.store.unit_freq[ord("改")] > 0
+    engine = SearchEngine(index_dir)  # deletions, not yet merged away: the old version is not matched
+    assert len(engine.store.parts) > 1 and any(p.global_of is not None for p in engine.store.parts)
+    found = engine.search(f'"{old.text[:40]}"', per_page=5)
+    assert found.total == 1 and found.hits[0].text.startswith("改写")  # the new version only
+    assert [h.id for h in engine.search("改写", per_page=10).hits] != []
     engine.close()
     for seed in SEEDS[2:]:
         shutil.copy(seed, corpus / seed.name)
@@ -365,16 +367,24 @@ def test_small_segments_merge_without_losing_a_paragraph(tmp_path):
     a, b = SearchEngine(index_dir), SearchEngine(fresh)
     try:
         sa, sb = a.store, b.store
-        assert len(sa) == len(sb) > 0 and sa.pids == sb.pids
-        assert np.array_equal(sa.codes, sb.codes) and np.array_equal(sa.ordinals, sb.ordinals)
-        assert np.array_equal(sa.kinds, sb.kinds) and np.array_equal(sa.report_idx, sb.report_idx)
-        assert np.array_equal(sa.unit_freq, sb.unit_freq)
-        assert np.array_equal(sa.unit_freq, np.bincount(sa.codes, minlength=65536))
-        assert [sa.text(i) for i in range(len(sa))] == [sb.text(i) for i in range(len(sb))]
-        assert [sa.section(i) for i in range(len(sa))] == [sb.section(i) for i in range(len(sb))]
+
+        def rows(store):  # every paragraph as the engine sees it, in report order
+            return [(store.pid(i), store.text(i), store.folded_text(i), store.section(i), int(store.ordinals[i]),
+                     store.kind(i), int(store.blocks[i]), store.reports[int(store.report_idx[i])].rid)
+                    for i in store.in_report_order(np.arange(len(store))).tolist()]
+
+        assert len(sa) == len(sb) > 0 and rows(sa) == rows(sb)
         assert [r.__dict__ for r in sa.reports] == [r.__dict__ for r in sb.reports]
-        for q in ("出庭应诉率", "改写", "行政复议 2021年"):
-            assert a.search(q, per_page=100).total == b.search(q, per_page=100).total > 0
+        for q in ("出庭应诉率", "改写", "行政复议 2021年", "法", "矛盾纠纷 人民调解", "法治 -政府"):
+            ra, rb = a.search(q, per_page=100), b.search(q, per_page=100)
+            assert ra.total == rb.total > 0 and ra.facets == rb.facets, q
+            # Scores may differ a little: Whoosh's idf counts the retired paragraphs' documents too.
+            assert {(h.id, tuple(map(tuple, h.highlights))) for h in ra.hits} == \
+                {(h.id, tuple(map(tuple, h.highlights))) for h in rb.hits}, q
+            for term in {t.folded for t in a.parse(q).positive_terms()}:
+                ca, cb = sa.term_counts(term), sb.term_counts(term)
+                assert sorted(zip(map(sa.pid, ca[0].tolist()), ca[1].tolist())) == \
+                    sorted(zip(map(sb.pid, cb[0].tolist()), cb[1].tolist())), term
         history = a.paragraph_history(old.id)
         assert history is not None and history.text == old.text and history.closest
     finally:

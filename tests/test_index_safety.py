@@ -49,9 +49,9 @@ def small_disk(path: Path, megabytes: int):
 def test_a_full_disk_during_a_rebuild_keeps_the_complete_index(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     _variant_corpus(corpus, 200)
-    with small_disk(tmp_path / "disk", 10) as disk:
+    with small_disk(tmp_path / "disk", 18) as disk:
         index_dir = disk / "index"
-        update_index([corpus], index_dir)  # about 7 MB: a second copy does not fit
+        update_index([corpus], index_dir)  # about 13 MB: a second copy does not fit
         before = answers(index_dir)
         with pytest.raises(IndexRunFailed) as failed:
             update_index([corpus], index_dir, rebuild=True)

@@ -67,10 +67,10 @@ DAMAGE = {
     "trm garbage": lambda ix: overwrite_same_size(one_file(ix, ".trm")),
     "content_len.col truncated": lambda ix: truncate(one_file(ix, "._content_len.col")),
     "pst truncated": lambda ix: truncate(one_file(ix, ".pst")),
-    "piece truncated": lambda ix: truncate(one_file(ix, ".paragraphs.npz")),
-    "piece overwritten, same size": lambda ix: overwrite_same_size(one_file(ix, ".paragraphs.npz")),
+    "piece truncated": lambda ix: truncate(one_file(ix, ".piece")),
+    "piece overwritten, same size": lambda ix: overwrite_same_size(one_file(ix, ".piece")),
     "trm deleted": lambda ix: delete(one_file(ix, ".trm")),
-    "piece deleted": lambda ix: delete(one_file(ix, ".paragraphs.npz")),
+    "piece deleted": lambda ix: delete(one_file(ix, ".piece")),
 }
 
 
@@ -133,7 +133,7 @@ def test_check_of_a_whole_index_counts_what_it_verified(index_copy):
     names = {f.name for f in manifest.files}
     on_disk = {p.name for p in index_copy.iterdir() if p.name.startswith(("paragraphs_", "_paragraphs_"))}
     assert names == on_disk - {"paragraphs_WRITELOCK"}
-    assert any(n.endswith(".paragraphs.npz") for n in names) and any(n.endswith(".toc") for n in names)
+    assert any(n.endswith(".piece") for n in names) and any(n.endswith(".toc") for n in names)
 
 
 def test_check_without_an_index_or_without_checksums(tmp_path, index_copy):
@@ -215,7 +215,7 @@ def test_record_reuses_only_entries_that_still_match(tmp_path, seed_index):
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
     manifest = integrity.current_manifest(index_dir)
-    piece = next(f for f in manifest.files if f.name.endswith(".paragraphs.npz"))
+    piece = next(f for f in manifest.files if f.name.endswith(".piece"))
     path = index_dir / piece.name
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, new mtime

@@ -35,19 +35,20 @@ def test_every_seed_paragraph_reads_back_exactly(tmp_path):
     rows += [(f"odd~{i}", "odd", "body", i, ["一、"], t, fold(t)) for i, t in enumerate(ODD_TEXTS)]
     builder = PieceBuilder()
     for docnum, row in enumerate(rows):
-        builder.add_paragraph(docnum * 2, *row)  # docnums with gaps, as report documents leave them
-    builder.add_report(1, {"rid": "odd", "meta": {"title": "标题"}})
-    path = tmp_path / "segment.paragraphs.npz"
+        builder.add_paragraph(docnum * 2, *row, block=docnum // 2)  # docnums with gaps, as report documents leave them
+    builder.add_report(1, {"rid": "odd", "meta": {"title": "标题", "region": "乐都区"}})
+    path = tmp_path / "segment.piece"
     builder.save(path)
     piece = read_piece(path)
     assert len(piece) == len(rows) > 250
-    assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题"}})]
+    assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题", "region": "乐都区"},
+                                  "columns": {"region_text": "乐都区", "type": "", "title": "标题", "docno": ""}})]
     # Random order, so that the one-block cache is not what makes it right.
     for j in sorted(range(len(rows)), key=lambda j: (j * 7919) % len(rows)):
         r = piece.row(j)
         pid, rid, kind, ordinal, section, text, folded = rows[j]
-        assert (r.docnum, r.pid, r.rid, r.kind, r.ordinal, r.section, r.text) == (
-            j * 2, pid, rid, kind, ordinal, section, text)
+        assert (r.docnum, r.pid, r.rid, r.kind, r.ordinal, r.section, r.text, r.block) == (
+            j * 2, pid, rid, kind, ordinal, section, text, j // 2)
         assert r.folded == folded.replace("\n", " ")  # the one character that separates folded texts
     assert [r.text for r in piece.rows()] == [row[5] for row in rows]
 
@@ -64,19 +65,29 @@ def test_texts_pack_smaller_than_whoosh_stores_them():
 
 
 def test_an_empty_piece_reads_back(tmp_path):
-    PieceBuilder().save(tmp_path / "empty.paragraphs.npz")
-    piece = read_piece(tmp_path / "empty.paragraphs.npz")
+    PieceBuilder().save(tmp_path / "empty.piece")
+    piece = read_piece(tmp_path / "empty.piece")
     assert len(piece) == 0 and piece.codes.size == 0 and piece.rows() == []
 
 
-def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index):
+PREVIOUS_LAYOUT = "policy-search index layout 2: paragraphs in pieces beside their segments"
+
+
+@pytest.mark.parametrize("old", ["layout 2", "no layout file"])
+def test_an_index_of_the_old_layout_is_refused_then_rebuilt(tmp_path, seed_index, old):
     from indexer.search.engine import SearchEngine
     from indexer.store.layout import LAYOUT_FILE, IndexOutdated
+    from indexer.store.pieces import PIECE_EXT
     from indexer.indexing.update import update_index
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)
-    (index_dir / LAYOUT_FILE).unlink()  # as an index written before the layout file existed
+    if old == "layout 2":  # compressed pieces (.paragraphs.npz), read whole when an engine opened
+        (index_dir / LAYOUT_FILE).write_text(PREVIOUS_LAYOUT + "\n", encoding="utf-8")
+        for piece in index_dir.glob("*" + PIECE_EXT):
+            piece.rename(piece.with_name(piece.name.replace(PIECE_EXT, ".paragraphs.npz")))
+    else:  # as an index written before the layout file existed
+        (index_dir / LAYOUT_FILE).unlink()
     with pytest.raises(IndexOutdated, match="older version.*--rebuild"):
         SearchEngine(index_dir)
     cli = subprocess.run([sys.executable, "-m", "indexer.cli", "search", "出庭应诉率", "--index", str(index_dir)],

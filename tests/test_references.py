@@ -301,9 +301,9 @@ def test_cited_by_index_on_seeds(engine):
 
 def test_paragraphs_citing(engine):
     idx = paragraphs_citing(engine, "法治政府建设实施纲要(2021—2025年)")
-    assert {engine.store.pids[i].split("~")[0] for i in idx} == {R001, R004}
+    assert {engine.store.pid(i).split("~")[0] for i in idx} == {R001, R004}
     idx = paragraphs_citing(engine, "东法委执法组[2020]3号")
-    assert len(idx) == 1 and "东法委执法组" in engine.paragraph(engine.store.pids[idx[0]]).text
+    assert len(idx) == 1 and "东法委执法组" in engine.paragraph(engine.store.pid(idx[0])).text
     assert paragraphs_citing(engine, "不存在的文件").size == 0
 
 

@@ -54,17 +54,50 @@ def test_jieba_word_boundaries_do_not_matter(engine, scan_paragraphs):
     assert expected and engine_keys(engine, "应诉率") == expected
 
 
-@pytest.mark.parametrize("q,semantics", [
-    ("2021年 行政复议", lambda t: "2021年" in t and "行政复议" in t),
-    ("复议 OR 诉讼", lambda t: "复议" in t or "诉讼" in t),
-    ("复议 | 诉讼 法律顾问", lambda t: ("复议" in t or "诉讼" in t) and "法律顾问" in t),
-    ('"双随机、一公开" -临猗', lambda t: "双随机、一公开" in t and "临猗" not in t),
-    ("法治 -政府", lambda t: "法治" in t and "政府" not in t),
+@pytest.fixture(scope="module")
+def source_paragraphs():
+    """{(rid, block): [(ordinal, folded chunk), …]}: the chunks of every source paragraph (a run-in
+    heading and its body, the pieces of a long paragraph), straight from the files."""
+    out: dict = {}
+    for path in SEEDS:
+        for p in read_report(path).paragraphs:
+            out.setdefault((report_id(path.name), p.block), []).append((p.ordinal, fold(p.text)))
+    return out
+
+
+def source_scan(source_paragraphs, clauses: list[list[str]], excluded: list[str] = ()) -> set:
+    """The reference of same-paragraph semantics: every clause (an OR of terms) holds somewhere in
+    the source paragraph and no excluded term occurs in it; the hits are its chunks that hold a term."""
+    out = set()
+    for (rid, _), chunks in source_paragraphs.items():
+        texts = [t for _, t in chunks]
+        if all(any(term in t for t in texts for term in clause) for clause in clauses) and \
+                not any(term in t for t in texts for term in excluded):
+            out |= {(rid, o) for o, t in chunks if any(term in t for clause in clauses for term in clause)}
+    return out
+
+
+@pytest.mark.parametrize("q,clauses,excluded", [
+    ("2021年 行政复议", [["2021年"], ["行政复议"]], []),
+    ("复议 OR 诉讼", [["复议", "诉讼"]], []),
+    ("复议 | 诉讼 法律顾问", [["复议", "诉讼"], ["法律顾问"]], []),
+    ('"双随机、一公开" -临猗', [["双随机、一公开"]], ["临猗"]),
+    ("法治 -政府", [["法治"]], ["政府"]),
+    ("矛盾纠纷 人民调解", [["矛盾纠纷"], ["人民调解"]], []),
+    ("依法 行政 -复议", [["依法"], ["行政"]], ["复议"]),
 ])
-def test_boolean_semantics_equal_scan(engine, scan_paragraphs, q, semantics):
-    expected = {k for k, t in scan_paragraphs.items() if semantics(t)}
+def test_boolean_semantics_equal_scan_of_source_paragraphs(engine, source_paragraphs, q, clauses, excluded):
+    expected = source_scan(source_paragraphs, clauses, excluded)
     assert expected, q
     assert engine_keys(engine, q) == expected
+
+
+def test_and_reaches_across_chunks_of_one_source_paragraph(engine, source_paragraphs, scan_paragraphs):
+    per_chunk = {k for k, t in scan_paragraphs.items() if "矛盾纠纷" in t and "人民调解" in t}
+    got = engine_keys(engine, "矛盾纠纷 人民调解")
+    assert per_chunk < got  # strictly more than a chunk-by-chunk AND finds
+    of_split = {(rid, o) for (rid, _), chunks in source_paragraphs.items() if len(chunks) > 1 for o, _ in chunks}
+    assert got - per_chunk <= of_split  # the extra hits are chunks of split source paragraphs
 
 
 def test_same_sentence(engine, scan_paragraphs):
@@ -164,22 +197,33 @@ def test_paragraph_and_report_views(engine):
     assert engine.paragraph(view.next_id).ordinal == view.ordinal + 1
 
 
-def test_warm_engine_pair_index_finds_exactly_what_the_scan_finds(seed_index, engine):
-    from indexer.search.engine import SearchEngine
+def test_pair_postings_find_exactly_what_a_scan_finds_for_every_substring(engine):
+    # Every substring (1 to 8 units) of sampled paragraphs, and the substring-truth queries: the
+    # rows and per-row occurrence counts of the pair postings equal a scan of every folded text.
+    store = engine.store
+    texts = [store.folded_text(i) for i in range(len(store))]
 
-    warm = SearchEngine(seed_index, warm=True)
-    try:
-        for q in SUBSTRING_QUERIES + ["法", "治政", "“", "府建设"]:
-            term = fold(q).strip()
-            assert (warm.store.occurrences(term) == engine.store.occurrences(term)).all(), q
-        # every substring of a real paragraph, at every length from 1 to 6
-        text = engine.store.folded_text(10)
-        for length in range(1, 7):
-            for start in range(0, len(text) - length, 7):
-                term = text[start:start + length]
-                assert (warm.store.occurrences(term) == engine.store.occurrences(term)).all(), term
-    finally:
-        warm.close()
+    def scan(term):
+        rows = [i for i, t in enumerate(texts) if term in t]
+        return rows, [texts[i].count(term) if len(term) == 1 else _overlapping(texts[i], term) for i in rows]
+
+    terms = {fold(q).strip() for q in SUBSTRING_QUERIES} | {"法", "治政", "“", "府建设", "\U00020000"}
+    for i in range(0, len(store), max(1, len(store) // 25)):
+        text = texts[i]
+        for length in range(1, 9):
+            terms |= {text[start:start + length] for start in range(0, max(len(text) - length, 0), 11)}
+    assert len(terms) > 500
+    for term in sorted(terms):
+        rows, counts = store.term_counts(term)
+        assert (rows.tolist(), counts.tolist()) == scan(term), term
+
+
+def _overlapping(text: str, term: str) -> int:
+    n, at = 0, text.find(term)
+    while at >= 0:
+        n += 1
+        at = text.find(term, at + 1)
+    return n
 
 
 @pytest.mark.parametrize("q", ["行政复议", "出庭应诉率 法律顾问", "法治政府建设 依法行政", "2021年 行政执法"])
@@ -192,11 +236,12 @@ def test_rerank_scores_equal_whoosh_bm25f_search(engine, q):
     words = engine.ranker.query_words(parsed.positive_terms())
     rows = engine.store.docs_containing(parsed.positive_terms()[0].folded)
     ours = engine.ranker.word_scores(words, rows.tolist())
+    docnums = engine.store.whoosh_docnums()
     query = wq.Or([wq.Term("content", w) for w in words])
     theirs = {hit.docnum: hit.score for hit in engine.searcher.search(query, limit=None)}
     assert len(ours) > 3
     for i, score in ours.items():
-        assert score == pytest.approx(theirs[int(engine.store.docnums[i])], rel=1e-9)
+        assert score == pytest.approx(theirs[int(docnums[i])], rel=1e-9)
     # and every row Whoosh scores is scored here too
-    docnum_to_row = {int(engine.store.docnums[i]): i for i in rows.tolist()}
+    docnum_to_row = {int(docnums[i]): i for i in rows.tolist()}
     assert {docnum_to_row[d] for d in theirs if d in docnum_to_row} == set(ours)

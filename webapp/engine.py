@@ -34,7 +34,7 @@ def get_engine() -> SearchEngine:
 def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None) -> None:
     """Give ``app`` an engine (``engine``, or one opened on ``settings``' index) and keep it fresh."""
     if engine is None:
-        engine = SearchEngine.from_settings(settings, warm=True)
+        engine = SearchEngine.from_settings(settings)
     app.extensions[_ENGINE] = engine
     app.extensions[_CHECKED] = time.monotonic()
     reopening = threading.Lock()  # one reopen at a time

@@ -60,11 +60,11 @@ def entry_keys(value: str) -> list[str]:
 
 
 def citing_candidates(store: ExactStore) -> np.ndarray:
-    """Rows (ascending) of the paragraphs that may cite something: those holding a marker."""
+    """Rows of the paragraphs that may cite something (those holding a marker), in report order."""
     rows = np.empty(0, dtype=np.int64)
     for marker in MARKERS:
         rows = np.union1d(rows, store.docs_containing(marker))
-    return rows
+    return store.in_report_order(rows)
 
 
 @dataclass
@@ -89,7 +89,7 @@ class CitationIndex:
             refs = scan_folded(store.folded_text(i))
             if not refs:
                 continue
-            pid = store.pids[i]
+            pid = store.pid(i)
             rid = store.reports[int(store.report_idx[i])].rid
             keys: list[str] = []
             for kind, _s, _e, key in refs:
@@ -114,7 +114,7 @@ class CitationIndex:
         return cls(entries=entries, by_pid=by_pid, store=store)
 
     def _label_of(self, entry: CitedEntry) -> str:
-        row = self.store.pid_index.get(entry.pids[0])
+        row = self.store.row_of(entry.pids[0])
         text = self.store.text(row) if row is not None else ""
         for r in extract_references(text):
             if r.kind == entry.kind and r.normalized == entry.key:

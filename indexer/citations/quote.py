@@ -200,7 +200,7 @@ def find_quote(store: ExactStore, text: str, limit: int = 5, *, threshold: float
 
 def _match(store: ExactStore, q: str, key: tuple[int, ...], score: float) -> QuoteMatch:
     texts = [store.text(i) for i in key]
-    pids = [store.pids[i] for i in key]
+    pids = [store.pid(i) for i in key]
     # Align once more on text folded with offsets, to map the match back onto the original text.
     pieces: list[tuple[str, list[int], int]] = []  # (stripped, original index per char, paragraph no.)
     for p, text in enumerate(texts):
@@ -231,5 +231,5 @@ def _match(store: ExactStore, q: str, key: tuple[int, ...], score: float) -> Quo
 def _quote_match(store: ExactStore, row: int, score: float, matched_text: str, span: tuple[int, int] | None,
                  pids: list[str]) -> QuoteMatch:
     """The match starting in paragraph ``row``, with that paragraph's id, report and number."""
-    return QuoteMatch(pid=store.pids[row], score=score, report_id=store.reports[int(store.report_idx[row])].rid,
+    return QuoteMatch(pid=store.pid(row), score=score, report_id=store.reports[int(store.report_idx[row])].rid,
                       ordinal=int(store.ordinals[row]), matched_text=matched_text, span=span, pids=pids)

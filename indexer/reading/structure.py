@@ -148,6 +148,7 @@ class _Block:
     kind: str  # heading | body | front | back | header
     level: int | None = None
     gap_before: bool = False
+    source: int = 0  # the source paragraph (see Paragraph.block): a run-in heading's and its body's are one
     parts: list[str] = field(default_factory=list)  # lines joined on, until close()
     length: int = -1  # of text and parts
 
@@ -195,9 +196,9 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             split = _split_run_in(line)
             if split is not None:
                 heading, body = split
-                blocks.append(_Block(heading, "heading", level, line.gap_before))
+                blocks.append(_Block(heading, "heading", level, line.gap_before, source=len(blocks) + 1))
                 if body:
-                    blocks.append(_Block(body, "body"))
+                    blocks.append(_Block(body, "body", source=len(blocks)))
                 continue
         if is_back_matter_line(line.text):
             blocks.append(_Block(line.text, "back", gap_before=line.gap_before))
@@ -227,6 +228,12 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         fields,
     )
 
+    # Source paragraphs numbered 1, 2, … in reading order; a run-in body shares its heading's.
+    sources: dict[int, int] = {}
+    numbers: dict[int, int] = {}
+    for i, block in enumerate(blocks):
+        key = block.source or -(i + 1)
+        sources[id(block)] = numbers.setdefault(key, len(numbers) + 1)
     paragraphs: list[Paragraph] = []
     stack: list[tuple[int, str]] = []
     current: tuple[str, ...] = ()  # the section path of the stack
@@ -237,11 +244,11 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
                 stack.pop()
             stack.append((block.level, block.text))
             current = section = tuple(t for _, t in stack)
-            paragraphs.append(Paragraph(len(paragraphs) + 1, "heading", section, block.text))
+            paragraphs.append(Paragraph(len(paragraphs) + 1, "heading", section, block.text, sources[id(block)]))
             continue
         section = current if block.kind == "body" else ()
         for chunk in _split_long(block.text, max_chars):
-            paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk))
+            paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk, sources[id(block)]))
         if len(paragraphs) > limit:
             raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)

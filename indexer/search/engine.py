@@ -60,12 +60,10 @@ def index_identity(index_dir: Path) -> tuple | None:
 class SearchEngine:
     """Opens an index once and answers queries; safe to share between threads."""
 
-    def __init__(self, index_dir: Path, *, max_query_chars: int = 200, max_query_terms: int = 12,
-                 warm: bool = False):
-        """``warm``: spend a little start-up time on structures that make every query faster
-        (for servers and benchmarks, not for one-shot CLI calls)."""
+    def __init__(self, index_dir: Path, *, max_query_chars: int = 200, max_query_terms: int = 12):
+        """Opening reads the segments' headers and a few per-paragraph columns, not the corpus
+        (store.exact): a one-shot CLI call and a server open the same engine."""
         self.index_dir = Path(index_dir)
-        self.warm = warm
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
         self._cite_lock = threading.Lock()
@@ -73,9 +71,9 @@ class SearchEngine:
         self._open()
 
     @classmethod
-    def from_settings(cls, settings, *, warm: bool = False) -> "SearchEngine":
+    def from_settings(cls, settings) -> "SearchEngine":
         return cls(settings.index, max_query_chars=settings.max_query_chars,
-                   max_query_terms=settings.max_query_terms, warm=warm)
+                   max_query_terms=settings.max_query_terms)
 
     def _open(self) -> None:
         seen_before = index_identity(self.index_dir)
@@ -103,8 +101,6 @@ class SearchEngine:
                 self.searcher.close()
                 raise
         open_stored_fields(self.searcher)
-        if self.warm:
-            self.store.index_positions()
         self.columns = ReportColumns(self.store)
         self.ranker = Ranker(self.ix, self.searcher, self.store, self.columns)
         self.extra_words = self.ranker.extra_words  # the words this index's analyser adds to jieba's
@@ -123,7 +119,7 @@ class SearchEngine:
         if not self.is_stale():
             return None
         return SearchEngine(self.index_dir, max_query_chars=self.max_query_chars,
-                            max_query_terms=self.max_query_terms, warm=self.warm)
+                            max_query_terms=self.max_query_terms)
 
     def close(self) -> None:
         self.searcher.close()
@@ -166,7 +162,8 @@ class SearchEngine:
         keep = np.zeros(len(self.store), dtype=bool)
         entry = self.citations().get(value)
         if entry is not None:
-            keep[[self.store.pid_index[p] for p in entry.pids]] = True
+            rows = [self.store.row_of(p) for p in entry.pids]
+            keep[[i for i in rows if i is not None]] = True
         return keep
 
     def match(self, parsed: ParsedQuery, counts: TermCounts | None = None) -> np.ndarray:
@@ -180,7 +177,7 @@ class SearchEngine:
     def _hit(self, i: int, score: float, terms: list[str]) -> Hit:
         text = self.store.text(i)
         return Hit(
-            id=self.store.pids[i], text=text, section=list(self.store.section(i)),
+            id=self.store.pid(i), text=text, section=list(self.store.section(i)),
             highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
             kind=self.store.kind(i), score=round(score, 4), report=self.columns.refs[int(self.store.report_idx[i])],
         )
@@ -280,7 +277,7 @@ class SearchEngine:
         in one pass."""
         parsed = self.parse_with(q, Filters(report=[rid]))
         rows = self.match(parsed)[:limit]
-        hits = sorted((int(self.store.ordinals[i]), self.store.pids[i]) for i in rows.tolist())
+        hits = sorted((int(self.store.ordinals[i]), self.store.pid(i)) for i in rows.tolist())
         return ReportHits(folded=parsed.folded_display(), terms=[t.folded for t in parsed.positive_terms()], hits=hits)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -288,14 +285,14 @@ class SearchEngine:
         r = int(self.store.report_idx[i])
         lo, hi = self.columns.rows(r)
         return ParagraphView(
-            id=self.store.pids[i], ordinal=int(self.store.ordinals[i]), kind=self.store.kind(i),
+            id=self.store.pid(i), ordinal=int(self.store.ordinals[i]), kind=self.store.kind(i),
             section=list(self.store.section(i)), text=self.store.text(i), report=self.columns.refs[r],
-            previous_id=self.store.pids[i - 1] if i - 1 >= lo else None,
-            next_id=self.store.pids[i + 1] if i + 1 < hi else None,
+            previous_id=self.store.pid(i - 1) if i - 1 >= lo else None,
+            next_id=self.store.pid(i + 1) if i + 1 < hi else None,
         )
 
     def paragraph(self, pid: str) -> ParagraphView:
-        i = self.store.pid_index.get(pid)
+        i = self.store.row_of(pid)
         if i is None:
             raise NotFound(pid)
         return self._view(i)

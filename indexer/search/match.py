@@ -1,5 +1,14 @@
 """Which paragraphs a parsed query matches: its clauses and filters over the exact store, every
-paragraph whose folded text contains the term (as Ctrl+F would find it), whatever jieba makes of it."""
+paragraph whose folded text contains the term (as Ctrl+F would find it), whatever jieba makes of it.
+
+Clauses (and exclusions) hold of a *source* paragraph, as it stands in the document, even where
+the reader split it into several chunks (a run-in heading and the body run in after it, a paragraph
+cut at max_chunk_chars; ``Paragraph.block``): ``矛盾纠纷 人民调解`` matches a numbered paragraph whose
+short first sentence became a heading chunk and whose body holds the other term. The hits are the
+chunks of the matched source paragraphs that hold a clause's term themselves, so that each is shown
+with its own section path; ``a /s b`` still needs both terms in one sentence of one chunk. Report
+filters, ``cites:`` and ``section:`` test the chunk shown.
+"""
 from __future__ import annotations
 
 import re
@@ -18,43 +27,58 @@ TermCounts = dict[str, tuple[np.ndarray, np.ndarray]]  # folded term: (paragraph
 
 def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns,
                   citing_mask: Callable[[str], np.ndarray], counts: TermCounts | None = None) -> np.ndarray:
-    """Sorted rows (into the exact store) of every paragraph the query matches.
+    """Rows (into the exact store) of every paragraph the query matches, in report order
+    (``ExactStore.in_report_order``).
 
     ``citing_mask(value)``: a mask of the paragraphs citing a 文号 or a title (``cites:``).
     ``counts``, if given, receives {folded term: (paragraph rows, occurrences)} for ranking.
     """
     counts = {} if counts is None else counts
+    n = len(store)
 
     def docs(term: str) -> np.ndarray:
         if term not in counts:
             counts[term] = store.term_counts(term)
         return counts[term][0]
 
-    mask = np.ones(len(store), dtype=bool)
+    groups = store.groups  # the source paragraph of every row, numbered across the store
+    shown = np.ones(n, dtype=bool)  # rows that pass the filters
     rmask = columns.mask(parsed.filters)
     if rmask is not None:
-        mask &= rmask[store.report_idx]
-    for clause in parsed.clauses:
-        if clause.same_sentence:
-            a, b = clause.same_sentence
-            both = np.zeros(len(store), dtype=bool)
-            both[np.intersect1d(docs(a.folded), docs(b.folded), assume_unique=True)] = True
-            both &= mask
-            keep = np.zeros(len(store), dtype=bool)
-            for i in np.flatnonzero(both):
-                if any(a.folded in s and b.folded in s for s in _SENTENCE_SPLIT.split(store.folded_text(i))):
-                    keep[i] = True
-            mask &= keep
-        else:
-            any_mask = np.zeros(len(store), dtype=bool)
-            for term in clause.any_of:
-                any_mask[docs(term.folded)] = True
-            mask &= any_mask
+        shown &= rmask[store.report_idx]
     for value in parsed.filters.cites:
-        mask &= citing_mask(value)
-    for term in parsed.excluded:
-        mask[docs(term.folded)] = False
+        shown &= citing_mask(value)
+
+    if parsed.clauses:
+        group_ok = np.ones(store.group_count, dtype=bool)
+        holds = np.zeros(n, dtype=bool)  # rows holding some clause's term(s) themselves
+        for clause in parsed.clauses:
+            rows = _clause_rows(clause, store, docs)
+            holds[rows] = True
+            in_clause = np.zeros(store.group_count, dtype=bool)
+            in_clause[groups[rows]] = True
+            group_ok &= in_clause
+        mask = shown & holds & group_ok[groups]
+    else:
+        mask = shown
+    if parsed.excluded:
+        dropped = np.zeros(store.group_count, dtype=bool)
+        for term in parsed.excluded:
+            dropped[groups[docs(term.folded)]] = True
+        mask &= ~dropped[groups]
     hits = np.flatnonzero(mask)
     for term in parsed.filters.section:
         hits = np.array([i for i in hits if term.folded in store.folded_section(i)], dtype=np.int64)
-    return hits
+    return store.in_report_order(hits)
+
+
+def _clause_rows(clause, store: ExactStore, docs: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Rows whose own text satisfies one clause (ascending)."""
+    if clause.same_sentence:
+        a, b = clause.same_sentence
+        both = np.intersect1d(docs(a.folded), docs(b.folded), assume_unique=True)
+        return np.array([i for i in both.tolist()
+                         if any(a.folded in s and b.folded in s for s in _SENTENCE_SPLIT.split(store.folded_text(i)))],
+                        dtype=np.int64)
+    found = [docs(term.folded) for term in clause.any_of]
+    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))

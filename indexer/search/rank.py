@@ -56,10 +56,11 @@ def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
 _BYTE_LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
 
 
-def _field_lengths(reader, docnums: np.ndarray, fieldname: str) -> np.ndarray:
-    """Whoosh's stored length of ``fieldname`` for each of these document numbers, exactly as
-    ``doc_field_length`` answers it, read with one read per segment into an array that threads may
-    share. (Whoosh reads it a byte at a time through a shared seek-then-read file handle.)"""
+def _field_length_bytes(reader, docnums: np.ndarray, fieldname: str) -> np.ndarray:
+    """Whoosh's stored length byte of ``fieldname`` for each of these document numbers (decoded
+    by ``_BYTE_LENGTHS`` exactly as ``doc_field_length`` answers it), read with one read per
+    segment into an array that threads may share. (Whoosh reads it a byte at a time through a
+    shared seek-then-read file handle.) One byte a paragraph, not eight: it is kept for the engine's life."""
     lengths = np.zeros(max(reader.doc_count_all(), 1), dtype=np.uint8)
     column = f"_{fieldname}_len"  # the W3 codec's name for a field's length column
     for leaf, offset in reader.leaf_readers():
@@ -75,7 +76,7 @@ def _field_lengths(reader, docnums: np.ndarray, fieldname: str) -> np.ndarray:
             colfile.close()
         n = min(raw.size, leaf.doc_count_all())  # documents past the column's end have length 0
         lengths[offset:offset + n] = raw[:n]
-    return _BYTE_LENGTHS[lengths[docnums]]
+    return lengths[docnums]
 
 
 class Ranker:
@@ -90,7 +91,7 @@ class Ranker:
         # of the searcher after opening goes through this lock: the idf of a word not seen before
         # and a retired paragraph's stored fields. Matching and scoring read no Whoosh file.
         self._whoosh = threading.Lock()
-        self.content_lengths = _field_lengths(searcher.reader(), store.docnums, "content")
+        self.content_length_bytes = _field_length_bytes(searcher.reader(), store.whoosh_docnums(), "content")
         # As Whoosh's BM25FScorer has it (``or 1``: an empty index).
         self._avg_content_length = searcher.avg_field_length("content") or 1
         # The exact store's average folded length, for the pre-rank (1 for an empty index).
@@ -174,7 +175,7 @@ class Ranker:
             return out
         for i in rows:
             counts = Counter(segment_words(self.store.folded_text(i), self.extra_words))
-            length = float(self.content_lengths[i])
+            length = float(_BYTE_LENGTHS[self.content_length_bytes[i]])
             score = 0.0
             for w, idf in idfs.items():
                 if counts[w]:
@@ -195,19 +196,21 @@ class Ranker:
             return hits, np.zeros(0)
         terms = [t.folded for t in parsed.positive_terms()]
         pre = self._prerank(terms, hits, counts)
+        # Ties go to the earlier hit: hits come in report order (match.matching_rows), the same
+        # for a merged index as for a fresh build.
         head_pos = _top_positions(pre, RERANK_DEPTH)
         head = hits[head_pos]
         bm25 = self.word_scores(self.query_words(parsed.positive_terms()), head.tolist())
         rescored = sorted(
-            ((bm25.get(int(i), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(i))
-             for i, p in zip(head, pre[head_pos])),
+            ((bm25.get(int(i), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(at), int(i))
+             for i, p, at in zip(head, pre[head_pos], head_pos)),
             key=lambda x: (-x[0], x[1]),
         )
-        ranked = [i for _, i in rescored]
-        scores = [sc for sc, _ in rescored]
+        ranked = [i for _, _, i in rescored]
+        scores = [sc for sc, _, _ in rescored]
         if limit is None or limit > len(ranked):
             # Past the re-ranked head, hits follow in pre-rank order (a full sort, only when asked).
-            order = np.lexsort((hits, -pre))[len(ranked):]
+            order = np.lexsort((np.arange(hits.size), -pre))[len(ranked):]
             if limit is not None:
                 order = order[: limit - len(ranked)]
             ranked += hits[order].tolist()

@@ -1,14 +1,16 @@
 """Per-report columns of one generation, built once when an engine opens: what the report filters
-test (years, dates, regions, types, 文号), the report titles the ranking boosts, where each report's
-paragraphs start in the exact store, and the facet codes hits are counted by."""
+test (years, dates, regions, types, 文号), the report titles the ranking boosts, and the facet codes
+hits are counted by. The folded columns were folded when each report was written
+(pieces.report_columns_of): opening folds nothing."""
 from __future__ import annotations
 
 import numpy as np
 
-from indexer.normalise import fold, fold_docno
+from indexer.normalise import fold_docno
 from indexer.search.query import FACETS, Filters
 from indexer.search.results import UNKNOWN, ReportRef
 from indexer.store.exact import ExactStore
+from indexer.store.pieces import report_columns_of
 
 def report_ref(row) -> ReportRef:
     m = row.meta
@@ -33,13 +35,12 @@ class ReportColumns:
         self.years = np.array([r.meta.get("year") or 0 for r in reports], dtype=np.int32)
         dates = [r.meta.get("date") or "" for r in reports]
         self.date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64)
-        self.region_text = [fold(" ".join([r.meta.get("region", ""), r.meta.get("city", ""), r.meta.get("province", "")]))
-                            for r in reports]
-        self.types = [fold(r.meta.get("doc_type", "")) for r in reports]
-        self.folded_titles = [fold(r.meta.get("title", "")) for r in reports]
-        self.docnos = [fold_docno(r.meta.get("doc_number", "")) for r in reports]
-        # report r's paragraphs are rows [report_first[r], report_first[r + 1]) of the store
-        self.report_first = np.searchsorted(store.report_idx, np.arange(len(reports) + 1))
+        folded = [r.columns or report_columns_of(r.meta) for r in reports]
+        self.region_text = [c["region_text"] for c in folded]
+        self.types = [c["type"] for c in folded]
+        self.folded_titles = [c["title"] for c in folded]
+        self.docnos = [c["docno"] for c in folded]
+        self._store = store
         self.facet_codes = {
             "region": _codes([ref.region or UNKNOWN for ref in self.refs]),
             "year": _codes([str(ref.year) if ref.year else UNKNOWN for ref in self.refs]),
@@ -51,7 +52,7 @@ class ReportColumns:
 
     def rows(self, r: int) -> tuple[int, int]:
         """[lo, hi): the store rows of report r's paragraphs, in reading order."""
-        return int(self.report_first[r]), int(self.report_first[r + 1])
+        return self._store.report_rows(r)
 
     def mask(self, f: Filters) -> np.ndarray | None:
         """Which reports pass the report filters (region, year, type, report, 文号); None when no

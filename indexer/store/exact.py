@@ -1,32 +1,33 @@
 """Exact substring matching beside Whoosh: every paragraph that contains the folded query.
 
-Design: all folded paragraph texts of one index generation are laid end to end as UTF-16 code
-units in one numpy array (``codes``), separated by a newline, which folding never leaves inside a
-paragraph and a query never contains. A term's candidate offsets come from its rarest pair of
-adjacent code units in the pair index (``PairIndex``: every offset sorted by its unit and the unit
-after it, built by ``index_positions`` for a long-running server), or, without that index, from a
-scan of ``codes`` for its rarest unit (a vectorised compare); the term's other units are checked at
-the candidates with vectorised gathers. Offsets map to paragraphs through the pair index's
-paragraph of every unit (a gather), else by binary search in ``starts``. Recall is exact by
-construction (it is a substring scan), and jieba's segmentation plays no part in matching: it only
-ranks. UTF-16 matching is exact even for characters outside the BMP, since surrogate halves
-cannot match out of step.
+One generation's store is its segments' pieces (pieces.py), memory-mapped, in segment order: a
+paragraph's *row* is its place in that order, counting only live paragraphs (a segment's deleted
+documents, and paragraphs whose report document is gone, get no row). A report's paragraphs are
+consecutive rows (a segment is written a report at a time), in reading order; reports are numbered
+by id (``reports``, ``report_idx``).
 
-The store is assembled in memory when an engine opens, from the pieces written beside each Whoosh
-segment (pieces.py) and the segments' deletions, so nothing but the pieces is kept on disk: a
-generation needs no cache of its own, and cannot have a stale one.
+A term is matched in each piece: candidates from the pair postings of its rarest pair of adjacent
+UTF-16 code units, confirmed by reading its other units in the piece's folded codes; an offset maps
+to its paragraph by binary search in the piece's paragraph starts. Recall is exact by construction
+(it is a substring match), and jieba's segmentation plays no part in matching: it only ranks. UTF-16
+matching is exact even for characters outside the BMP, since surrogate halves cannot match out of
+step.
+
+Opening reads each piece's header and a few small per-row columns (ordinals, lengths, kinds, source
+paragraphs: 17 bytes a paragraph, kept in memory); nothing is sorted or decompressed, and the texts,
+codes and postings stay in the page cache, shared by every process that maps them.
 """
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from indexer.normalise import fold
-from indexer.store.pieces import KIND_NAMES, SEPARATOR, Piece, TextBlocks, piece_of
+from indexer.store.pieces import KIND_NAMES, SEPARATOR, Piece, piece_of
+from indexer.store.schema import rid_of
 
 
 @dataclass
@@ -37,246 +38,243 @@ class ReportRow:
     path: str
     fmt: str
     file_hash: str
+    columns: dict = field(default_factory=dict)  # pieces.report_columns_of
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True)
+class StorePart:
+    """One segment's piece as the store numbers it."""
+
+    piece: Piece
+    base: int  # the row of its first live paragraph
+    count: int  # its live paragraphs
+    global_of: np.ndarray | None  # piece row -> store row (-1: not live); None when every one is live
+    local_of: np.ndarray | None  # store row - base -> piece row; None when every one is live
+
+    def rows_of(self, local: np.ndarray) -> np.ndarray:
+        if self.global_of is None:
+            return local + self.base
+        rows = self.global_of[local]
+        return rows[rows >= 0].astype(np.int64)
+
+    def local(self, row: int) -> int:
+        j = row - self.base
+        return j if self.local_of is None else int(self.local_of[j])
+
+
+def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
+    """Start offsets (ascending) of a term's code units in one piece's folded codes."""
+    postings = piece.postings
+    size = int(units.size)
+    if size == 1:
+        return postings.unit_positions(int(units[0]))
+    rows = [postings.find(int(units[j]) << 16 | int(units[j + 1])) for j in range(size - 1)]
+    if min(rows) < 0:
+        return np.empty(0, dtype=np.int64)
+    k = min(range(size - 1), key=lambda j: postings.count(rows[j]))
+    cand = postings.decode(rows[k]) - k
+    codes = piece.codes
+    cand = cand[(cand >= 0) & (cand + size <= codes.size)]
+    for j in range(size):
+        if j in (k, k + 1) or cand.size == 0:
+            continue
+        cand = cand[codes[cand + j] == units[j]]
+    return cand
+
+
 class ExactStore:
-    """One generation's paragraphs, in report order; ``i`` below is a paragraph's row."""
+    """One generation's paragraphs; ``i`` below is a paragraph's row. Shared by threads: the
+    arrays are never written after opening, and the one cache is filled under a lock."""
 
-    codes: np.ndarray  # uint16: every folded text, separated by SEPARATOR
-    lengths: np.ndarray  # UTF-16 units of each folded text
-    docnums: np.ndarray  # Whoosh document numbers
-    report_idx: np.ndarray  # into reports
-    ordinals: np.ndarray
-    kinds: np.ndarray  # KIND_CODES
-    unit_freq: np.ndarray  # [65536]: occurrences of each code unit in codes
-    pids: list[str]
-    section_table: list[list[str]]  # section paths are shared by many paragraphs: one table,
-    section_ids: np.ndarray  # and an id per paragraph
-    reports: list[ReportRow]  # by report id
-    texts: list[TextBlocks]  # original texts: row_local[i] of texts[row_piece[i]]
-    row_piece: np.ndarray
-    row_local: np.ndarray
-
-    def __post_init__(self):
-        self.starts = np.concatenate(([0], np.cumsum(self.lengths.astype(np.int64) + 1)))[:self.lengths.size]
-        self.ends = self.starts + self.lengths
-        self.rid_index = {r.rid: i for i, r in enumerate(self.reports)}
-        # Built on first use, by whichever thread asks first: each is written once, under
-        # _lazy_lock, and published by one assignment, so a reader sees None or the whole thing.
-        self._lazy_lock = threading.Lock()
-        self._folded_sections: list[str | None] = [None] * len(self.section_table)
-        self._pid_index: dict[str, int] | None = None
-        self._pairs: PairIndex | None = None
+    def __init__(self, parts: list[StorePart], reports: list[ReportRow], report_idx: np.ndarray,
+                 ordinals: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, blocks: np.ndarray, docbases: list[int]):
+        self.parts = parts
+        self.bases = np.array([p.base for p in parts] + [sum(p.count for p in parts)], dtype=np.int64)
+        self.reports = reports  # by report id
+        self.report_idx = report_idx  # int32: into reports
+        self.ordinals = ordinals
+        self.lengths = lengths  # UTF-16 units of each folded text
+        self.kinds = kinds
+        self.blocks = blocks  # the source paragraph (model.Paragraph.block) within its report
+        self._docbases = docbases
+        self.rid_index = {r.rid: i for i, r in enumerate(reports)}
+        # report r's rows are [report_first[r], report_end[r]); empty (0, 0) for a report without paragraphs
+        self.report_first = np.zeros(len(reports), dtype=np.int64)
+        self.report_end = np.zeros(len(reports), dtype=np.int64)
+        if report_idx.size:
+            runs = np.flatnonzero(np.concatenate(([True], report_idx[1:] != report_idx[:-1])))
+            owners = report_idx[runs]
+            self.report_first[owners] = runs
+            self.report_end[owners] = np.append(runs[1:], report_idx.size)
+        # Source paragraphs numbered across the store (match.py): consecutive rows of one report
+        # with one block number are chunks of one paragraph; block 0 is a paragraph of its own.
+        if report_idx.size:
+            new = np.concatenate(([True], (report_idx[1:] != report_idx[:-1]) | (blocks[1:] != blocks[:-1])
+                                  | (blocks[1:] == 0)))
+            self.groups = (np.cumsum(new) - 1).astype(np.int32)
+            self.group_count = int(self.groups[-1]) + 1
+        else:
+            self.groups = np.zeros(0, dtype=np.int32)
+            self.group_count = 0
+        self._sorted_by_report = bool(np.all(report_idx[1:] >= report_idx[:-1])) if report_idx.size else True
+        self._lock = threading.Lock()
+        self._folded_sections: dict[tuple[int, int], str] = {}
 
     @classmethod
     def open(cls, reader, folder: Path) -> "ExactStore":
         """The store of the paragraphs a Whoosh reader sees (its segments' pieces, less deleted
-        documents), in report order: reports by id, each report's paragraphs in reading order."""
+        documents). PieceMissing if a piece vanished meanwhile (a writer's cleanup)."""
         # An index with no segments yet (an empty corpus, a build killed before its first commit)
         # has one empty reader, whose segment() is None: an empty store.
         leaves = [(r, offset) for r, offset in reader.leaf_readers() if getattr(r, "segment", lambda: None)() is not None]
-        # zlib lets go of the GIL while it decompresses: the pieces are read side by side.
-        with ThreadPoolExecutor(max_workers=min(4, len(leaves) or 1)) as pool:
-            found = list(pool.map(lambda leaf: piece_of(folder, leaf[0]), leaves))
-        segments = [(r.segment(), offset) for (r, offset), piece in zip(leaves, found) if piece is not None]
-        pieces = [piece for piece in found if piece is not None]
+        found = []
+        for segreader, offset in leaves:
+            piece = piece_of(folder, segreader)
+            if piece is None:
+                continue
+            segment = segreader.segment()
+            deleted = np.fromiter(segment.deleted_docs(), dtype=np.int64) if segment.has_deletions() else None
+            found.append((piece, offset, deleted))
 
-        parts: list[tuple[Piece, np.ndarray, int]] = []  # (piece, live rows, docnum offset)
-        report_rows: list[ReportRow] = []
-        for (segment, offset), piece in zip(segments, pieces):
-            deleted = set(segment.deleted_docs()) if segment.has_deletions() else set()
-            dead = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
-            live = ~np.isin(piece.docnums, dead) if dead.size else np.ones(len(piece), dtype=bool)
-            parts.append((piece, live, offset))
-            report_rows += [ReportRow(**r) for d, r in piece.reports if d not in deleted]
-
+        report_rows = []
+        for piece, _, deleted in found:
+            dead = set(deleted.tolist()) if deleted is not None else ()
+            report_rows += [ReportRow(**r) for d, r in piece.reports if d not in dead]
         reports = sorted(report_rows, key=lambda r: r.rid)
         rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
-        joined = lambda arrays, dtype: np.concatenate(arrays) if arrays else np.zeros(0, dtype)  # noqa: E731
-        report_idx = joined([np.array([rid_to_idx.get(rid, -1) for rid in p.rid_table], dtype=np.int32)[p.rid_ids]
-                             for p, _, _ in parts], np.int32)
-        live = joined([lv for _, lv, _ in parts], bool)
-        ordinals = joined([p.ordinals for p, _, _ in parts], np.int32)
-        # A paragraph whose report document is missing (or deleted) is left out.
-        order = np.lexsort((ordinals, report_idx))
-        kept = (report_idx >= 0) & live
-        order = order[kept[order]]
 
-        lengths = joined([p.lengths for p, _, _ in parts], np.int32)
-        all_codes = joined([p.codes for p, _, _ in parts], np.uint16)
-        piece_starts = joined([p.starts + base for (p, _, _), base in
-                               zip(parts, np.cumsum([0] + [p.codes.size for p, _, _ in parts]))], np.int64)
-        # Unit counts from the pieces' own, less the paragraphs left out: no pass over all codes.
-        unit_freq = np.zeros(65536, dtype=np.int64)
-        for p, _, _ in parts:
-            unit_freq += p.unit_freq
-        if not kept.all():  # every unit of the left-out rows (and their separators) in one count
-            unit_freq -= np.bincount(all_codes[np.repeat(~kept, lengths.astype(np.int64) + 1)], minlength=65536)
-        unit_freq[SEPARATOR] = max(order.size - 1, 0)
-        codes = _gather_runs(all_codes, piece_starts, lengths, order)
-        del all_codes
-        section_base = np.cumsum([0] + [len(p.section_table) for p, _, _ in parts])
-        return cls(
-            codes=codes, lengths=lengths[order], unit_freq=unit_freq,
-            docnums=joined([p.docnums.astype(np.int64) + off for p, _, off in parts], np.int64)[order],
-            report_idx=report_idx[order], ordinals=ordinals[order],
-            kinds=joined([p.kinds for p, _, _ in parts], np.int8)[order],
-            pids=_pick([pid for p, _, _ in parts for pid in p.pids], order),
-            section_table=[sec for p, _, _ in parts for sec in p.section_table],
-            section_ids=joined([p.section_ids + b for (p, _, _), b in zip(parts, section_base)], np.int32)[order],
-            reports=reports, texts=[p.texts for p, _, _ in parts],
-            row_piece=joined([np.full(len(p), k, dtype=np.int32) for k, (p, _, _) in enumerate(parts)], np.int32)[order],
-            row_local=joined([np.arange(len(p), dtype=np.int32) for p, _, _ in parts], np.int32)[order],
-        )
-
-    @property
-    def pid_index(self) -> dict[str, int]:
-        """Paragraph id -> row. Built on first use: a one-shot search never looks a paragraph up by id."""
-        index = self._pid_index
-        if index is None:
-            with self._lazy_lock:  # threads asking at once wait for the one dict
-                if self._pid_index is None:
-                    self._pid_index = {pid: i for i, pid in enumerate(self.pids)}
-                index = self._pid_index
-        return index
-
-    def index_positions(self) -> None:
-        """Sorts all positions by (unit, following unit, position) once (two 16-bit radix sorts,
-        a few seconds per 100M units), so that a term is found from the positions of its rarest
-        pair of adjacent units instead of by scanning every unit. Worth it for a long-running
-        process (the web server, the benchmark); a one-shot CLI query just scans."""
-        if self._pairs is not None or not self.codes.shape[0]:
-            return
-        with self._lazy_lock:
-            if self._pairs is None:
-                self._pairs = PairIndex.of(self.codes, self.unit_freq, self.starts, self.ends)
+        parts: list[StorePart] = []
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in ("report_idx", "ordinals", "lengths", "kinds",
+                                                                      "blocks")}
+        docbases = []
+        base = 0
+        for piece, offset, deleted in found:
+            owner = np.array([rid_to_idx.get(rid, -1) for rid in piece.rid_table], dtype=np.int32)[piece.rid_ids] \
+                if len(piece) else np.zeros(0, dtype=np.int32)
+            # A paragraph whose report document is missing (or deleted) is left out.
+            live = owner >= 0
+            if deleted is not None and deleted.size:
+                live &= ~np.isin(piece.docnums, deleted)
+            if live.all():
+                keep = slice(None)
+                part = StorePart(piece, base, len(piece), None, None)
+            else:
+                keep = np.flatnonzero(live)
+                global_of = np.full(len(piece), -1, dtype=np.int64)
+                global_of[keep] = base + np.arange(keep.size)
+                part = StorePart(piece, base, int(keep.size), global_of, keep)
+            parts.append(part)
+            docbases.append(offset)
+            columns["report_idx"].append(owner[keep])
+            for name in ("ordinals", "lengths", "kinds", "blocks"):
+                columns[name].append(np.asarray(getattr(piece, name))[keep])
+            base += part.count
+        dtypes = {"report_idx": np.int32, "ordinals": np.int32, "lengths": np.int32, "kinds": np.int8,
+                  "blocks": np.int32}
+        joined = {name: np.concatenate(arrays).astype(dtypes[name], copy=False) if arrays else np.zeros(0, dtypes[name])
+                  for name, arrays in columns.items()}
+        return cls(parts, reports, docbases=docbases, **joined)
 
     def __len__(self) -> int:
-        return len(self.pids)
+        return int(self.bases[-1])
+
+    def part_of(self, i: int) -> StorePart:
+        return self.parts[int(np.searchsorted(self.bases, i, "right")) - 1]
+
+    def whoosh_docnums(self) -> np.ndarray:
+        """The Whoosh document number of every row (for the ranker's field lengths)."""
+        out = [np.asarray(p.piece.docnums, dtype=np.int64)[p.local_of if p.local_of is not None else slice(None)]
+               + docbase for p, docbase in zip(self.parts, self._docbases)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def report_rows(self, r: int) -> tuple[int, int]:
+        """[lo, hi): the rows of report r's paragraphs, in reading order."""
+        return int(self.report_first[r]), int(self.report_end[r])
+
+    def in_report_order(self, rows: np.ndarray) -> np.ndarray:
+        """Rows ordered by report id, then reading order: the same for a merged index as for a
+        fresh build of the same files, whichever segments hold them."""
+        if rows.size < 2 or self._sorted_by_report:  # rows ascending are in report order already
+            return rows
+        return rows[np.argsort(self.report_idx[rows], kind="stable")]
 
     # -- matching -------------------------------------------------------------------------------
-    def occurrences(self, folded_term: str) -> np.ndarray:
-        """Start offsets (in code units), ascending, of every occurrence of an already folded term."""
-        units = np.frombuffer(folded_term.encode("utf-16-le"), dtype=np.uint16)
+    def term_counts(self, folded_term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ascending rows of the paragraphs containing an already folded term, occurrences in each)."""
+        units = np.frombuffer(folded_term.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
         if units.size == 0 or SEPARATOR in units or 0 in units:
-            return np.empty(0, dtype=np.int64)
-        if self.unit_freq[units].min() == 0:
-            return np.empty(0, dtype=np.int64)
-        n = self.codes.shape[0]
-        pairs = self._pairs
-        if pairs is not None and units.size >= 2:
-            # Start from the term's rarest pair of adjacent units, found in the sorted pair index.
-            spans = [pairs.span(int(units[j]), int(units[j + 1])) for j in range(units.size - 1)]
-            k = min(range(len(spans)), key=lambda j: spans[j][1] - spans[j][0])
-            lo, hi = spans[k]
-            cand = pairs.positions[lo:hi].astype(np.int64) - k
-            skip = (k, k + 1)
-        elif pairs is not None:
-            u = int(units[0])
-            cand = np.sort(pairs.positions[pairs.unit_start[u]:pairs.unit_start[u + 1]]).astype(np.int64)
-            skip = (0,)
-        else:
-            k = int(np.argmin(self.unit_freq[units]))
-            cand = np.flatnonzero(self.codes == units[k]).astype(np.int64) - k
-            skip = (k,)
-        cand = cand[(cand >= 0) & (cand + units.size <= n)]
-        for j in range(units.size):
-            if j in skip or cand.size == 0:
+            return empty
+        rows, counts = [], []
+        for part in self.parts:
+            occ = piece_occurrences(part.piece, units)
+            if occ.size == 0:
                 continue
-            cand = cand[self.codes[cand + j] == units[j]]
-        return cand
+            local = np.searchsorted(part.piece.starts, occ, "right") - 1  # ascending, as occ is
+            first = np.flatnonzero(np.diff(local, prepend=-1))
+            n = np.diff(first, append=local.size)
+            local = local[first]
+            if part.global_of is not None:
+                g = part.global_of[local]
+                keep = g >= 0
+                rows.append(g[keep])
+                counts.append(n[keep])
+            else:
+                rows.append(local + part.base)
+                counts.append(n)
+        if not rows:
+            return empty
+        return np.concatenate(rows).astype(np.int64), np.concatenate(counts).astype(np.int64)
 
     def docs_containing(self, folded_term: str) -> np.ndarray:
-        """Sorted unique paragraph indices whose folded text contains the term."""
+        """Ascending rows of the paragraphs whose folded text contains the term."""
         return self.term_counts(folded_term)[0]
 
-    def term_counts(self, folded_term: str) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted paragraph indices containing the term, occurrences of the term in each)."""
-        occ = self.occurrences(folded_term)
-        if occ.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        # Ascending, since occurrences are sorted.
-        pairs = self._pairs
-        if pairs is not None:
-            docs = pairs.unit_doc[occ].astype(np.int64)
-        else:
-            docs = np.searchsorted(self.starts, occ, side="right") - 1
-        first = np.flatnonzero(np.diff(docs, prepend=-1))
-        return docs[first], np.diff(first, append=docs.size)
+    # -- one paragraph --------------------------------------------------------------------------
+    def _at(self, i: int) -> tuple[Piece, int]:
+        part = self.part_of(i)
+        return part.piece, part.local(i)
 
     def folded_text(self, i: int) -> str:
-        return np.asarray(self.codes[self.starts[i]:self.ends[i]]).tobytes().decode("utf-16-le", "replace")
+        piece, j = self._at(i)
+        return piece.folded(j)
 
     def text(self, i: int) -> str:
         """The paragraph's original text."""
-        return self.texts[int(self.row_piece[i])].text(int(self.row_local[i]))
+        piece, j = self._at(i)
+        return piece.texts.text(j)
+
+    def pid(self, i: int) -> str:
+        piece, j = self._at(i)
+        return piece.pids[j]
 
     def kind(self, i: int) -> str:
         return KIND_NAMES[int(self.kinds[i])]
 
     def section(self, i: int) -> list[str]:
-        return self.section_table[int(self.section_ids[i])]
+        piece, j = self._at(i)
+        return piece.section(int(piece.section_ids[j]))
 
     def folded_section(self, i: int) -> str:
-        # Folded on demand: most sections are never asked for.
-        sid = int(self.section_ids[i])
-        value = self._folded_sections[sid]
+        # Folded on demand, once per section: most sections are never asked for.
+        part = self.part_of(i)
+        sid = int(part.piece.section_ids[part.local(i)])
+        key = (int(part.base), sid)
+        value = self._folded_sections.get(key)
         if value is None:
-            with self._lazy_lock:
-                value = self._folded_sections[sid]
-                if value is None:
-                    value = self._folded_sections[sid] = fold(" › ".join(self.section_table[sid]))
+            value = fold(" › ".join(part.piece.section(sid)))
+            with self._lock:
+                self._folded_sections[key] = value
         return value
 
-
-@dataclass(frozen=True)
-class PairIndex:
-    """Every position of the store's codes sorted by (unit, following unit, position): a term is
-    found from the positions of its rarest pair of adjacent units. Immutable once built."""
-
-    positions: np.ndarray  # positions in that order
-    following: np.ndarray  # the unit following each of them
-    unit_start: np.ndarray  # [65537]: where each unit's positions start
-    unit_doc: np.ndarray  # the paragraph of every code unit
-
-    @classmethod
-    def of(cls, codes: np.ndarray, unit_freq: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> "PairIndex":
-        following = np.zeros_like(codes)
-        following[:-1] = codes[1:]
-        by_following = np.argsort(following, kind="stable")
-        order = by_following[np.argsort(codes[by_following], kind="stable")]
-        # The paragraph of every code unit (4 bytes a unit): a gather instead of a binary search
-        # per occurrence, which cost common terms with 100k+ occurrences several milliseconds.
-        lengths = ends - starts + 1  # with the separator that follows each paragraph
-        return cls(positions=order.astype(np.int32) if order.size < 2**31 else order,
-                   following=following[order], unit_start=np.concatenate(([0], np.cumsum(unit_freq))),
-                   unit_doc=np.repeat(np.arange(len(starts), dtype=np.int32), lengths)[:codes.shape[0]])
-
-    def span(self, a: int, b: int) -> tuple[int, int]:
-        """The slice of ``positions`` where unit a is followed by unit b."""
-        start, end = int(self.unit_start[a]), int(self.unit_start[a + 1])
-        following = self.following[start:end]
-        key = following.dtype.type(b)  # a Python int would make numpy cast the whole slice first
-        return start + int(np.searchsorted(following, key, "left")), start + int(np.searchsorted(following, key, "right"))
-
-
-def _gather_runs(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """The folded texts of rows ``order`` end to end, each but the last followed by SEPARATOR,
-    copied a run of consecutive rows at a time (a report's paragraphs are consecutive in their
-    piece), not a paragraph at a time."""
-    if order.size == 0:
-        return np.zeros(0, dtype=np.uint16)
-    if order.size == lengths.size and np.all(order[1:] == order[:-1] + 1) and order[0] == 0:
-        out = codes  # already in report order and nothing deleted: the usual fresh build
-    else:
-        breaks = np.flatnonzero(np.diff(order) != 1) + 1
-        firsts = order[np.concatenate(([0], breaks))]
-        lasts = order[np.concatenate((breaks - 1, [order.size - 1]))]
-        out = np.concatenate([codes[starts[a]:starts[b] + lengths[b] + 1]
-                              for a, b in zip(firsts.tolist(), lasts.tolist())])
-    return out[:-1]  # no separator after the last paragraph
-
-
-def _pick(values: list, order: np.ndarray) -> list:
-    return [values[i] for i in order.tolist()]
+    def row_of(self, pid: str) -> int | None:
+        """The row of a paragraph id, None if no live paragraph has it: looked for among its
+        report's rows (no index of every id is held)."""
+        r = self.rid_index.get(rid_of(pid))
+        if r is None:
+            return None
+        lo, hi = self.report_rows(r)
+        for i in range(lo, hi):
+            if self.pid(i) == pid:
+                return i
+        return None

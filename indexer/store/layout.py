@@ -10,7 +10,7 @@ INDEX_NAME = "paragraphs"
 # What the index folder holds, and how: an index of another layout is rebuilt by `index` and
 # refused by searches.
 LAYOUT_FILE = "layout"
-LAYOUT = "policy-search index layout 2: paragraphs in pieces beside their segments"
+LAYOUT = "policy-search index layout 3: memory-mapped pieces with pair postings beside their segments"
 
 
 class IndexMissing(Exception):

@@ -1,67 +1,73 @@
-"""A segment's piece: the paragraphs of one Whoosh segment as the engine shows and matches them.
+"""A segment's piece: the paragraphs of one Whoosh segment as the engine matches and shows them.
 
 Whoosh keeps what ranking needs (postings of words, field lengths) and the stored fields of report
-and retired documents. A paragraph's id, section, original text (shown in hits) and folded text
-(matched by the exact store) are kept here instead, in one file per segment, written by whoever
-writes the segment (an index worker, a merge) and named after it, so that it lives and dies with
-the segment: Whoosh deletes it with the segment's other files.
+and retired documents. A paragraph's id, section, original text (shown in hits), folded text and
+the pair postings that find a term in it (postings.py) are kept here instead, in one file per
+segment, written by whoever writes the segment (an index worker, a merge) and named after it, so
+that it lives and dies with the segment: Whoosh deletes it with the segment's other files.
 
-Why not Whoosh's stored fields: Whoosh compresses them one document at a time, and a paragraph of
-a few hundred characters hardly compresses alone. At 10,000 reports they took 271 MB, as much as
-the corpus. Here the original texts are compressed in blocks of TEXT_BLOCK paragraphs against a
-preset dictionary sampled from the segment's own texts (zlib's ``zdict``): small blocks then pack
-about as well as one long stream, while showing a hit still decompresses only a few kilobytes.
-The folded texts are one zlib stream, since the engine reads them all when it opens.
+The file is one of memory-mapped arrays (mapped.py): an engine that opens it reads its header (the
+segment's report rows and tables), and what a query touches of the rest comes through the page
+cache. Nothing is decompressed or sorted when an engine opens:
+- the folded texts are raw UTF-16 code units (``codes``): a term's candidates, taken from its
+  rarest pair's postings, are confirmed by reading its other units there (measured on the 10k
+  benchmark corpus, 4–7x faster than confirming them from the postings of its other pairs, for
+  2 more bytes a unit; bench/README.md has the trade-off);
+- the original texts are compressed in blocks of TEXT_BLOCK paragraphs against a preset dictionary
+  sampled from the segment's own texts (zlib's ``zdict``): small blocks then pack about as well as
+  one long stream, while showing a hit decompresses a few kilobytes;
+- ids and section paths are UTF-8 blobs with their end offsets, decoded one at a time.
 """
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from indexer.normalise import fold, fold_docno
 from indexer.store.layout import IndexDamaged, damaged
+from indexer.store.mapped import MappedArrays, MappedFileError, write_arrays
+from indexer.store.postings import SEPARATOR, PairPostings, build_postings
 
-PIECE_EXT = ".paragraphs.npz"
-SEPARATOR = 0x000A  # between folded texts: folding never leaves a newline inside a paragraph
+PIECE_EXT = ".piece"
 KIND_CODES = {"heading": 0, "body": 1}
 KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
 TEXT_BLOCK = 16  # paragraphs per compressed block of original text
 DICTIONARY_BYTES = 32 * 1024  # zlib looks back at most 32 KB, so a larger dictionary is unused
 TEXT_LEVEL = 3  # measured: level 6 is 6% smaller and half as fast
-CODES_LEVEL = 6
 
 
 class TextBlocks:
     """Original paragraph texts, compressed in blocks against a shared dictionary; ``text(j)``."""
 
-    def __init__(self, dictionary: bytes, blob: bytes, block_ends: np.ndarray, sizes: np.ndarray):
+    def __init__(self, dictionary: bytes, blob, block_ends: np.ndarray, ends: np.ndarray):
         self.dictionary = dictionary
-        self.blob = blob
+        self.blob = blob  # bytes-like (a mapped uint8 array)
         self.block_ends = block_ends
-        self.offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+        self.ends = ends  # end offset of each text in its block-concatenated form
         self._last: tuple[int, bytes] = (-1, b"")  # reading a report's paragraphs in order hits one block
 
     @classmethod
     def pack(cls, texts: list[str]) -> "TextBlocks":
-        encoded = [t.encode("utf-8") for t in texts]
+        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
         dictionary = _sample_dictionary(encoded)
         primed = zlib.compressobj(TEXT_LEVEL, zdict=dictionary) if dictionary else zlib.compressobj(TEXT_LEVEL)
         blocks = []
         for i in range(0, len(encoded), TEXT_BLOCK):
             c = primed.copy()  # the dictionary is hashed once, not once a block
             blocks.append(c.compress(b"".join(encoded[i:i + TEXT_BLOCK])) + c.flush())
-        sizes = np.array([len(e) for e in encoded], dtype=np.int64)
+        ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
         block_ends = np.cumsum([len(b) for b in blocks], dtype=np.int64)
-        return cls(dictionary, b"".join(blocks), block_ends, sizes)
+        return cls(dictionary, b"".join(blocks), block_ends, ends)
 
     def __len__(self) -> int:
-        return self.offsets.size - 1
+        return int(self.ends.size)
+
+    def offset(self, j: int) -> int:
+        return int(self.ends[j - 1]) if j else 0
 
     def text(self, j: int) -> str:
         b = j // TEXT_BLOCK
@@ -73,8 +79,8 @@ class TextBlocks:
             d = zlib.decompressobj(zdict=self.dictionary) if self.dictionary else zlib.decompressobj()
             raw = d.decompress(self.blob[start:int(self.block_ends[b])])
             self._last = (b, raw)  # one tuple swap: safe when threads share the store
-        base = int(self.offsets[b * TEXT_BLOCK])
-        return raw[int(self.offsets[j]) - base:int(self.offsets[j + 1]) - base].decode("utf-8")
+        base = self.offset(b * TEXT_BLOCK)
+        return raw[self.offset(j) - base:int(self.ends[j]) - base].decode("utf-8", "surrogatepass")
 
 
 def _sample_dictionary(encoded: list[bytes]) -> bytes:
@@ -86,6 +92,38 @@ def _sample_dictionary(encoded: list[bytes]) -> bytes:
         return b""
     picked = b"".join(encoded[::max(1, total // size)])
     return picked[-size:]
+
+
+class StringColumn:
+    """Strings stored as one UTF-8 blob and their end offsets; ``[j]`` decodes one."""
+
+    def __init__(self, blob, ends: np.ndarray):
+        self.blob = blob
+        self.ends = ends
+
+    @staticmethod
+    def pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+        return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                np.cumsum([len(e) for e in encoded], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.ends.size)
+
+    def __getitem__(self, j: int) -> str:
+        start = int(self.ends[j - 1]) if j else 0
+        return bytes(self.blob[start:int(self.ends[j])]).decode("utf-8", "surrogatepass")
+
+
+def report_columns_of(meta: dict) -> dict:
+    """What the report filters compare, folded once when the report is written, not whenever an
+    engine opens (``search.reports.ReportColumns``)."""
+    return {
+        "region_text": fold(" ".join([meta.get("region", ""), meta.get("city", ""), meta.get("province", "")])),
+        "type": fold(meta.get("doc_type", "")),
+        "title": fold(meta.get("title", "")),
+        "docno": fold_docno(meta.get("doc_number", "")),
+    }
 
 
 @dataclass
@@ -100,38 +138,47 @@ class PieceRow:
     section: list[str]
     text: str
     folded: str
+    block: int = 0  # the source paragraph (within its report) this chunk is part of
 
 
-@dataclass
 class Piece:
-    docnums: np.ndarray  # int32, within the segment, ascending
-    rid_table: list[str]
-    rid_ids: np.ndarray  # int32, into rid_table
-    pids: list[str]
-    ordinals: np.ndarray  # int32
-    kinds: np.ndarray  # int8, KIND_CODES
-    section_table: list[list[str]]
-    section_ids: np.ndarray  # int32, into section_table
-    lengths: np.ndarray  # int32, UTF-16 units of each folded text
-    codes: np.ndarray  # uint16: the folded texts, each followed by SEPARATOR
-    unit_freq: np.ndarray  # int64 [65536]: occurrences of each code unit in the folded texts
-    texts: TextBlocks
-    reports: list[tuple[int, dict]]  # (docnum within the segment, exact.ReportRow fields)
+    """One segment's piece, read from its memory-mapped file; immutable, shared by threads."""
+
+    def __init__(self, arrays: MappedArrays):
+        self.file = arrays
+        meta = arrays.meta
+        self.rid_table: list[str] = meta["rid_table"]
+        self.reports: list[tuple[int, dict]] = [tuple(r) for r in meta["reports"]]
+        self.docnums = arrays["docnums"]  # int32, within the segment, ascending
+        self.rid_ids = arrays["rid_ids"]  # int32, into rid_table
+        self.ordinals = arrays["ordinals"]
+        self.blocks = arrays["blocks"]
+        self.kinds = arrays["kinds"]  # int8, KIND_CODES
+        self.section_ids = arrays["section_ids"]  # into sections
+        self.lengths = arrays["lengths"]  # UTF-16 units of each folded text
+        self.starts = arrays["starts"]  # offset of each folded text in codes
+        self.codes = arrays["codes"]  # uint16: the folded texts, each followed by SEPARATOR
+        self.postings = PairPostings(arrays)
+        self.pids = StringColumn(arrays["pid_blob"], arrays["pid_ends"])
+        self.sections = StringColumn(arrays["section_blob"], arrays["section_ends"])  # JSON lists
+        self.texts = TextBlocks(arrays["text_dictionary"].tobytes(), arrays["text_blob"], arrays["text_block_ends"],
+                                arrays["text_ends"])
 
     def __len__(self) -> int:
-        return len(self.pids)
+        return int(self.docnums.size)
 
-    @cached_property
-    def starts(self) -> np.ndarray:
-        """Offset in ``codes`` of each folded text."""
-        return np.concatenate(([0], np.cumsum(self.lengths.astype(np.int64) + 1)))[:len(self)]
+    def folded(self, j: int) -> str:
+        start = int(self.starts[j])
+        return self.codes[start:start + int(self.lengths[j])].tobytes().decode("utf-16-le", "surrogatepass")
+
+    def section(self, sid: int) -> list[str]:
+        return json.loads(self.sections[sid])
 
     def row(self, j: int) -> PieceRow:
-        start = int(self.starts[j])
-        folded = self.codes[start:start + int(self.lengths[j])].tobytes().decode("utf-16-le")
         return PieceRow(int(self.docnums[j]), self.pids[j], self.rid_table[int(self.rid_ids[j])],
                         KIND_NAMES[int(self.kinds[j])], int(self.ordinals[j]),
-                        list(self.section_table[int(self.section_ids[j])]), self.texts.text(j), folded)
+                        self.section(int(self.section_ids[j])), self.texts.text(j), self.folded(j),
+                        int(self.blocks[j]))
 
     def rows(self) -> list[PieceRow]:
         return [self.row(j) for j in range(len(self))]
@@ -146,6 +193,7 @@ class PieceBuilder:
         self.rid_ids: list[int] = []
         self.pids: list[str] = []
         self.ordinals: list[int] = []
+        self.blocks: list[int] = []
         self.kinds: list[int] = []
         self.sections: dict[tuple, int] = {}
         self.section_ids: list[int] = []
@@ -154,62 +202,50 @@ class PieceBuilder:
         self.reports: list[tuple[int, dict]] = []
 
     def add_paragraph(self, docnum: int, pid: str, rid: str, kind: str, ordinal: int, section: list[str],
-                      text: str, folded: str) -> None:
+                      text: str, folded: str, block: int = 0) -> None:
         self.docnums.append(docnum)
         self.rid_ids.append(self.rid_table.setdefault(rid, len(self.rid_table)))
         self.pids.append(pid)
         self.ordinals.append(ordinal)
+        self.blocks.append(block)
         self.kinds.append(KIND_CODES[kind])
         self.section_ids.append(self.sections.setdefault(tuple(section), len(self.sections)))
         self.texts.append(text)
-        self.folded.append(folded.replace("\n", " "))
+        self.folded.append(folded.replace("\n", " "))  # the one unit that separates folded texts
 
     def add_report(self, docnum: int, row: dict) -> None:
-        self.reports.append((docnum, row))
+        self.reports.append((docnum, {**row, "columns": report_columns_of(row.get("meta") or {})}))
 
     def __len__(self) -> int:
         return len(self.pids)
 
     def save(self, path: Path) -> None:
-        joined = "".join(t + "\n" for t in self.folded).encode("utf-16-le")
+        joined = "".join(t + "\n" for t in self.folded).encode("utf-16-le", "surrogatepass")
         codes = np.frombuffer(joined, dtype=np.uint16)
-        ends = np.flatnonzero(codes == SEPARATOR)
-        lengths = (ends - np.concatenate(([0], ends + 1))[:ends.size]).astype(np.int32)  # in UTF-16 units
-        unit_freq = np.bincount(codes, minlength=65536).astype(np.int64)
-        unit_freq[SEPARATOR] -= ends.size  # the separators are the store's, not the texts'
+        lengths = np.array([len(t.encode("utf-16-le", "surrogatepass")) // 2 for t in self.folded], dtype=np.int32)
+        starts = np.concatenate(([0], np.cumsum(lengths.astype(np.int64) + 1)))[:lengths.size]
         texts = TextBlocks.pack(self.texts)
-        strings = json.dumps({"rid_table": list(self.rid_table), "section_table": [list(s) for s in self.sections],
-                              "reports": self.reports}, ensure_ascii=False).encode("utf-8", "surrogatepass")
-        # Ids as one NUL-separated string (no path holds a NUL): split far faster than JSON parses.
-        pids = "\0".join(self.pids).encode("utf-8")
-        members = {
-            "docnums": (np.array(self.docnums, dtype=np.int32), True),
-            "rid_ids": (np.array(self.rid_ids, dtype=np.int32), True),
-            "unit_freq": (unit_freq, True),
-            "ordinals": (np.array(self.ordinals, dtype=np.int32), True),
-            "kinds": (np.array(self.kinds, dtype=np.int8), True),
-            "section_ids": (np.array(self.section_ids, dtype=np.int32), True),
-            "lengths": (lengths, True),
-            "text_sizes": (np.diff(texts.offsets).astype(np.int32), True),
-            "codes_z": (_bytes_array(zlib.compress(joined, CODES_LEVEL)), False),
-            "strings_z": (_bytes_array(zlib.compress(strings, CODES_LEVEL)), False),
-            "pids_z": (_bytes_array(zlib.compress(pids, CODES_LEVEL)), False),
-            "text_dictionary": (_bytes_array(texts.dictionary), True),
-            "text_blob": (_bytes_array(texts.blob), False),
-            "text_block_ends": (texts.block_ends, True),
+        pid_blob, pid_ends = StringColumn.pack(self.pids)
+        section_blob, section_ends = StringColumn.pack([json.dumps(list(s), ensure_ascii=False) for s in self.sections])
+        arrays = {
+            "docnums": np.array(self.docnums, dtype=np.int32),
+            "rid_ids": np.array(self.rid_ids, dtype=np.int32),
+            "ordinals": np.array(self.ordinals, dtype=np.int32),
+            "blocks": np.array(self.blocks, dtype=np.int32),
+            "kinds": np.array(self.kinds, dtype=np.int8),
+            "section_ids": np.array(self.section_ids, dtype=np.int32),
+            "lengths": lengths,
+            "starts": starts.astype(np.int64),
+            "codes": codes,
+            **build_postings(codes),
+            "pid_blob": pid_blob, "pid_ends": pid_ends,
+            "section_blob": section_blob, "section_ends": section_ends,
+            "text_dictionary": np.frombuffer(texts.dictionary, dtype=np.uint8),
+            "text_blob": np.frombuffer(texts.blob, dtype=np.uint8),
+            "text_block_ends": texts.block_ends,
+            "text_ends": texts.ends,
         }
-        tmp = path.with_name(path.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w") as z:
-            for name, (array, deflate) in members.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, array, allow_pickle=False)
-                z.writestr(name + ".npy", buf.getvalue(),
-                           compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED)
-        tmp.replace(path)
-
-
-def _bytes_array(b: bytes) -> np.ndarray:
-    return np.frombuffer(b, dtype=np.uint8)
+        write_arrays(path, arrays, {"rid_table": list(self.rid_table), "reports": self.reports})
 
 
 class PieceMissing(Exception):
@@ -218,25 +254,11 @@ class PieceMissing(Exception):
 
 def read_piece(path: Path) -> Piece:
     try:
-        return _read_piece(path)
+        return Piece(MappedArrays(path))
     except FileNotFoundError as exc:
         raise PieceMissing(str(path)) from exc
-    except Exception as exc:  # truncated, overwritten, or not a piece at all
+    except (MappedFileError, KeyError, ValueError, TypeError, OSError) as exc:  # truncated, overwritten, not a piece
         raise damaged(path.parent, f"{path.name}: {type(exc).__name__}: {exc}") from exc
-
-
-def _read_piece(path: Path) -> Piece:
-    with np.load(path, allow_pickle=False) as z:
-        # surrogatepass: a report's path may hold the surrogate escapes of a file name that is not
-        # UTF-8 (os.fsdecode), kept so that its source file can still be opened.
-        strings = json.loads(zlib.decompress(z["strings_z"].tobytes()).decode("utf-8", "surrogatepass"))
-        pids = zlib.decompress(z["pids_z"].tobytes()).decode("utf-8")
-        codes = np.frombuffer(zlib.decompress(z["codes_z"].tobytes()), dtype=np.uint16)
-        texts = TextBlocks(z["text_dictionary"].tobytes(), z["text_blob"].tobytes(), z["text_block_ends"],
-                           z["text_sizes"])
-        return Piece(z["docnums"], strings["rid_table"], z["rid_ids"], pids.split("\0") if pids else [],
-                     z["ordinals"], z["kinds"], strings["section_table"], z["section_ids"], z["lengths"], codes,
-                     z["unit_freq"], texts, [tuple(r) for r in strings["reports"]])
 
 
 def piece_path(folder: Path, segment) -> Path:
@@ -265,3 +287,8 @@ def locked_piece_of(folder: Path, segreader) -> Piece | None:
 def missing_piece_damage(exc: PieceMissing) -> IndexDamaged:
     path = Path(str(exc))
     return damaged(path.parent, f"{path.name} is missing")
+
+
+__all__ = ["SEPARATOR", "PIECE_EXT", "KIND_CODES", "KIND_NAMES", "TEXT_BLOCK", "TextBlocks", "StringColumn", "Piece",
+           "PieceRow", "PieceBuilder", "PieceMissing", "read_piece", "piece_path", "piece_of", "locked_piece_of",
+           "missing_piece_damage", "report_columns_of"]

@@ -65,6 +65,7 @@ class ParagraphDoc:
     text: str  # as the report has it, shown in hits
     folded: str  # normalise.fold(text), matched by the exact store
     words: tuple[str, ...]  # folded, segmented (analysis.segment_words)
+    block: int = 0  # the source paragraph it is part of (model.Paragraph.block)
 
     def whoosh_fields(self) -> dict:
         return {"pid": self.pid, "rid": self.rid, "kind": self.kind, "content": self.words}
@@ -160,13 +161,14 @@ def report_documents(report: Report, rid: str, source: str, path: str, file_hash
     words = tuple(extra_words)
     for pid, para, folded_text in zip(pids, report.paragraphs, folded):
         docs.append(paragraph_document(pid, rid, para.kind, para.ordinal, list(para.section), para.text,
-                                       folded_text, words))
+                                       folded_text, words, block=para.block))
     return docs
 
 
 def paragraph_document(pid: str, rid: str, kind: str, ordinal: int, section: list[str], text: str, folded: str,
-                       extra_words: tuple) -> ParagraphDoc:
-    return ParagraphDoc(pid, rid, kind, ordinal, section, text, folded, tuple(segment_words(folded, extra_words)))
+                       extra_words: tuple, *, block: int = 0) -> ParagraphDoc:
+    return ParagraphDoc(pid, rid, kind, ordinal, section, text, folded, tuple(segment_words(folded, extra_words)),
+                        block)
 
 
 def stored_document(stored: dict) -> ReportDoc | RetiredDoc | None:

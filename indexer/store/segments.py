@@ -237,7 +237,7 @@ class SegmentWithPiece:
         docnum = self._segment.doc_count
         if isinstance(doc, ParagraphDoc):
             self._piece.add_paragraph(docnum, doc.pid, doc.rid, doc.kind, doc.ordinal, doc.section, doc.text,
-                                      doc.folded)
+                                      doc.folded, doc.block)
         elif isinstance(doc, ReportDoc):
             self._piece.add_report(docnum, doc.piece_row())
         self._segment.add_document(**doc.whoosh_fields())
@@ -275,7 +275,7 @@ def live_documents(storage, schema: Schema, segments: list, extra_words: tuple,
                 if row is not None:
                     if rids is None or row.rid in rids:
                         yield paragraph_document(row.pid, row.rid, row.kind, row.ordinal, row.section, row.text,
-                                                 row.folded, extra_words)
+                                                 row.folded, extra_words, block=row.block)
                     continue
                 doc = stored_document(reader.stored_fields(docnum))
                 if doc is None:
