@@ -41,9 +41,13 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
             counts[term] = store.term_counts(term)
         return counts[term][0]
 
+    rmask = columns.mask(parsed.filters)
+    if len(parsed.clauses) == 1 and rmask is None and not (parsed.excluded or parsed.filters.cites
+                                                           or parsed.filters.section):
+        # One clause, nothing else: its rows are the answer (no per-paragraph masks to build).
+        return store.in_report_order(_clause_rows(parsed.clauses[0], store, docs))
     groups = store.groups  # the source paragraph of every row, numbered across the store
     shown = np.ones(n, dtype=bool)  # rows that pass the filters
-    rmask = columns.mask(parsed.filters)
     if rmask is not None:
         shown &= rmask[store.report_idx]
     for value in parsed.filters.cites:

@@ -67,7 +67,11 @@ def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
     postings = piece.postings
     size = int(units.size)
     if size == 1:
-        return postings.unit_positions(int(units[0]))
+        # A common unit is listed under hundreds of pairs: comparing every unit is faster.
+        u = int(units[0])
+        if postings.unit_count(u) * 64 > piece.codes.size:
+            return np.flatnonzero(piece.codes == units[0])
+        return postings.unit_positions(u)
     rows = [postings.find(int(units[j]) << 16 | int(units[j + 1])) for j in range(size - 1)]
     if min(rows) < 0:
         return np.empty(0, dtype=np.int64)
@@ -210,7 +214,7 @@ class ExactStore:
             occ = piece_occurrences(part.piece, units)
             if occ.size == 0:
                 continue
-            local = np.searchsorted(part.piece.starts, occ, "right") - 1  # ascending, as occ is
+            local = part.piece.rows_at(occ)  # ascending, as occ is
             first = np.flatnonzero(np.diff(local, prepend=-1))
             n = np.diff(first, append=local.size)
             local = local[first]

@@ -139,10 +139,19 @@ class PairPostings:
         ones = np.flatnonzero(np.unpackbits(self.high[hs:hs + int(self.high_bytes[k])]))[:n]
         return ((ones - np.arange(n)) << _LOW_BITS[form]) | low
 
+    def _unit_rows(self, unit: int) -> tuple[int, int]:
+        """The directory rows of the pairs that start with ``unit``."""
+        return (int(np.searchsorted(self.keys, np.uint32(unit << 16))),
+                int(np.searchsorted(self.keys, np.uint32(unit << 16 | 0xFFFF), "right")))
+
+    def unit_count(self, unit: int) -> int:
+        """How many positions hold ``unit``."""
+        lo, hi = self._unit_rows(unit)
+        return int(self.counts[lo:hi].sum())
+
     def unit_positions(self, unit: int) -> np.ndarray:
         """Every position of one code unit, ascending."""
-        lo = int(np.searchsorted(self.keys, np.uint32(unit << 16)))
-        hi = int(np.searchsorted(self.keys, np.uint32(unit << 16 | 0xFFFF), "right"))
+        lo, hi = self._unit_rows(unit)
         if lo == hi:
             return np.empty(0, dtype=np.int64)
         return np.sort(np.concatenate([self.decode(k) for k in range(lo, hi)]))
