@@ -41,8 +41,9 @@ def test_every_seed_paragraph_reads_back_exactly(tmp_path):
     builder.save(path)
     piece = read_piece(path)
     assert len(piece) == len(rows) > 250
-    assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题", "region": "乐都区"},
-                                  "columns": {"region_text": "乐都区", "type": "", "title": "标题", "docno": ""}})]
+    assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题", "region": "乐都区"}})]
+    assert piece.report_columns == {"docnum": [1], "rid": ["odd"], "year": [0], "date": [""], "region": ["乐都区"],
+                                    "doc_type": [""], "region_text": ["乐都区"], "type": [""], "docno": [""]}
     # Random order, so that the one-block cache is not what makes it right.
     for j in sorted(range(len(rows)), key=lambda j: (j * 7919) % len(rows)):
         r = piece.row(j)

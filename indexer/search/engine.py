@@ -32,10 +32,11 @@ from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
 
 MAX_REPORT_HITS = 2000  # hits of one report that a report page marks
 GROUP_HITS = 3  # hits shown under each report when grouped
-# the orders of the report list (``SearchEngine.report_page``): name -> sort key of a ReportRef
+# the orders of the report list (``SearchEngine.report_page``): name -> sort key of report r, from
+# the report columns (no report's row is decoded to sort)
 REPORT_ORDERS = {
-    "year": lambda r: (-(r.year or 0), r.region, r.id),  # newest first, as the home page lists them
-    "id": lambda r: r.id,
+    "year": lambda c, r: (-int(c.years[r]), c.regions[r], c.rids[r]),  # newest first, as the home page lists them
+    "id": lambda c, r: c.rids[r],
 }
 
 
@@ -105,7 +106,7 @@ class SearchEngine:
         self.ranker = Ranker(self.ix, self.searcher, self.store, self.columns)
         self.extra_words = self.ranker.extra_words  # the words this index's analyser adds to jieba's
         self._citations = None  # cited.CitationIndex of this generation, built on first use
-        self._orders: dict[str, list[ReportRef]] = {}  # REPORT_ORDERS name -> every report, sorted once
+        self._orders: dict[str, list[int]] = {}  # REPORT_ORDERS name -> every report's number, sorted once
 
     def is_stale(self) -> bool:
         """Whether `policy-search index` has committed since this engine opened: a newer generation,
@@ -324,22 +325,24 @@ class SearchEngine:
         """Every report, in the store's order (the report list pages use ``report_page``)."""
         return list(self.columns.refs)
 
-    def _sorted_reports(self, order: str) -> list[ReportRef]:
-        """Every report in ``order``, sorted once per engine (so once per generation) and shared
-        read-only by the threads that ask."""
+    def _sorted_reports(self, order: str) -> list[int]:
+        """Every report's number in ``order``, sorted once per engine (so once per generation) and
+        shared read-only by the threads that ask."""
         if order not in REPORT_ORDERS:
             raise ValueError(f"unknown report order {order!r} (choose from {', '.join(REPORT_ORDERS)})")
         with self._order_lock:
-            refs = self._orders.get(order)
-            if refs is None:
-                refs = self._orders[order] = sorted(self.columns.refs, key=REPORT_ORDERS[order])
-            return refs
+            ordered = self._orders.get(order)
+            if ordered is None:
+                key = REPORT_ORDERS[order]
+                ordered = self._orders[order] = sorted(range(len(self.columns)), key=lambda r: key(self.columns, r))
+            return ordered
 
     def report_page(self, start: int = 0, limit: int | None = None, order: str = "year") -> ReportPage:
         """Reports [start, start + limit) of every report in ``order`` (``REPORT_ORDERS``: "year",
         newest first, then region and id; "id"), with the number of reports in all."""
         if start < 0 or (limit is not None and limit < 0):
             raise ValueError(f"start and limit must be ≥ 0 (got {start}, {limit})")
-        refs = self._sorted_reports(order)
-        end = len(refs) if limit is None else start + limit
-        return ReportPage(reports=refs[start:end], total=len(refs), start=min(start, len(refs)), order=order)
+        ordered = self._sorted_reports(order)
+        end = len(ordered) if limit is None else start + limit
+        return ReportPage(reports=[self.columns.refs[r] for r in ordered[start:end]], total=len(ordered),
+                          start=min(start, len(ordered)), order=order)

@@ -113,7 +113,7 @@ class Ranker:
         """Re-ranking factor: terms in the section heading or the report title, terms adjacent."""
         factor = 1.0
         section = self.store.folded_section(i)
-        title = self.columns.folded_titles[int(self.store.report_idx[i])]
+        title = self.columns.folded_title(int(self.store.report_idx[i]))
         for term in terms:
             if term in section:
                 factor *= 2.0

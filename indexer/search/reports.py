@@ -25,27 +25,56 @@ def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.array([index[v] for v in values], dtype=np.int64), labels
 
 
+class ReportRefs:
+    """``refs[r]``: report r's ``ReportRef``, built from its row when first asked for and kept,
+    so that every caller gets the same object; a racing thread may build one twice, harmlessly."""
+
+    def __init__(self, table):
+        self._table = table
+        self._refs: dict[int, ReportRef] = {}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, r: int) -> ReportRef:
+        ref = self._refs.get(r)
+        if ref is None:
+            ref = self._refs.setdefault(r, report_ref(self._table[r]))
+        return ref
+
+    def __iter__(self):
+        return (self[r] for r in range(len(self)))
+
+
 class ReportColumns:
-    """One entry per report of the store, in the store's report order; read-only once built."""
+    """One entry per report of the store, in the store's report order (by id); read-only once
+    built. Built from the report table's header columns: no report's row is decoded to open."""
 
     def __init__(self, store: ExactStore):
-        reports = store.reports
-        self.rids = [r.rid for r in reports]
-        self.refs = [report_ref(r) for r in reports]
-        self.years = np.array([r.meta.get("year") or 0 for r in reports], dtype=np.int32)
-        dates = [r.meta.get("date") or "" for r in reports]
-        self.date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64)
-        folded = [r.columns or report_columns_of(r.meta) for r in reports]
-        self.region_text = [c["region_text"] for c in folded]
-        self.types = [c["type"] for c in folded]
-        self.folded_titles = [c["title"] for c in folded]
-        self.docnos = [c["docno"] for c in folded]
+        table = store.reports
+        self._table = table
+        self.rids = table.rids
+        self.refs = ReportRefs(table)
+        self.years = np.array(table.column("year"), dtype=np.int32)
+        self.date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in table.column("date")], dtype=np.int64)
+        self.regions = table.column("region")
+        self.region_text = table.column("region_text")
+        self.types = table.column("type")
+        self.docnos = table.column("docno")
+        self._titles: dict[int, str] = {}
         self._store = store
         self.facet_codes = {
-            "region": _codes([ref.region or UNKNOWN for ref in self.refs]),
-            "year": _codes([str(ref.year) if ref.year else UNKNOWN for ref in self.refs]),
-            "type": _codes([ref.doc_type or UNKNOWN for ref in self.refs]),
+            "region": _codes([v or UNKNOWN for v in self.regions]),
+            "year": _codes([str(y) if y else UNKNOWN for y in self.years.tolist()]),
+            "type": _codes([v or UNKNOWN for v in table.column("doc_type")]),
         }
+
+    def folded_title(self, r: int) -> str:
+        """Report r's title, folded (the ranking boosts terms in it)."""
+        title = self._titles.get(r)
+        if title is None:
+            title = self._titles.setdefault(r, report_columns_of(self._table[r].meta)["title"])
+        return title
 
     def __len__(self) -> int:
         return len(self.refs)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.normalise import fold
-from indexer.store.pieces import KIND_NAMES, SEPARATOR, Piece, piece_of
+from indexer.store.pieces import KIND_NAMES, REPORT_COLUMNS, SEPARATOR, Piece, piece_of
 from indexer.store.schema import rid_of
 
 
@@ -38,7 +38,41 @@ class ReportRow:
     path: str
     fmt: str
     file_hash: str
-    columns: dict = field(default_factory=dict)  # pieces.report_columns_of
+
+
+class ReportTable:
+    """The live reports of a generation, by id: ``table[r]`` is report r's ``ReportRow``, decoded
+    from its piece when first asked for (opening reads only ``pieces.REPORT_COLUMNS``, lists in
+    the pieces' headers); ``column(name)`` is one of those columns for every report."""
+
+    def __init__(self, pieces: list[Piece], owners: list[tuple[int, int]], columns: dict[str, list]):
+        self._pieces = pieces
+        self._owners = owners  # report r: (index into pieces, its place among the piece's reports)
+        self._columns = columns
+        self._rows: dict[int, ReportRow] = {}
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def __getitem__(self, r: int) -> ReportRow:
+        if r < 0:
+            r += len(self._owners)
+        row = self._rows.get(r)
+        if row is None:
+            p, k = self._owners[r]
+            row = ReportRow(**self._pieces[p].report_row(k))
+            self._rows[r] = row  # a racing thread decodes the same row: either one is kept
+        return row
+
+    def __iter__(self):
+        return (self[r] for r in range(len(self)))
+
+    def column(self, name: str) -> list:
+        return self._columns[name]
+
+    @property
+    def rids(self) -> list[str]:
+        return self._columns["rid"]
 
 
 @dataclass(frozen=True)
@@ -50,12 +84,6 @@ class StorePart:
     count: int  # its live paragraphs
     global_of: np.ndarray | None  # piece row -> store row (-1: not live); None when every one is live
     local_of: np.ndarray | None  # store row - base -> piece row; None when every one is live
-
-    def rows_of(self, local: np.ndarray) -> np.ndarray:
-        if self.global_of is None:
-            return local + self.base
-        rows = self.global_of[local]
-        return rows[rows >= 0].astype(np.int64)
 
     def local(self, row: int) -> int:
         j = row - self.base
@@ -90,7 +118,7 @@ class ExactStore:
     """One generation's paragraphs; ``i`` below is a paragraph's row. Shared by threads: the
     arrays are never written after opening, and the one cache is filled under a lock."""
 
-    def __init__(self, parts: list[StorePart], reports: list[ReportRow], report_idx: np.ndarray,
+    def __init__(self, parts: list[StorePart], reports: ReportTable, report_idx: np.ndarray,
                  ordinals: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, blocks: np.ndarray, docbases: list[int]):
         self.parts = parts
         self.bases = np.array([p.base for p in parts] + [sum(p.count for p in parts)], dtype=np.int64)
@@ -101,7 +129,7 @@ class ExactStore:
         self.kinds = kinds
         self.blocks = blocks  # the source paragraph (model.Paragraph.block) within its report
         self._docbases = docbases
-        self.rid_index = {r.rid: i for i, r in enumerate(reports)}
+        self.rid_index = {rid: i for i, rid in enumerate(reports.rids)}
         # report r's rows are [report_first[r], report_end[r]); empty (0, 0) for a report without paragraphs
         self.report_first = np.zeros(len(reports), dtype=np.int64)
         self.report_end = np.zeros(len(reports), dtype=np.int64)
@@ -140,16 +168,19 @@ class ExactStore:
             deleted = np.fromiter(segment.deleted_docs(), dtype=np.int64) if segment.has_deletions() else None
             found.append((piece, offset, deleted))
 
-        report_rows = []
-        for piece, _, deleted in found:
+        gathered: list[tuple[str, int, int]] = []  # (rid, piece, place) of every live report
+        for p, (piece, _, deleted) in enumerate(found):
             dead = set(deleted.tolist()) if deleted is not None else ()
-            report_rows += [ReportRow(**r) for d, r in piece.reports if d not in dead]
-        reports = sorted(report_rows, key=lambda r: r.rid)
-        rid_to_idx = {r.rid: i for i, r in enumerate(reports)}
+            gathered += [(rid, p, k) for k, (d, rid) in enumerate(zip(piece.report_columns["docnum"],
+                                                                     piece.report_columns["rid"])) if d not in dead]
+        gathered.sort()
+        columns = {name: [found[p][0].report_columns[name][k] for _, p, k in gathered] for name in REPORT_COLUMNS}
+        reports = ReportTable([piece for piece, _, _ in found], [(p, k) for _, p, k in gathered], columns)
+        rid_to_idx = {rid: i for i, rid in enumerate(reports.rids)}
 
         parts: list[StorePart] = []
-        columns: dict[str, list[np.ndarray]] = {name: [] for name in ("report_idx", "ordinals", "lengths", "kinds",
-                                                                      "blocks")}
+        row_columns: dict[str, list[np.ndarray]] = {name: [] for name in ("report_idx", "ordinals", "lengths", "kinds",
+                                                                          "blocks")}
         docbases = []
         base = 0
         for piece, offset, deleted in found:
@@ -169,14 +200,14 @@ class ExactStore:
                 part = StorePart(piece, base, int(keep.size), global_of, keep)
             parts.append(part)
             docbases.append(offset)
-            columns["report_idx"].append(owner[keep])
+            row_columns["report_idx"].append(owner[keep])
             for name in ("ordinals", "lengths", "kinds", "blocks"):
-                columns[name].append(np.asarray(getattr(piece, name))[keep])
+                row_columns[name].append(np.asarray(getattr(piece, name))[keep])
             base += part.count
         dtypes = {"report_idx": np.int32, "ordinals": np.int32, "lengths": np.int32, "kinds": np.int8,
                   "blocks": np.int32}
         joined = {name: np.concatenate(arrays).astype(dtypes[name], copy=False) if arrays else np.zeros(0, dtypes[name])
-                  for name, arrays in columns.items()}
+                  for name, arrays in row_columns.items()}
         return cls(parts, reports, docbases=docbases, **joined)
 
     def __len__(self) -> int:

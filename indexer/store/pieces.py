@@ -126,6 +126,23 @@ def report_columns_of(meta: dict) -> dict:
     }
 
 
+REPORT_COLUMNS = ("docnum", "rid", "year", "date", "region", "doc_type", "region_text", "type", "docno")
+
+
+def report_table_columns(reports: list[tuple[int, dict]]) -> dict[str, list]:
+    """What an engine reads of every report when it opens, a list per column (REPORT_COLUMNS)."""
+    out: dict[str, list] = {name: [] for name in REPORT_COLUMNS}
+    for docnum, row in reports:
+        meta = row.get("meta") or {}
+        folded = report_columns_of(meta)
+        values = {"docnum": docnum, "rid": row["rid"], "year": meta.get("year") or 0, "date": meta.get("date") or "",
+                  "region": meta.get("region", ""), "doc_type": meta.get("doc_type", ""),
+                  "region_text": folded["region_text"], "type": folded["type"], "docno": folded["docno"]}
+        for name in REPORT_COLUMNS:
+            out[name].append(values[name])
+    return out
+
+
 @dataclass
 class PieceRow:
     """One paragraph as its piece holds it (for retiring an old version, or merging segments)."""
@@ -148,7 +165,11 @@ class Piece:
         self.file = arrays
         meta = arrays.meta
         self.rid_table: list[str] = meta["rid_table"]
-        self.reports: list[tuple[int, dict]] = [tuple(r) for r in meta["reports"]]
+        # The segment's reports: the columns an engine needs for every report (ids, years, dates,
+        # facet labels, folded filter columns) as plain lists in the header, which parse fast; a
+        # report's full row (metadata, paths, hash) is decoded when asked for (``report_row``).
+        self.report_columns: dict[str, list] = meta["report_columns"]
+        self.report_rows = StringColumn(arrays["report_row_blob"], arrays["report_row_ends"])
         self.docnums = arrays["docnums"]  # int32, within the segment, ascending
         self.rid_ids = arrays["rid_ids"]  # int32, into rid_table
         self.ordinals = arrays["ordinals"]
@@ -168,6 +189,15 @@ class Piece:
 
     def __len__(self) -> int:
         return int(self.docnums.size)
+
+    def report_row(self, k: int) -> dict:
+        """The k-th report of the segment as ``add_report`` was given it (exact.ReportRow's fields)."""
+        return json.loads(self.report_rows[k])
+
+    @property
+    def reports(self) -> list[tuple[int, dict]]:
+        """(docnum, row) of every report of the segment (decodes them all)."""
+        return [(d, self.report_row(k)) for k, d in enumerate(self.report_columns["docnum"])]
 
     def folded(self, j: int) -> str:
         start = int(self.starts[j])
@@ -224,7 +254,7 @@ class PieceBuilder:
         self.folded.append(folded.replace("\n", " "))  # the one unit that separates folded texts
 
     def add_report(self, docnum: int, row: dict) -> None:
-        self.reports.append((docnum, {**row, "columns": report_columns_of(row.get("meta") or {})}))
+        self.reports.append((docnum, row))
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -237,6 +267,7 @@ class PieceBuilder:
         texts = TextBlocks.pack(self.texts)
         pid_blob, pid_ends = StringColumn.pack(self.pids)
         section_blob, section_ends = StringColumn.pack([json.dumps(list(s), ensure_ascii=False) for s in self.sections])
+        row_blob, row_ends = StringColumn.pack([json.dumps(row, ensure_ascii=False) for _, row in self.reports])
         arrays = {
             "docnums": np.array(self.docnums, dtype=np.int32),
             "rid_ids": np.array(self.rid_ids, dtype=np.int32),
@@ -255,8 +286,10 @@ class PieceBuilder:
             "text_blob": np.frombuffer(texts.blob, dtype=np.uint8),
             "text_block_ends": texts.block_ends,
             "text_ends": texts.ends,
+            "report_row_blob": row_blob, "report_row_ends": row_ends,
         }
-        write_arrays(path, arrays, {"rid_table": list(self.rid_table), "reports": self.reports})
+        write_arrays(path, arrays, {"rid_table": list(self.rid_table),
+                                    "report_columns": report_table_columns(self.reports)})
 
 
 def _separator_rank(codes: np.ndarray) -> dict[str, np.ndarray]:
