@@ -85,4 +85,9 @@ def _clause_rows(clause, store: ExactStore, docs: Callable[[str], np.ndarray]) -
                          if any(a.folded in s and b.folded in s for s in _SENTENCE_SPLIT.split(store.folded_text(i)))],
                         dtype=np.int64)
     found = [docs(term.folded) for term in clause.any_of]
-    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+    if len(found) == 1:
+        return found[0]
+    union = np.zeros(len(store), dtype=bool)  # linear in the store, where a sort of the hits is not
+    for rows in found:
+        union[rows] = True
+    return np.flatnonzero(union)

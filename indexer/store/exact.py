@@ -100,9 +100,12 @@ def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
         if postings.unit_count(u) * 64 > piece.codes.size:
             return np.flatnonzero(piece.codes == units[0])
         return postings.unit_positions(u)
-    rows = [postings.find(int(units[j]) << 16 | int(units[j + 1])) for j in range(size - 1)]
-    if min(rows) < 0:
-        return np.empty(0, dtype=np.int64)
+    rows = []
+    for j in range(size - 1):
+        row = postings.find(int(units[j]) << 16 | int(units[j + 1]))
+        if row < 0:  # a pair the segment never holds: no occurrence
+            return np.empty(0, dtype=np.int64)
+        rows.append(row)
     k = min(range(size - 1), key=lambda j: postings.count(rows[j]))
     cand = postings.decode(rows[k]) - k
     codes = piece.codes
@@ -240,26 +243,22 @@ class ExactStore:
         empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
         if units.size == 0 or SEPARATOR in units or 0 in units:
             return empty
-        rows, counts = [], []
+        found = []  # every occurrence's row, ascending (parts come in row order)
         for part in self.parts:
             occ = piece_occurrences(part.piece, units)
             if occ.size == 0:
                 continue
-            local = part.piece.rows_at(occ)  # ascending, as occ is
-            first = np.flatnonzero(np.diff(local, prepend=-1))
-            n = np.diff(first, append=local.size)
-            local = local[first]
-            if part.global_of is not None:
-                g = part.global_of[local]
-                keep = g >= 0
-                rows.append(g[keep])
-                counts.append(n[keep])
+            local = part.piece.rows_at(occ)
+            if part.global_of is None:
+                found.append(local + part.base)
             else:
-                rows.append(local + part.base)
-                counts.append(n)
-        if not rows:
+                rows = part.global_of[local]
+                found.append(rows[rows >= 0])
+        if not found:
             return empty
-        return np.concatenate(rows).astype(np.int64), np.concatenate(counts).astype(np.int64)
+        rows = np.concatenate(found) if len(found) > 1 else found[0]
+        first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        return rows[first].astype(np.int64, copy=False), np.diff(np.append(first, rows.size))
 
     def docs_containing(self, folded_term: str) -> np.ndarray:
         """Ascending rows of the paragraphs whose folded text contains the term."""
