@@ -205,7 +205,7 @@ def test_pair_postings_find_exactly_what_a_scan_finds_for_every_substring(engine
 
     def scan(term):
         rows = [i for i, t in enumerate(texts) if term in t]
-        return rows, [texts[i].count(term) if len(term) == 1 else _overlapping(texts[i], term) for i in rows]
+        return rows, [_overlapping(texts[i], term) for i in rows]
 
     terms = {fold(q).strip() for q in SUBSTRING_QUERIES} | {"法", "治政", "“", "府建设", "\U00020000"}
     for i in range(0, len(store), max(1, len(store) // 25)):

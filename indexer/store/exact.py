@@ -8,7 +8,7 @@ by id (``reports``, ``report_idx``).
 
 A term is matched in each piece: candidates from the pair postings of its rarest pair of adjacent
 UTF-16 code units, confirmed by reading its other units in the piece's folded codes; an offset maps
-to its paragraph by binary search in the piece's paragraph starts. Recall is exact by construction
+to its paragraph through the piece's newline ranks (``Piece.rows_at``). Recall is exact by construction
 (it is a substring match), and jieba's segmentation plays no part in matching: it only ranks. UTF-16
 matching is exact even for characters outside the BMP, since surrogate halves cannot match out of
 step.
@@ -20,7 +20,7 @@ codes and postings stay in the page cache, shared by every process that maps the
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -136,21 +136,19 @@ class ExactStore:
         # report r's rows are [report_first[r], report_end[r]); empty (0, 0) for a report without paragraphs
         self.report_first = np.zeros(len(reports), dtype=np.int64)
         self.report_end = np.zeros(len(reports), dtype=np.int64)
+        # Source paragraphs numbered across the store (match.py): consecutive rows of one report
+        # with one block number are chunks of one paragraph; block 0 is a paragraph of its own.
+        self.groups = np.zeros(0, dtype=np.int32)
+        self.group_count = 0
         if report_idx.size:
-            runs = np.flatnonzero(np.concatenate(([True], report_idx[1:] != report_idx[:-1])))
+            new_report = np.concatenate(([True], report_idx[1:] != report_idx[:-1]))
+            runs = np.flatnonzero(new_report)
             owners = report_idx[runs]
             self.report_first[owners] = runs
             self.report_end[owners] = np.append(runs[1:], report_idx.size)
-        # Source paragraphs numbered across the store (match.py): consecutive rows of one report
-        # with one block number are chunks of one paragraph; block 0 is a paragraph of its own.
-        if report_idx.size:
-            new = np.concatenate(([True], (report_idx[1:] != report_idx[:-1]) | (blocks[1:] != blocks[:-1])
-                                  | (blocks[1:] == 0)))
+            new = new_report | np.concatenate(([True], (blocks[1:] != blocks[:-1]) | (blocks[1:] == 0)))
             self.groups = (np.cumsum(new) - 1).astype(np.int32)
             self.group_count = int(self.groups[-1]) + 1
-        else:
-            self.groups = np.zeros(0, dtype=np.int32)
-            self.group_count = 0
         self._sorted_by_report = bool(np.all(report_idx[1:] >= report_idx[:-1])) if report_idx.size else True
         self._lock = threading.Lock()
         self._folded_sections: dict[tuple[int, int], str] = {}
