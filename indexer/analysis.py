@@ -59,6 +59,22 @@ def load_userdict_file(path: Path) -> tuple[tuple[str, int | None], ...]:
     return parse_userdict(path.read_text(encoding="utf-8"))
 
 
+_default_claimed = False
+
+
+def _fresh_jieba() -> rjieba.Jieba:
+    """A jieba with the default dictionary that no one else adds words to. rjieba builds one at
+    import (~0.1 s) for its module-level functions, which this project never calls: the first
+    segmenter takes that one instead of loading the dictionary a second time (a one-shot search
+    loads it once). Called under ``_lock`` (by ``segmenter``)."""
+    global _default_claimed
+    default = getattr(rjieba, "_DEFAULT_JIEBA", None)
+    if not _default_claimed and isinstance(default, rjieba.Jieba):
+        _default_claimed = True
+        return default
+    return rjieba.Jieba()
+
+
 class Segmenter:
     """jieba precise mode (HMM on) with the shipped dictionary plus one index's extra words.
 
@@ -67,7 +83,7 @@ class Segmenter:
     """
 
     def __init__(self, extra_words: tuple[tuple[str, int | None], ...] = ()):
-        self._jieba = rjieba.Jieba()
+        self._jieba = _fresh_jieba()
         for word, freq in shipped_userdict() + tuple(extra_words):
             self._jieba.add_word(word, freq, None)
         self._runs: dict[str, tuple[tuple[str, ...], tuple[tuple[int, int], ...]]] = {}

@@ -34,10 +34,12 @@ _EXTRA = {
 def _build_table() -> dict[int, str]:
     table: dict[int, str] = {}
     for cp in range(0x10000):
-        ch = chr(cp)
         if 0xD800 <= cp <= 0xDFFF:
             continue
+        ch = chr(cp)
         out = unicodedata.normalize("NFKC", ch)
+        if out == ch and ch not in _EXTRA and not "A" <= ch <= "Z":
+            continue  # the steps below would leave it as it is (a one-shot search pays this loop)
         out = "".join(_EXTRA.get(c, c) for c in out)
         out = "".join(c.lower() if "A" <= c <= "Z" else c for c in out)
         if out != ch:
@@ -149,6 +151,8 @@ def _translate(text: str) -> str:
 
 
 def _needs_t2s(s: str) -> bool:
+    if _gates.cache_info().currsize == 0 and _folds_before_gates < _EAGER_FOLDS:
+        return True  # converting is always right; the gates pay off only over many folds
     t2s, _ = _gates()
     return t2s is None or t2s.search(s) is not None
 
