@@ -379,17 +379,28 @@ def _stdin_text(what: str) -> str:
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
               help="Corpus to build the index from when there is none (default: the bundled corpus/).")
 @click.option("--base-url", default=None, type=TEXT, help="Public URL prefix for permalinks, e.g. https://search.example.org")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Serving processes sharing the port (default 1; setting server_workers). Each maps the same "
+                   "index; one per core lets throughput grow with the cores.")
 def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir: Path | None,
-          base_url: str | None) -> None:
+          base_url: str | None, workers: int | None) -> None:
     """Serve the web UI with waitress (builds the index first if there is none)."""
     from indexer.store.layout import IndexMissing
     from webapp import create_app
     from webapp.server import create_bounded_server, run
 
-    settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url)
+    settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url,
+                         server_workers=workers)
+    if settings.server_workers < 1:
+        raise click.UsageError(f"setting 'server_workers': {settings.server_workers} is not a number of processes (≥ 1)")
     _require_index_folder(settings.index)
     try:
         engine = _index_to_serve(settings)
+        if settings.server_workers > 1:
+            if engine is not None:
+                engine.close()  # every worker opens its own
+            _serve_workers(settings)
+            return
         try:
             app = create_app(settings, engine=engine)
         except IndexMissing as exc:  # damaged, or removed since it was checked
@@ -406,6 +417,15 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir
         raise click.ClickException(describe_os_error(exc, f"cannot serve on {printable(settings.host)}:{settings.port}")) from exc
     except ValueError as exc:  # waitress: "Invalid host/port specified."
         raise click.ClickException(f"cannot serve on {printable(settings.host)}:{settings.port}: {printable(str(exc))}") from exc
+
+
+def _serve_workers(settings) -> None:
+    from webapp.processes import WorkersFailed, run_workers
+
+    try:
+        run_workers(settings, settings.server_workers)
+    except WorkersFailed as exc:
+        raise click.ClickException(printable(str(exc))) from None
 
 
 def _index_to_serve(settings):

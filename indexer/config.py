@@ -38,7 +38,8 @@ class Settings:
     max_report_paragraphs: int = 20_000  # paragraphs one report may have
     max_pdf_pages: int = 10_000  # pages of one PDF
     # The server (waitress): many slow or half-open connections must not starve real users.
-    server_threads: int = 8
+    server_threads: int = 8  # per worker process
+    server_workers: int = 1  # serving processes on one port (serve --workers)
     connection_limit: int = 500
     channel_timeout: int = 30  # seconds an idle or trickling connection is kept
     max_request_body_kb: int = 1024

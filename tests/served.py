@@ -22,19 +22,20 @@ class Served:
     url: str  # ends in /
     port: int
     output: list[str] = field(default_factory=list)  # everything serve printed, growing
+    pid: int = 0  # the serve process (with --workers, the supervisor)
 
 
 @contextlib.contextmanager
 def serve_process(index_dir: Path, corpus: Path, *, cwd: Path, timeout_s: float = 120,
-                  env: dict[str, str] | None = None):
+                  env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
     """Starts serve on 127.0.0.1 (building a missing index first), yields a Served once it prints
     its URL, and stops it on exit. ``env``: extra environment (settings such as
-    POLICY_SEARCH_SERVER_THREADS)."""
+    POLICY_SEARCH_SERVER_THREADS); ``args``: more flags of serve."""
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT), **(env or {}))
     full_env.pop("POLICY_SEARCH_CONFIG", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--index", str(index_dir), "--corpus", str(corpus)],
+         "--index", str(index_dir), "--corpus", str(corpus), *args],
         cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
     lines: queue.Queue = queue.Queue()
     output: list[str] = []
@@ -58,7 +59,7 @@ def serve_process(index_dir: Path, corpus: Path, *, cwd: Path, timeout_s: float 
                 raise RuntimeError(f"serve exited ({proc.wait()}) before printing its URL:\n" + "".join(output[-20:]))
             m = URL_LINE.search(line)
             url = m.group(1) if m else None
-        yield Served(url, int(url.rsplit(":", 1)[1].rstrip("/")), output)
+        yield Served(url, int(url.rsplit(":", 1)[1].rstrip("/")), output, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -61,7 +61,7 @@ def test_an_empty_index_answers_like_an_empty_corpus(empty_index):
 
 def test_the_web_app_serves_an_empty_index(empty_index):
     client = webapp.create_app(empty_index).test_client()
-    assert client.get("/healthz").get_json() == {"ok": True, "reports": 0, "paragraphs": 0}
+    assert client.get("/healthz").get_json() == {"ok": True, "reports": 0, "paragraphs": 0, "worker": 1}
     page = client.get("/")
     assert page.status_code == 200
     searched = client.get("/?q=x")
@@ -95,6 +95,6 @@ def test_serve_starts_on_an_empty_corpus(tmp_path):
     with start_server(tmp_path / "index", corpus, cwd=tmp_path) as url:
         with urllib.request.urlopen(url + "healthz", timeout=30) as resp:
             assert resp.status == 200
-            assert json.loads(resp.read()) == {"ok": True, "reports": 0, "paragraphs": 0}
+            assert json.loads(resp.read()) == {"ok": True, "reports": 0, "paragraphs": 0, "worker": 1}
         with urllib.request.urlopen(url + "api/search?q=x", timeout=30) as resp:
             assert resp.status == 200

@@ -117,7 +117,7 @@ def test_healthz(client, eng):
     r = client.get("/healthz")
     assert r.status_code == 200
     d = r.get_json()
-    assert d == {"ok": True, "reports": len(SEEDS) + 1, "paragraphs": d["paragraphs"]}
+    assert d == {"ok": True, "reports": len(SEEDS) + 1, "paragraphs": d["paragraphs"], "worker": 1}
     assert d["paragraphs"] > 100
 
 

@@ -92,7 +92,7 @@ def listening_on(server) -> list[tuple[str, int]]:
     return [(str(server.effective_host), int(server.effective_port))]
 
 
-def _wsgi_servers(server) -> list[BaseWSGIServer]:
+def wsgi_servers(server) -> list[BaseWSGIServer]:
     if isinstance(server, BaseWSGIServer):
         return [server]
     return [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
@@ -103,7 +103,7 @@ def create_bounded_server(app, settings: Settings):
     from waitress import create_server
 
     server = create_server(app, **waitress_options(settings))
-    for s in _wsgi_servers(server):
+    for s in wsgi_servers(server):
         s.channel_class = ApiAwareChannel
     return server
 
@@ -112,12 +112,13 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def announce(settings: Settings, addresses: list[tuple[str, int]], origin: str) -> None:
+def announce(settings: Settings, addresses: list[tuple[str, int]], origin: str, workers: int = 1) -> None:
     """Print where the server listens, and warn when that is every network interface."""
     host, port = addresses[0]
     wildcard = settings.host in WILDCARD_HOSTS
     shown = ", ".join(_url(h, p) for h, p in addresses)
-    print(f"Serving policy-search on {shown} … open it in a browser (Ctrl+C to stop)")
+    processes = f" ({workers} worker processes)" if workers > 1 else ""
+    print(f"Serving policy-search on {shown}{processes} … open it in a browser (Ctrl+C to stop)")
     if wildcard:
         local = "[::1]" if ":" in host else "127.0.0.1"
         family = "IPv6 and IPv4" if ":" in host else "IPv4"

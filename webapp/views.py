@@ -416,7 +416,8 @@ def paragraph_model(pid: str, args) -> dict:
 def health_model() -> dict:
     eng = engine()
     stats = eng.stats()
-    return {"ok": True, "reports": stats["reports"], "paragraphs": stats["paragraphs"]}
+    return {"ok": True, "reports": stats["reports"], "paragraphs": stats["paragraphs"],
+            "worker": current_app.config.get("WORKER", 1)}
 
 
 def list_page(args, total: int, per_page: int, what: str) -> tuple[int, int]:
