@@ -45,10 +45,11 @@ START_TIMEOUT_S = 900  # serve builds a missing index first: minutes at 10k repo
 
 
 @contextlib.contextmanager
-def start_server(index_dir: Path, corpus: Path, *, cwd: Path, threads: int | None = None):
-    """`policy-search serve --port 0` in a child process (tests/served.py, the tests' launcher);
-    yields its URL (ending in /) once it prints it, and stops it on exit."""
+def start_server(index_dir: Path, corpus: Path, *, cwd: Path, threads: int | None = None, workers: int = 1):
+    """`policy-search serve --port 0 --workers N` in a child process (tests/served.py, the tests'
+    launcher); yields its URL (ending in /) once it prints it, and stops it on exit."""
     env = {"POLICY_SEARCH_SERVER_THREADS": str(threads)} if threads else {}
+    env["POLICY_SEARCH_SERVER_WORKERS"] = str(workers)
     with serve_process(index_dir, corpus, cwd=cwd, timeout_s=START_TIMEOUT_S, env=env) as served:
         yield served.url
 
@@ -217,7 +218,7 @@ def render(r: dict) -> str:
     m = r["machine"]
     lines = [
         f"Load: {r['corpus']['reports']} reports ({r['corpus']['mb']:.1f} MB), {r['mix']} distinct requests, "
-        f"server threads {r['server_threads']}; commit {m['commit']}{' (indexer modified)' if m['indexer_dirty'] else ''}, "
+        f"server threads {r['server_threads']} × {r.get('server_workers', 1)} worker process(es); commit {m['commit']}{' (indexer modified)' if m['indexer_dirty'] else ''}, "
         f"{m['nproc']} cores, load average before {r['load_before']}, after {r['load_after']} (uptime), {m['date']}",
         "",
         "| clients | requests | errors | wrong answers | throughput (req/s) | vs 1 client | p50 ms | p95 ms | p99 ms |",
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="time per client count (at most)")
     ap.add_argument("--mix", type=int, default=0, help="at most this many distinct requests (0: all)")
     ap.add_argument("--threads", type=int, help="server threads (default: the server_threads setting)")
+    ap.add_argument("--workers", type=int, default=1, help="serving processes (serve --workers)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=BENCH / "out")
     ap.add_argument("--queries", type=Path, default=BENCH / "queries.txt")
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result: dict = {"machine": machine(), "corpus": {"reports": len(files), "mb": sum(f.stat().st_size for f in files) / 1e6}}
     log(f"starting serve on {corpus} (index {index_dir}; built first if missing)")
-    with start_server(index_dir, corpus, cwd=out, threads=args.threads) as url:
+    with start_server(index_dir, corpus, cwd=out, threads=args.threads, workers=args.workers) as url:
         log(f"serving on {url}")
         serial = Client(url)
         paths = request_mix(serial, queries, args.mix)
@@ -289,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         if broken:
             raise SystemExit(f"serial answers with a server error: {broken[:3]}")
         health = json.loads(Client(url).get("/healthz")[1])
-        result.update(mix=len(paths), server_threads=args.threads or "default (8)", load_before=_uptime_load(),
+        result.update(mix=len(paths), server_threads=args.threads or "default (8)", server_workers=args.workers,
+                      load_before=_uptime_load(),
                       paragraphs=health.get("paragraphs"))
         levels = []
         base_rps = None
@@ -306,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     result["levels"] = levels
     result["all_equal"] = all(r["wrong"] == 0 and r["errors"] == 0 for r in levels)
     table = render(result)
+    name += f"-w{args.workers}" if args.workers > 1 else ""
     (out / f"load-{name}.md").write_text(table, encoding="utf-8")
     (out / f"load-{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(table)

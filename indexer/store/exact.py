@@ -19,6 +19,7 @@ codes and postings stay in the page cache, shared by every process that maps the
 """
 from __future__ import annotations
 
+import operator
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,13 @@ import numpy as np
 from indexer.normalise import fold
 from indexer.store.pieces import KIND_NAMES, REPORT_COLUMNS, SEPARATOR, Piece, piece_of
 from indexer.store.schema import rid_of
+
+
+def _picked(values: list, order: list[int]) -> list:
+    """``[values[i] for i in order]``, by one C call."""
+    if len(order) < 2:
+        return [values[i] for i in order]
+    return list(operator.itemgetter(*order)(values))
 
 
 @dataclass
@@ -122,7 +130,8 @@ class ExactStore:
     arrays are never written after opening, and the one cache is filled under a lock."""
 
     def __init__(self, parts: list[StorePart], reports: ReportTable, report_idx: np.ndarray,
-                 ordinals: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, blocks: np.ndarray, docbases: list[int]):
+                 ordinals: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, blocks: np.ndarray, docbases: list[int],
+                 rid_index: dict[str, int] | None = None):
         self.parts = parts
         self.bases = np.array([p.base for p in parts] + [sum(p.count for p in parts)], dtype=np.int64)
         self.reports = reports  # by report id
@@ -132,7 +141,7 @@ class ExactStore:
         self.kinds = kinds
         self.blocks = blocks  # the source paragraph (model.Paragraph.block) within its report
         self._docbases = docbases
-        self.rid_index = {rid: i for i, rid in enumerate(reports.rids)}
+        self.rid_index = rid_index if rid_index is not None else {rid: i for i, rid in enumerate(reports.rids)}
         # report r's rows are [report_first[r], report_end[r]); empty (0, 0) for a report without paragraphs
         self.report_first = np.zeros(len(reports), dtype=np.int64)
         self.report_end = np.zeros(len(reports), dtype=np.int64)
@@ -169,15 +178,27 @@ class ExactStore:
             deleted = np.fromiter(segment.deleted_docs(), dtype=np.int64) if segment.has_deletions() else None
             found.append((piece, offset, deleted))
 
-        gathered: list[tuple[str, int, int]] = []  # (rid, piece, place) of every live report
+        # Every piece's report columns end to end, then the live reports' places in id order
+        # (whole columns at a time: at 100k reports a loop per report and column took 0.3 s).
+        flat: dict[str, list] = {name: [] for name in REPORT_COLUMNS}
+        owners: list[tuple[int, int]] = []
+        live: list[int] = []
         for p, (piece, _, deleted) in enumerate(found):
-            dead = set(deleted.tolist()) if deleted is not None else ()
-            gathered += [(rid, p, k) for k, (d, rid) in enumerate(zip(piece.report_columns["docnum"],
-                                                                     piece.report_columns["rid"])) if d not in dead]
-        gathered.sort()
-        columns = {name: [found[p][0].report_columns[name][k] for _, p, k in gathered] for name in REPORT_COLUMNS}
-        reports = ReportTable([piece for piece, _, _ in found], [(p, k) for _, p, k in gathered], columns)
-        rid_to_idx = {rid: i for i, rid in enumerate(reports.rids)}
+            columns_of = piece.report_columns
+            start = len(owners)
+            for name in REPORT_COLUMNS:
+                flat[name] += columns_of[name]
+            owners += [(p, k) for k in range(len(columns_of["rid"]))]
+            if deleted is None or not deleted.size:
+                live += range(start, len(owners))
+            else:
+                dead = set(deleted.tolist())
+                live += [start + k for k, d in enumerate(columns_of["docnum"]) if d not in dead]
+        rids = flat["rid"]
+        order = sorted(live, key=rids.__getitem__)
+        columns = {name: _picked(values, order) for name, values in flat.items()}
+        reports = ReportTable([piece for piece, _, _ in found], _picked(owners, order), columns)
+        rid_to_idx = {rid: i for i, rid in enumerate(columns["rid"])}
 
         parts: list[StorePart] = []
         row_columns: dict[str, list[np.ndarray]] = {name: [] for name in ("report_idx", "ordinals", "lengths", "kinds",
@@ -209,7 +230,7 @@ class ExactStore:
                   "blocks": np.int32}
         joined = {name: np.concatenate(arrays).astype(dtypes[name], copy=False) if arrays else np.zeros(0, dtypes[name])
                   for name, arrays in row_columns.items()}
-        return cls(parts, reports, docbases=docbases, **joined)
+        return cls(parts, reports, docbases=docbases, rid_index=rid_to_idx, **joined)
 
     def __len__(self) -> int:
         return int(self.bases[-1])
