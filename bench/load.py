@@ -55,9 +55,14 @@ def start_server(index_dir: Path, corpus: Path, *, cwd: Path, threads: int | Non
 
 
 # -- answers ---------------------------------------------------------------------------------------
+# Keys that differ between answers by design: a search's time, and which of `serve --workers`
+# answered /healthz.
+PER_ANSWER_KEYS = ("took_ms", "worker")
+
+
 def _without_timings(value):
     if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k != "took_ms"}
+        return {k: _without_timings(v) for k, v in value.items() if k not in PER_ANSWER_KEYS}
     if isinstance(value, list):
         return [_without_timings(v) for v in value]
     return value

@@ -5,8 +5,9 @@ second core: at 10k reports the load benchmark served 34 requests/s with one cli
 with eight. The supervisor here binds the listening sockets once, then starts N worker processes
 ("spawn": fresh interpreters, nothing inherited but the sockets and the settings). Each opens its
 own engine on the same index (its pieces memory-mapped, so the page cache holds one copy for all),
-runs a bounded waitress server on the shared sockets, and refreshes itself when the index moves
-on. The kernel hands each new connection to one of the processes waiting on the socket.
+runs a bounded waitress server on the port, and refreshes itself when the index moves on. On
+Linux every worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads the
+connections over them; elsewhere the workers share the supervisor's listening sockets.
 
 The supervisor announces the address once every worker has opened the index, restarts a worker
 that dies (a few times a minute at most), and stops them all on Ctrl+C or SIGTERM. A worker stops
@@ -38,27 +39,58 @@ class WorkersFailed(Exception):
     """The workers could not start or keep running; the message says why."""
 
 
-def listening_sockets(settings: Settings) -> list[socket.socket]:
-    """Bound, listening sockets for the settings' host and port, as waitress would bind them (one
-    per address a host name resolves to; port 0: a free port)."""
+# On Linux each worker listens on a socket of its own, all bound to the port with SO_REUSEPORT,
+# and the kernel spreads new connections over them. With one shared listening socket, the worker
+# that wakes first takes a burst of connections: 8 clients connecting at once landed 7 to 1.
+SPREAD_BY_KERNEL = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _bound(family: int, socktype: int, proto: int, sockaddr) -> socket.socket:
+    sock = socket.socket(family, socktype, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if SPREAD_BY_KERNEL:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(sockaddr)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def reserved_sockets(settings: Settings) -> list[socket.socket]:
+    """The supervisor's sockets for the settings' host and port, bound as waitress would bind
+    them (one per address a host name resolves to; port 0: a free port). They hold the port; with
+    SPREAD_BY_KERNEL they do not listen (each worker listens on its own), else they are the
+    listening sockets every worker shares."""
     from .server import waitress_options
 
     adj = Adjustments(**waitress_options(settings))
-    sockets = []
+    sockets: list[socket.socket] = []
     try:
         for family, socktype, proto, sockaddr in adj.listen:
-            sock = socket.socket(family, socktype, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(sockaddr)
-            sock.listen(adj.backlog)
+            sockets.append(_bound(family, socktype, proto, sockaddr))
+            if not SPREAD_BY_KERNEL:
+                sockets[-1].listen(adj.backlog)
     except OSError:
         for sock in sockets:
             sock.close()
         raise
     return sockets
+
+
+def worker_sockets(reserved: list[socket.socket], backlog: int) -> list[socket.socket]:
+    """A worker's listening sockets on the supervisor's reserved addresses."""
+    if not SPREAD_BY_KERNEL:
+        return reserved
+    own = []
+    for sock in reserved:
+        own.append(_bound(sock.family, sock.type, sock.proto, sock.getsockname()))
+        own[-1].listen(backlog)
+        sock.close()
+    return own
 
 
 def addresses_of(sockets: list[socket.socket]) -> list[tuple[str, int]]:
@@ -90,7 +122,7 @@ def _worker(settings: Settings, number: int, sockets: list[socket.socket], origi
         app.config["PUBLIC_ORIGIN"] = origin
         app.config["WORKER"] = number
         options = {k: v for k, v in waitress_options(settings).items() if k not in ("host", "port")}
-        server = create_server(app, sockets=sockets, **options)
+        server = create_server(app, sockets=worker_sockets(sockets, Adjustments(**options).backlog), **options)
         for s in wsgi_servers(server):
             s.channel_class = ApiAwareChannel
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which says it and stops
@@ -191,7 +223,7 @@ def run_workers(settings: Settings, workers: int) -> None:
     OSError when the address cannot be bound; WorkersFailed when the workers cannot serve."""
     from .server import announce
 
-    sockets = listening_sockets(settings)
+    sockets = reserved_sockets(settings)
     addresses = addresses_of(sockets)
     supervisor = Supervisor(settings, workers, sockets, local_origin(settings.host, addresses[0][1]))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
