@@ -219,6 +219,26 @@ def run_level(url: str, paths: list[str], expected: list[str], clients: int, req
     return level
 
 
+def warm_every_worker(url: str, workers: int, paths: list[str], expected: list[str], log) -> None:
+    """Runs the mix once on every other worker of `serve --workers` too, so that no level meets a
+    worker's first-use work (idfs, the citation index) that the serial pass did in one of them;
+    their answers must equal the serial ones. Connections are spread by the kernel, so new ones are
+    opened until each worker has been seen (at most 50)."""
+    seen = set()
+    for _ in range(50):
+        if len(seen) >= workers:
+            return
+        c = Client(url)
+        worker = json.loads(c.get("/healthz")[1]).get("worker", 1)
+        if worker not in seen:
+            seen.add(worker)
+            differs = [p for p, e in zip(paths, expected) if canonical(*c.get(p)) != e]
+            if differs:
+                raise SystemExit(f"worker {worker} answers differently from the serial pass: {differs[:3]}")
+        c.close()
+    log(f"warning: saw workers {sorted(seen)} of {workers} in 50 connections")
+
+
 def render(r: dict) -> str:
     m = r["machine"]
     lines = [
@@ -296,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         if broken:
             raise SystemExit(f"serial answers with a server error: {broken[:3]}")
         health = json.loads(Client(url).get("/healthz")[1])
+        warm_every_worker(url, args.workers, paths, expected, log)
         result.update(mix=len(paths), server_threads=args.threads or "default (8)", server_workers=args.workers,
                       load_before=_uptime_load(),
                       paragraphs=health.get("paragraphs"))
