@@ -113,18 +113,13 @@ def _worker(settings: Settings, number: int, sockets: list[socket.socket], origi
     _exit_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the supervisor, which stops us
     try:
-        from waitress import create_server
-
         from . import create_app
-        from .server import ApiAwareChannel, waitress_options, wsgi_servers
+        from .server import create_bounded_server
 
         app = create_app(settings)
         app.config["PUBLIC_ORIGIN"] = origin
         app.config["WORKER"] = number
-        options = {k: v for k, v in waitress_options(settings).items() if k not in ("host", "port")}
-        server = create_server(app, sockets=worker_sockets(sockets, Adjustments(**options).backlog), **options)
-        for s in wsgi_servers(server):
-            s.channel_class = ApiAwareChannel
+        server = create_bounded_server(app, settings, worker_sockets(sockets, Adjustments().backlog))
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which says it and stops
         ready.send(("error", str(exc) or type(exc).__name__))
         return

@@ -92,18 +92,23 @@ def listening_on(server) -> list[tuple[str, int]]:
     return [(str(server.effective_host), int(server.effective_port))]
 
 
-def wsgi_servers(server) -> list[BaseWSGIServer]:
+def _wsgi_servers(server) -> list[BaseWSGIServer]:
     if isinstance(server, BaseWSGIServer):
         return [server]
     return [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
 
 
-def create_bounded_server(app, settings: Settings):
-    """A waitress server for the app with the settings' limits and API-shaped error answers."""
+def create_bounded_server(app, settings: Settings, sockets: list | None = None):
+    """A waitress server for the app with the settings' limits and API-shaped error answers, on
+    the settings' host and port or on ``sockets`` (listening already: a worker of serve --workers)."""
     from waitress import create_server
 
-    server = create_server(app, **waitress_options(settings))
-    for s in wsgi_servers(server):
+    options = waitress_options(settings)
+    if sockets is not None:
+        options = {k: v for k, v in options.items() if k not in ("host", "port")}
+        options["sockets"] = sockets
+    server = create_server(app, **options)
+    for s in _wsgi_servers(server):
         s.channel_class = ApiAwareChannel
     return server
 
