@@ -60,6 +60,14 @@ def _workers_of(supervisor: int) -> set[int]:
     return found
 
 
+def _answer_tolerating_resets(url: str) -> dict | None:
+    try:
+        status, body = _get(url)
+    except ConnectionResetError:
+        return None
+    return body if status == 200 else None
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
@@ -143,11 +151,18 @@ def test_a_killed_worker_is_replaced(seed_index, tmp_path):
         assert len(before) == 2
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
-        # Meanwhile the other worker answers.
+        _wait_for(lambda: not _alive(victim), 20, "the killed worker to exit")
+        # The kernel closes a dead process's sockets a moment after it ends: a connection it put
+        # on the victim's listening socket meanwhile is reset. After that the other worker answers
+        # while the replacement is still opening the index.
+        reported = _wait_for(lambda: next((line for line in served.output if "exited with code -9; starting another"
+                                           in line), None), 60, "the supervisor to report the killed worker")
+        number = int(reported.split()[1])
+        answered = _wait_for(lambda: _answer_tolerating_resets(served.url + "healthz"), 30, "an answer")
+        replacement_ready = any(" serves" in line for line in served.output)
+        assert answered["ok"] and (replacement_ready or answered["worker"] != number)
         status, body = _get(served.url + "api/search?q=" + urllib.parse.quote("出庭应诉率"))
         assert status == 200 and body["total"] > 0
-        _wait_for(lambda: any("exited with code -9; starting another" in line for line in served.output), 60,
-                  "the supervisor to report the killed worker")
         def replaced():
             workers = _workers_of(served.pid)
             return workers if len(workers) == 2 and victim not in workers else None
