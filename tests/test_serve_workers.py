@@ -211,3 +211,14 @@ def test_a_taken_port_is_named(seed_index, tmp_path):
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 1 and f"cannot serve on 127.0.0.1:{port}" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_port_another_serve_workers_holds_is_named(served_workers, seed_index, tmp_path):
+    """A second `serve --workers` on the first one's port is refused, not joined to it (both
+    would listen with SO_REUSEPORT and split the connections)."""
+    port = served_workers.port
+    proc = subprocess.run([sys.executable, "-m", "indexer.cli", "serve", "--index", str(seed_index), "--port",
+                           str(port), "--workers", "2"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 1 and f"cannot serve on 127.0.0.1:{port}" in proc.stderr, proc.stderr
+    assert _seen_workers(served_workers.url, 2) == {1, 2}

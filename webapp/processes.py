@@ -60,6 +60,18 @@ def _bound(family: int, socktype: int, proto: int, sockaddr) -> socket.socket:
     return sock
 
 
+def _refuse_if_served(family: int, socktype: int, proto: int, sockaddr) -> None:
+    """OSError (address in use) when a server listens on the address already. Binding with
+    SO_REUSEPORT would otherwise join another `serve --workers` of the same user on that port and
+    split the connections between two servers."""
+    probe = socket.socket(family, socktype, proto)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a stopped server's TIME_WAIT is no owner
+        probe.bind(sockaddr)
+    finally:
+        probe.close()
+
+
 def reserved_sockets(settings: Settings) -> list[socket.socket]:
     """The supervisor's sockets for the settings' host and port, bound as waitress would bind
     them (one per address a host name resolves to; port 0: a free port). They hold the port; with
@@ -71,6 +83,8 @@ def reserved_sockets(settings: Settings) -> list[socket.socket]:
     sockets: list[socket.socket] = []
     try:
         for family, socktype, proto, sockaddr in adj.listen:
+            if SPREAD_BY_KERNEL and sockaddr[1]:
+                _refuse_if_served(family, socktype, proto, sockaddr)
             sockets.append(_bound(family, socktype, proto, sockaddr))
             if not SPREAD_BY_KERNEL:
                 sockets[-1].listen(adj.backlog)
