@@ -51,6 +51,7 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
 
     @app.before_request
     def _refresh_index() -> None:
+        get_engine()  # this request keeps the generation it started with, whatever a reopen does meanwhile
         now = time.monotonic()
         if now - app.extensions[_CHECKED] > REFRESH_EVERY_S:
             app.extensions[_CHECKED] = now
