@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH))
 from run import load_queries, machine, percentile  # noqa: E402  (bench/run.py, beside this file)
 
 sys.path.insert(0, str(ROOT / "tests"))
-from served import serve_process  # noqa: E402  (tests/served.py: one launcher for tests and benchmarks)
+from served import serve_process, without_per_answer_keys  # noqa: E402  (tests/served.py: one launcher for tests and benchmarks)
 
 START_TIMEOUT_S = 900  # serve builds a missing index first: minutes at 10k reports
 
@@ -55,23 +55,10 @@ def start_server(index_dir: Path, corpus: Path, *, cwd: Path, threads: int | Non
 
 
 # -- answers ---------------------------------------------------------------------------------------
-# Keys that differ between answers by design: a search's time, and which of `serve --workers`
-# answered /healthz.
-PER_ANSWER_KEYS = ("took_ms", "worker")
-
-
-def _without_timings(value):
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in PER_ANSWER_KEYS}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
-
 def canonical(status: int, body: bytes) -> str:
-    """An answer as compared: its status and its JSON without timings (or its bytes, if not JSON)."""
+    """An answer as compared: its status and its JSON without tests/served.py's PER_ANSWER_KEYS (or its bytes, if not JSON)."""
     try:
-        return f"{status} " + json.dumps(_without_timings(json.loads(body)), ensure_ascii=False, sort_keys=True)
+        return f"{status} " + json.dumps(without_per_answer_keys(json.loads(body)), ensure_ascii=False, sort_keys=True)
     except ValueError:
         return f"{status} {body!r}"
 

@@ -67,3 +67,16 @@ def serve_process(index_dir: Path, corpus: Path, *, cwd: Path, timeout_s: float 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# Keys that differ between equal answers by design: a search's time, and which worker of
+# `serve --workers` answered /healthz. The tests and bench/load.py compare answers without them.
+PER_ANSWER_KEYS = ("took_ms", "worker")
+
+
+def without_per_answer_keys(value):
+    if isinstance(value, dict):
+        return {k: without_per_answer_keys(v) for k, v in value.items() if k not in PER_ANSWER_KEYS}
+    if isinstance(value, list):
+        return [without_per_answer_keys(v) for v in value]
+    return value

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from served import serve_process
+from served import serve_process, without_per_answer_keys
 
 QUERIES = ["出庭应诉率", "法治", "矛盾纠纷 人民调解", "行政复议 -诉讼", "\"依法行政\"", "year:2022 法治", "一村一法律顾问"]
 PATHS = [f"/api/search?q={urllib.parse.quote(q)}" for q in QUERIES] + [
@@ -33,14 +33,6 @@ def _get(url: str) -> tuple[int, dict]:
             return resp.status, json.load(resp)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
-
-
-def _without_timings(value):
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k != "took_ms"}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
 
 
 def _workers_of(supervisor: int) -> set[int]:
@@ -127,14 +119,14 @@ def test_two_workers_answer_as_one_process_does(served_workers):
     for path in PATHS:
         status, body = _get(url + path.lstrip("/"))
         assert status == 200, (path, body)
-        serial[path] = _without_timings(body)
+        serial[path] = without_per_answer_keys(body)
     wrong: list[str] = []
 
     def client(k: int):
         order = PATHS[k % len(PATHS):] + PATHS[:k % len(PATHS)]
         for path in order * 3:
             status, body = _get(url + path.lstrip("/"))
-            if status != 200 or _without_timings(body) != serial[path]:
+            if status != 200 or without_per_answer_keys(body) != serial[path]:
                 wrong.append(path)
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]

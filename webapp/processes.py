@@ -60,6 +60,13 @@ def _bound(family: int, socktype: int, proto: int, sockaddr) -> socket.socket:
     return sock
 
 
+def _adjustments(settings: Settings) -> Adjustments:
+    """Waitress's reading of the settings' options (its listen addresses, its backlog)."""
+    from .server import waitress_options
+
+    return Adjustments(**waitress_options(settings))
+
+
 def _refuse_if_served(family: int, socktype: int, proto: int, sockaddr) -> None:
     """OSError (address in use) when a server listens on the address already. Binding with
     SO_REUSEPORT would otherwise join another `serve --workers` of the same user on that port and
@@ -77,9 +84,7 @@ def reserved_sockets(settings: Settings) -> list[socket.socket]:
     them (one per address a host name resolves to; port 0: a free port). They hold the port; with
     SPREAD_BY_KERNEL they do not listen (each worker listens on its own), else they are the
     listening sockets every worker shares."""
-    from .server import waitress_options
-
-    adj = Adjustments(**waitress_options(settings))
+    adj = _adjustments(settings)
     sockets: list[socket.socket] = []
     try:
         for family, socktype, proto, sockaddr in adj.listen:
@@ -133,7 +138,7 @@ def _worker(settings: Settings, number: int, sockets: list[socket.socket], origi
         app = create_app(settings)
         app.config["PUBLIC_ORIGIN"] = origin
         app.config["WORKER"] = number
-        server = create_bounded_server(app, settings, worker_sockets(sockets, Adjustments().backlog))
+        server = create_bounded_server(app, settings, worker_sockets(sockets, _adjustments(settings).backlog))
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which says it and stops
         ready.send(("error", str(exc) or type(exc).__name__))
         return

@@ -131,7 +131,7 @@ class ExactStore:
 
     def __init__(self, parts: list[StorePart], reports: ReportTable, report_idx: np.ndarray,
                  ordinals: np.ndarray, lengths: np.ndarray, kinds: np.ndarray, blocks: np.ndarray, docbases: list[int],
-                 rid_index: dict[str, int] | None = None):
+                 rid_index: dict[str, int]):
         self.parts = parts
         self.bases = np.array([p.base for p in parts] + [sum(p.count for p in parts)], dtype=np.int64)
         self.reports = reports  # by report id
@@ -141,7 +141,7 @@ class ExactStore:
         self.kinds = kinds
         self.blocks = blocks  # the source paragraph (model.Paragraph.block) within its report
         self._docbases = docbases
-        self.rid_index = rid_index if rid_index is not None else {rid: i for i, rid in enumerate(reports.rids)}
+        self.rid_index = rid_index  # report id -> report number (open builds it once)
         # report r's rows are [report_first[r], report_end[r]); empty (0, 0) for a report without paragraphs
         self.report_first = np.zeros(len(reports), dtype=np.int64)
         self.report_end = np.zeros(len(reports), dtype=np.int64)
