@@ -239,7 +239,8 @@ def test_report_api_pages(client, eng, long_rid):
     assert d["total_paragraphs"] == 2912 and "headings" not in d
     assert [p["ordinal"] for p in d["paragraphs"]] == list(range(1001, 1501))
     assert len(d["toc"]) == 110 and {t["page"] for t in d["toc"]} == {1, 2, 3, 4, 5, 6}
-    assert d["prev_url"] == f"/reports/{long_rid}?page=2" and d["next_url"] == f"/reports/{long_rid}?page=4"
+    assert d["prev_url"] == f"/api/reports/{long_rid}?page=2" and d["next_url"] == f"/api/reports/{long_rid}?page=4"
+    assert client.get(d["next_url"]).get_json()["page"] == 4
     last = client.get(f"/api/reports/{long_rid}", query_string={"page": 6}).get_json()
     assert len(last["paragraphs"]) == 412 and last["next_url"] is None
     for bad in ("7", "0", "-1", "abc", "1" * 31):

@@ -110,9 +110,10 @@ def test_api_reports_pages_list_every_report_once_in_order(client, eng):
         assert len(d["reports"]) == (PER_PAGE if n < pages else N_REPORTS - (pages - 1) * PER_PAGE)
         assert (d["prev_url"] is None) == (n == 1) and (d["next_url"] is None) == (n == pages)
         if n > 1:
-            assert d["prev_url"] == ("/" if n == 2 else f"/?page={n - 1}")
+            assert d["prev_url"] == ("/api/reports" if n == 2 else f"/api/reports?page={n - 1}")
         if n < pages:
-            assert d["next_url"] == f"/?page={n + 1}"
+            assert d["next_url"] == f"/api/reports?page={n + 1}"
+            assert client.get(d["next_url"]).get_json()["page"] == n + 1
         assert all(r["url"] == f"/reports/{r['id']}" and r["display_title"] for r in d["reports"])
         ids += [r["id"] for r in d["reports"]]
     assert url and ids == _expected(eng) and len(set(ids)) == N_REPORTS
@@ -167,7 +168,8 @@ def test_citations_page_through_every_cited_document(client):
     html = client.get("/citations?page=2").get_data(as_text=True)
     assert f"第 2 页，共 {pages} 页" in html and 'href="/citations?page=3" rel="next"' in html
     d = client.get("/api/citations?kind=docno&n=100&page=2").get_json()
-    assert d["per_page"] == 100 and d["next_url"] == "/citations?kind=docno&n=100&page=3"
+    assert d["per_page"] == 100 and d["next_url"] == "/api/citations?kind=docno&n=100&page=3"
+    assert client.get(d["next_url"]).get_json()["page"] == 3
     assert all(e["kind"] == "docno" for e in d["most_cited"])
     for bad in ("0", str(pages + 1), "x"):
         r = client.get(f"/api/citations?page={bad}")

@@ -35,12 +35,12 @@ def facets():
 @bp.get("/reports")
 def reports():
     """Every report, a page at a time (?page=; report_list_per_page a page), newest first: the home page's list."""
-    return jsonify(views.home_model(request.args))
+    return jsonify(views.home_model(request.args, api=True))
 
 
 @bp.get("/reports/<rid>")
 def report(rid: str):
-    d = views.report_model(rid, request.args)
+    d = views.report_model(rid, request.args, api=True)
     if d["query"]["error"]:
         return jsonify({"ok": False, "error": d["query"]["error"]}), 400
     return jsonify(d)
@@ -100,6 +100,6 @@ def quote():
 @bp.get("/citations")
 def citations():
     """Most cited documents (?n=50&kind=title|docno)."""
-    d = views.citations_model(request.args)
+    d = views.citations_model(request.args, api=True)
     d.pop("chart_svg", None)
     return jsonify(d)

@@ -91,8 +91,9 @@ def report_source_url(rid: str) -> str:
     return url_for("pages.report_source", rid=rid)
 
 
-def report_api_url(rid: str, q: str = "") -> str:
-    return url_for("api.report", rid=rid, q=q or None)
+def report_api_url(rid: str, q: str = "", page: int = 1) -> str:
+    """Page ``page`` of a report as JSON (the report page's twin)."""
+    return url_for("api.report", rid=rid, q=q or None, page=page if page > 1 else None)
 
 
 def _fragment(pid: str | None) -> str:

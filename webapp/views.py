@@ -260,11 +260,12 @@ def _wanted_page(rid: str, args, hl: str, per_page: int) -> int:
     return 1
 
 
-def report_model(rid: str, args) -> dict:
+def report_model(rid: str, args, api: bool = False) -> dict:
     """One page of a report (``report_page_paragraphs`` paragraphs): its metadata, the table of
     contents of the whole report, and with ``q`` every hit of the query in the report
     (``query.hits``, with the page of each in ``query.hit_pages``) so that next/previous-hit links
-    cross pages. ``hl`` (a paragraph id) marks a paragraph and, without ``page``, picks its page."""
+    cross pages. ``hl`` (a paragraph id) marks a paragraph and, without ``page``, picks its page.
+    ``api``: the previous and next pages are linked as JSON (/api/reports/<rid>), not as pages."""
     q = args.get("q", "")[:MAX_RAW_QUERY].strip()
     hl = args.get("hl", "")[:MAX_RAW_QUERY]
     per_page = report_page_size()
@@ -282,8 +283,9 @@ def report_model(rid: str, args) -> dict:
     d["source_url"] = links.report_source_url(rid)
     d["permalink"] = links.report_permalink(rid)
     d["page"], d["pages"], d["per_page"] = page, pages, per_page
-    d["prev_url"] = links.report_url(rid, q, page - 1) if page > 1 else None
-    d["next_url"] = links.report_url(rid, q, page + 1) if page < pages else None
+    page_url = links.report_api_url if api else links.report_url
+    d["prev_url"] = page_url(rid, q, page - 1) if page > 1 else None
+    d["next_url"] = page_url(rid, q, page + 1) if page < pages else None
 
     found, error = _report_hits(q, rid) if q else (None, None)
     hits = [pid for _, pid in found.hits] if found else []
@@ -441,15 +443,16 @@ def report_list_size() -> int:
     return max(1, settings().report_list_per_page)
 
 
-def home_model(args=None) -> dict:
+def home_model(args=None, api: bool = False) -> dict:
     """One page (``report_list_per_page`` reports, ``?page=``) of every report, newest first: the
-    home page's list and ``/api/reports``. ``total`` is the number of reports in the index."""
+    home page's list and ``/api/reports`` (``api``: pages linked as JSON). ``total`` is the number
+    of reports in the index."""
     args = args if args is not None else {}
     per_page = report_list_size()
     eng = engine()
     page, pages = list_page(args, eng.stats()["reports"], per_page, "报告列表")
     listed = eng.report_page(start=(page - 1) * per_page, limit=per_page, order="year")
-    return {"ok": True, **_paging(page, pages, per_page, listed.total, links.home_url), "order": listed.order,
+    return {"ok": True, **_paging(page, pages, per_page, listed.total, links.reports_api_url if api else links.home_url), "order": listed.order,
             "reports": [dict(_ref_dict(r), url=links.report_url(r.id)) for r in listed.reports]}
 
 
@@ -533,8 +536,9 @@ def report_citations(rid: str) -> dict:
                                                        for p in e.pids[:MAX_CITING]]) for e in ci.cited_by(rid)]}
 
 
-def citations_model(args) -> dict:
-    """The most cited documents of the corpus, with counts, and an SVG bar chart of the top ones."""
+def citations_model(args, api: bool = False) -> dict:
+    """The most cited documents of the corpus, with counts, and an SVG bar chart of the top ones
+    (``api``: pages linked as JSON)."""
     from indexer.citations.cited import most_cited_svg
 
     kind = args.get("kind", "") or None
@@ -545,7 +549,8 @@ def citations_model(args) -> dict:
     page, pages = list_page(args, ci.count(kind), n, "被引文件列表")
     top = ci.most_cited(n, kind=kind, start=(page - 1) * n)
     chart = top if page == 1 else ci.most_cited(20, kind=kind)  # the chart is always of the top 20
-    url = lambda p: links.citations_url(kind, p, n if args.get("n", "") != "" else None)  # noqa: E731
+    page_url = links.citations_api_url if api else links.citations_url
+    url = lambda p: page_url(kind, p, n if args.get("n", "") != "" else None)  # noqa: E731
     return {"ok": True, "documents": len(ci.entries), "citing_paragraphs": len(ci.by_pid), "kind": kind or "",
             **_paging(page, pages, n, ci.count(kind), url),
             "most_cited": [_entry_dict(e) for e in top],
