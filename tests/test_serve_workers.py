@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -214,3 +216,30 @@ def test_a_port_another_serve_workers_holds_is_named(served_workers, seed_index,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 1 and f"cannot serve on 127.0.0.1:{port}" in proc.stderr, proc.stderr
     assert _seen_workers(served_workers.url, 2) == {1, 2}
+
+
+def test_a_worker_that_cannot_open_the_index_stops_the_start_with_its_reason(seed_index, tmp_path):
+    """The supervisor's own check of the index passed (serve opens it before starting workers),
+    then the index was damaged before the workers opened it: the start fails with the worker's
+    reason, naming the file, and leaves no worker running and the port free."""
+    from indexer.config import Settings
+    from webapp.processes import Supervisor, WorkersFailed, addresses_of, reserved_sockets
+
+    index_copy = tmp_path / "index"
+    shutil.copytree(seed_index, index_copy)
+    piece = sorted(index_copy.glob("*.piece"))[0]
+    with piece.open("r+b") as f:
+        f.truncate(piece.stat().st_size // 2)
+    settings = Settings(index=index_copy, corpus=tmp_path / "no-corpus", host="127.0.0.1", port=0)
+    sockets = reserved_sockets(settings)
+    port = addresses_of(sockets)[0][1]
+    supervisor = Supervisor(settings, 2, sockets, f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(WorkersFailed) as failed:
+            supervisor.start()
+    finally:
+        supervisor.stop()
+    assert piece.name in str(failed.value) and "Traceback" not in str(failed.value), failed.value
+    assert not any(p.is_alive() for p in supervisor._procs.values())
+    with socket.socket() as probe:  # the port is free again
+        probe.bind(("127.0.0.1", port))
