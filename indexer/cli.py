@@ -185,13 +185,11 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
 
 
 def _search_help() -> str:
-    """``search --help``: the query syntax from its one source, indexer/search/query.py."""
-    from indexer.search.query import SYNTAX_HELP
+    """``search --help``: the query syntax from its one source, query.SYNTAX."""
+    from indexer.search.query import syntax_text
 
-    _title, _, rest = SYNTAX_HELP.strip("\n").partition("\n\n")
-    syntax, _, folding = rest.partition("\n\n")
     # \b keeps click from re-wrapping the syntax table.
-    return f"Find every paragraph that contains QUERY.\n\n\b\nQuery language:\n{syntax}\n\n{folding.strip()}"
+    return f"Find every paragraph that contains QUERY.\n\n\b\n查询语法（Query language）:\n{syntax_text()}"
 
 
 @main.command(help=_search_help())
@@ -203,7 +201,7 @@ def _search_help() -> str:
 @click.option("--by-report", is_flag=True, help="Group hits by report.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, as_json: bool) -> None:
-    from indexer.search.query import QueryError
+    from indexer.search.query import QueryError, QueryTooLong
 
     settings = _settings(index=index_dir)
     engine = _engine(settings)
@@ -214,7 +212,9 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
             click.echo(to_json({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
                                                        "position": exc.position}}))
             sys.exit(2)
-        msg = f"invalid query: {printable(exc.message)}"
+        msg = f"检索式有误：{printable(exc.message)}"
+        if isinstance(exc, QueryTooLong):
+            msg += "（命令行：policy-search cite --quote -，从标准输入读入原文）"
         if exc.pointer() and len(query) <= SHOWN_CHARS:
             msg += "\n" + "\n".join(printable(line) for line in exc.pointer().split("\n"))
         raise click.UsageError(msg) from exc

@@ -54,9 +54,9 @@ def test_search_json_shape_and_plain_output(seed_index):
 def test_search_bad_query_is_a_usage_error_not_a_traceback(seed_index):
     proc = run("search", '"unclosed', "--index", str(seed_index))
     assert proc.returncode == 2
-    assert "unclosed quotation mark" in proc.stderr and "Traceback" not in proc.stderr
+    assert "引号没有闭合" in proc.stderr and "Traceback" not in proc.stderr
     as_json = run("search", "foo:bar", "--index", str(seed_index), "--json")
-    assert as_json.returncode == 2 and json.loads(as_json.stdout)["error"]["message"].startswith("unknown field")
+    assert as_json.returncode == 2 and json.loads(as_json.stdout)["error"]["message"].startswith("未知的字段")
 
 
 def test_show_paragraph_in_context(seed_index):
@@ -157,7 +157,7 @@ def test_nul_in_a_configured_path_is_a_usage_error(tmp_path):
 def test_very_long_arguments(seed_index):
     ix = ("--index", str(seed_index))
     err = clean_exit(run("search", LONG, *ix), 2)
-    assert "too long" in err and len(err) < 2_000  # the query is not echoed whole
+    assert "检索式太长" in err and "cite --quote" in err and len(err) < 2_000  # the query is not echoed whole
     err = clean_exit(run("show", LONG, *ix), 1)
     assert "no paragraph with id" in err and "40,002 characters" in err and len(err) < 2_000
     clean_exit(run("cite", LONG, *ix), 1)

@@ -172,14 +172,14 @@ def test_facets_count_all_hits(engine):
 
 
 @pytest.mark.parametrize("q,message", [
-    ("", "empty query"),
-    ('"unclosed', "unclosed quotation mark"),
-    ("a OR", "needs a term on each side"),
-    ("foo:bar", "unknown field"),
-    ("year:20x", "is not a year"),
-    ("-法治", "nothing to search for"),
-    ("法" * 300, "too long"),
-    (" ".join(["法"] * 20), "too many terms"),
+    ("", "检索式是空的"),
+    ('"unclosed', "引号没有闭合"),
+    ("a OR", "OR 两边都要有检索词"),
+    ("foo:bar", "未知的字段 foo:"),
+    ("year:20x", "不是年份"),
+    ("-法治", "没有可检索的内容"),
+    ("法" * 300, "检索式太长"),
+    (" ".join(["法"] * 20), "检索词太多"),
 ])
 def test_malformed_queries_get_clear_messages(engine, q, message):
     with pytest.raises(QueryError) as err:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.search.history import diff_spans
-from indexer.search.query import FACETS, Filters, parse_query
+from indexer.search.query import FACETS, Filters, parse_query, written_term
 
 
 def _chosen(engine) -> list[Filters]:
@@ -90,11 +90,11 @@ def _string_suggestions(engine, q: str, filters: Filters) -> list[tuple[str, int
     cands = [(q, True)] if not filters.is_empty() else []
     terms = [t.raw for t in parsed.positive_terms()] if parsed else []
     if len(terms) > 1:
-        cands += [(" OR ".join(terms), False)] + [(t, False) for t in terms]
+        cands += [(" OR ".join(map(written_term, terms)), False)] + [(written_term(t), False) for t in terms]
     for t in terms[:2]:
         if len(t) >= 3:
             half = max(2, len(t) // 2)
-            cands += [(c, False) for c in (t[:-1], t[1:], t[:half], t[half:], t[:-2])]
+            cands += [(written_term(c.strip()), False) for c in (t[:-1], t[1:], t[:half], t[half:], t[:-2]) if c.strip()]
     out, seen = [], set()
     for cq, dropped in cands:
         extra = "" if dropped else filters.to_query()

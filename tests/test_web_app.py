@@ -317,13 +317,14 @@ def test_bad_query_keeps_query_and_message(client):
     r = client.get('/?q="出庭应诉率')
     page = html(r)
     assert r.status_code == 400
-    assert "unclosed quotation mark" in page
+    assert "引号没有闭合" in page and "查询写法有误" in page
     assert 'value="&#34;出庭应诉率"' in page
     assert 'role="alert"' in page
     api = client.get('/api/search?q="出庭应诉率')
     assert api.status_code == 400
-    assert api.get_json() == {"ok": False, "error": {"code": "bad_query", "message": "unclosed quotation mark",
-                                                     "position": 0, "query": '"出庭应诉率'}}
+    assert api.get_json() == {"ok": False, "error": {
+        "code": "bad_query", "message": "引号没有闭合：第 1 个字符的 \" 缺少对应的 \"（要查找引号本身，请在引号前加 \\）",
+        "position": 0, "query": '"出庭应诉率'}}
     for q in ["OR 复议", "region:", "复议 OR", "foo:bar", "year:20x"]:
         assert client.get("/api/search", query_string={"q": q}).status_code == 400, q
         assert client.get("/", query_string={"q": q}).status_code == 400, q
@@ -332,12 +333,17 @@ def test_bad_query_keeps_query_and_message(client):
 def test_query_length_and_terms_bounded(client):
     long_q = "法" * 500
     r = client.get("/", query_string={"q": long_q})
-    assert r.status_code == 400 and "too long" in html(r)
+    page = html(r)
+    alert = page[page.index('id="query-error"'):page.index("</section>", page.index('id="query-error"'))]
+    assert r.status_code == 400 and "检索式太长" in alert and "法法法" not in alert  # no caret under it
+    assert 'href="/quote?q=' in alert  # the quote finder, for a pasted passage
     r = client.get("/api/search", query_string={"q": long_q})
-    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_query"
+    err = r.get_json()["error"]
+    assert r.status_code == 400 and err["code"] == "bad_query" and err["quote_url"].startswith("/quote?q=")
+    assert "position" not in err
     many = " ".join(f"词{i}" for i in range(30))
     r = client.get("/api/search", query_string={"q": many})
-    assert r.status_code == 400 and "too many terms" in r.get_json()["error"]["message"]
+    assert r.status_code == 400 and "检索词太多" in r.get_json()["error"]["message"]
     huge = client.get("/api/search", query_string={"q": "x" * 5000})
     assert huge.status_code == 400
     assert client.get("/api/search", query_string={"region": [f"r{i}" for i in range(30)]}).status_code == 400
@@ -401,7 +407,7 @@ def test_report_api_twin(client, eng):
     bad = client.get(f"/api/reports/{rid}", query_string={"q": '"open'})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_query"
     bad_page = client.get(f"/reports/{rid}", query_string={"q": '"open'})
-    assert bad_page.status_code == 400 and "unclosed quotation mark" in html(bad_page)
+    assert bad_page.status_code == 400 and "引号没有闭合" in html(bad_page)
 
 
 def test_report_not_found(client):

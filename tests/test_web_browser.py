@@ -161,7 +161,7 @@ def test_bad_query_and_phone_layout(browser, server):
     try:
         resp = pg.goto(server + '?q="出庭应诉率')
         assert resp.status == 400
-        assert "unclosed quotation mark" in pg.inner_text("#query-error")
+        assert "引号没有闭合" in pg.inner_text("#query-error")
         assert pg.input_value("#q") == '"出庭应诉率'
         pg.goto(server + "?q=出庭应诉率")
         width = pg.evaluate("document.documentElement.scrollWidth")

@@ -333,7 +333,7 @@ def test_lone_surrogates_are_a_query_error(eng):
     from indexer.search.query import QueryError, parse_query
 
     for q in ("\ud800", "出庭\udcff应诉", "region:\udc80"):
-        with pytest.raises(QueryError, match="invalid character") as exc:
+        with pytest.raises(QueryError, match="字符无效") as exc:
             parse_query(q)
         assert exc.value.position == next(i for i, c in enumerate(q) if 0xD800 <= ord(c) <= 0xDFFF)
         exc.value.pointer().encode("utf-8")  # printable

@@ -10,7 +10,6 @@ from flask import Blueprint, jsonify, redirect, render_template, request, send_f
 from werkzeug.exceptions import HTTPException
 
 from indexer.citations.quote import MAX_QUOTE_CHARS
-from indexer.search.query import SYNTAX_HELP
 
 from . import links, views
 from .views import WebError
@@ -41,7 +40,7 @@ def search():
 
 @bp.get("/syntax")
 def syntax():
-    return render_template("syntax.html", raw=SYNTAX_HELP, q=request.args.get("q", ""))
+    return render_template("syntax.html", q=request.args.get("q", ""))
 
 
 @bp.get("/reports/<rid>")

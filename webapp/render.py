@@ -6,6 +6,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from indexer.search.highlight import snippet_bounds
+from indexer.search.query import SYNTAX, SYNTAX_NOTE
 
 MARK_TAGS = ("mark", "ins", "del")
 
@@ -61,7 +62,8 @@ def section_path(section) -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.filters.update(highlight=highlight, snippet=snippet, short=short, section_path=section_path)
-    app.jinja_env.globals.update(chart_rows=chart_rows, page_window=page_window)
+    app.jinja_env.globals.update(chart_rows=chart_rows, page_window=page_window, syntax_rows=SYNTAX,
+                                 syntax_note=SYNTAX_NOTE)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

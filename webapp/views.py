@@ -19,7 +19,7 @@ from flask import current_app
 from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, inline_citation
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.engine import NotFound
-from indexer.search.query import FACETS, SORTS, Filters, QueryError
+from indexer.search.query import FACETS, SORTS, Filters, QueryError, QueryTooLong
 from indexer.search.results import UNKNOWN
 from indexer.store.schema import rid_of
 
@@ -44,10 +44,11 @@ def printable(text: str) -> str:
 
 class WebError(Exception):
     def __init__(self, code: str, message: str, status: int = 400, *, position: int | None = None,
-                 query: str | None = None, extra: dict | None = None):
+                 query: str | None = None, extra: dict | None = None, quote_url: str | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.position, self.query = code, message, status, position, query
         self.extra = extra or {}  # top-level keys next to "error" (e.g. "history" of a retired paragraph)
+        self.quote_url = quote_url  # a query too long to be one: the quote finder for that text
 
     def to_dict(self) -> dict:
         err: dict = {"code": self.code, "message": self.message}
@@ -55,12 +56,22 @@ class WebError(Exception):
             err["position"] = self.position
         if self.query is not None:
             err["query"] = printable(self.query)
+        if self.quote_url is not None:
+            err["quote_url"] = self.quote_url
         return {"ok": False, "error": err, **self.extra}
 
     @classmethod
     def from_query_error(cls, exc: QueryError, q: str) -> "WebError":
+        if isinstance(exc, QueryTooLong):
+            return cls.too_long(exc.message, q)
         position = exc.position if exc.position is not None and exc.position <= len(q) else None
         return cls("bad_query", exc.message, 400, position=position, query=q)
+
+    @classmethod
+    def too_long(cls, message: str, q: str) -> "WebError":
+        """A query too long to be one, most likely a pasted passage: not echoed (a caret under
+        screens of text helps nobody), the quote finder offered instead."""
+        return cls("bad_query", message, 400, quote_url=links.quote_url(q[:MAX_QUOTE_CHARS]))
 
 
 def engine():
@@ -106,7 +117,7 @@ def _values(args, name: str) -> list[str]:
 def search_params(args) -> dict:
     q = args.get("q", "")
     if len(q) > MAX_RAW_QUERY:
-        raise WebError("bad_query", f"query is too long ({len(q)} characters)", query=q[:MAX_RAW_QUERY])
+        raise WebError.too_long(f"检索式太长（{len(q)} 个字符）；要查找一段原文的出处，请用“查找出处”", q)
     q = q.strip()
     sort = args.get("sort", "relevance") or "relevance"
     if sort not in SORTS:
@@ -134,7 +145,7 @@ def _year_range(years: list[str]) -> tuple[int | None, int | None]:
     if len(years) == 1:
         lo, hi = _YEAR.fullmatch(years[0]).groups()
         if hi is not None and int(hi) < int(lo):
-            raise WebError("bad_query", f"year range {years[0]} ends before it starts")
+            raise WebError("bad_request", f"参数 year：年份范围 {years[0]} 的终止年早于起始年")
         return int(lo), int(hi or lo)
     if any(".." in y for y in years):
         raise WebError("bad_request", "参数 year：范围只能单独使用")
@@ -202,7 +213,7 @@ def _suggestions(params: dict, filters: Filters) -> list[dict]:
 def search_model(args) -> dict:
     params = search_params(args)
     if not params["q"] and not any(params[d] for d in FACETS):
-        raise WebError("bad_query", "empty query: type a phrase such as 出庭应诉率", query="", position=0)
+        raise WebError("bad_query", "检索式是空的：请输入要查找的词句，如 出庭应诉率", query="", position=0)
     filters = chosen_filters(params)
     result = _run(params["q"], filters, page=params["page"], per_page=params["per_page"],
                   sort=params["sort"], by_report=params["group"])

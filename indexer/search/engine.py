@@ -18,7 +18,7 @@ import numpy as np
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
 from indexer.search.match import TermCounts, matching_rows
-from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, QueryError, parse_query
+from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
 from indexer.search.results import (Hit, NotFound, ParagraphView, ReportGroup, ReportHits, ReportPage, ReportRef,
@@ -189,9 +189,9 @@ class SearchEngine:
         sorted, and the facet counts over all of them."""
         started = time.perf_counter()
         if sort not in SORTS:
-            raise QueryError(f"unknown sort '{sort}' (choose from {', '.join(SORTS)})")
+            raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
         if page < 1 or per_page < 1 or per_page > 100:
-            raise QueryError("page must be ≥ 1 and per_page between 1 and 100")
+            raise ValueError(f"page 应 ≥ 1，per_page 应在 1 到 100 之间（收到 page={page}，per_page={per_page}）")
         parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         counts: TermCounts = {}
         hits = self.match(parsed, counts)

@@ -1,13 +1,15 @@
 """The query language.
 
-    出庭应诉率                 paragraphs containing the phrase (substring of the folded text)
-    2021年 行政复议            both (AND is implicit between space-separated terms)
-    复议 OR 诉讼   复议 | 诉讼   either
-    -临猗                      exclude paragraphs containing it
-    "双随机、一公开"            one literal term, spaces and punctuation included
-    法律顾问 /s 村              both within one sentence (同句)
-    region:互助  year:2021  year:2020..2022  type:报告  report:<id>  section:复议  docno:互政〔2022〕4号
-    cites:互政〔2022〕4号   cites:"法治政府建设实施纲要（2021—2025年）"   paragraphs citing a 文号 or a 《title》
+Each row of ``SYNTAX`` is one construct with its examples and meaning; ``search --help``, the web
+UI's syntax table and the /syntax page are all made from it.
+
+Operators have full-width and Chinese forms, since an input method types them: ``|`` ``｜`` ``OR``
+``或``; ``AND`` ``与`` (or only a space); ``-`` ``－`` ``NOT`` ``非``; ``(`` ``（`` … ``)`` ``）``.
+Word operators (OR, AND, NOT in any case, 或, 与, 非) count only as whole space-separated words.
+OR binds tighter than AND: ``a b OR c`` is a AND (b OR c). A parenthesis groups only at the start
+(opening) or end (closing) of a word and around more than one term, so that 一村（社区）一法律顾问
+and （一） are text. A clause, an OR of terms and an exclusion hold of one source paragraph
+(match.py); a query is brought to that form (an AND of ORs, less exclusions) by the parser.
 
 Terms are folded like documents (full/half width, punctuation variants, 2021 年 == 2021年,
 traditional == simplified), so they match wherever they occur, whatever jieba makes of them.
@@ -23,7 +25,31 @@ FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
 SORTS = ("relevance", "date", "report")
 # The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
 FACETS = ("region", "year", "type")
-SYNTAX_HELP = __doc__
+# (examples, meaning): the one source of the syntax that --help, the web UI and /syntax show.
+SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("出庭应诉率",), "包含这个短语的段落（像 Ctrl+F 一样逐字匹配）"),
+    (("2021年 行政复议", "2021年 AND 行政复议", "2021年 与 行政复议"), "空格分隔（或 AND、与）：同一段同时包含两个词"),
+    (("复议 OR 诉讼", "复议 | 诉讼", "复议 或 诉讼"), "包含任一个词（OR 比空格结合得紧：a b OR c 即 a 且 (b 或 c)）"),
+    (("-临猗", "－临猗", "NOT 临猗", "非 临猗"), "排除包含该词的段落"),
+    (("(复议 OR 诉讼) 败诉", "（复议 | 诉讼） -撤诉"), "括号分组；括号要贴在词首、词尾，且括住不止一个词（一村（社区）一法律顾问 仍是一个词）"),
+    (('"双随机、一公开"', "“双随机 一公开”", '"“八五”普法"', '"4\\"号"'), "引号内作为一个整体，含空格、标点和运算符；引号内的同种引号前加 \\"),
+    (("法律顾问 /s 村",), "两个词出现在同一句中（同句）"),
+    (("region:互助", "year:2021", "year:2020..2022"), "限定地区、年份或年份范围（冒号也可以是全角：）"),
+    (("type:报告", "section:复议", "docno:互政〔2022〕4号"), "限定文种、章节标题、文号"),
+    (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
+    (("report:<报告编号>",), "只在一份报告里找"),
+)
+def syntax_text(indent: str = "  ") -> str:
+    """``SYNTAX`` and ``SYNTAX_NOTE`` as plain text (``search --help``): each construct's examples,
+    then its meaning."""
+    lines = []
+    for examples, meaning in SYNTAX:
+        lines.append(indent + "   ".join(examples))
+        lines.append(indent * 3 + meaning)
+    return "\n".join(lines) + "\n\n" + indent + SYNTAX_NOTE
+
+
+SYNTAX_NOTE = "匹配时自动统一全角/半角、标点变体、数字与汉字间的空格（2021 年 = 2021年）和繁简体（行政復議 = 行政复议）。"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -41,6 +67,11 @@ class QueryError(ValueError):
             return ""
         shown = _LONE_SURROGATE.sub("\ufffd", self.query)  # printable on any UTF-8 terminal
         return f"  {shown}\n  {' ' * _display_width(shown[: self.position])}^"
+
+
+class QueryTooLong(QueryError):
+    """A query longer than the limit: most likely a passage pasted to find its source, which the
+    quote finder does; it is not echoed back."""
 
 
 def _display_width(s: str) -> int:
@@ -138,12 +169,20 @@ class ParsedQuery:
     clauses: list[Clause] = field(default_factory=list)
     excluded: list[Term] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
+    shown: str = ""  # the query as searched, folded, operators in their ASCII form (``folded_display``)
 
     def positive_terms(self) -> list[Term]:
-        return [t for c in self.clauses for t in c.terms()]
+        """Every term a hit may hold, each folded form once, in query order."""
+        seen: dict[str, Term] = {}
+        for c in self.clauses:
+            for t in c.terms():
+                seen.setdefault(t.folded, t)
+        return list(seen.values())
 
     def folded_display(self) -> str:
-        """The query as it was searched, after folding."""
+        """The query as it was searched, after folding (the 检索式 a result page shows)."""
+        if self.shown:
+            return self.shown
         parts = []
         for c in self.clauses:
             if c.same_sentence:
@@ -154,18 +193,49 @@ class ParsedQuery:
         return " ".join(parts)
 
 
+# -- words ----------------------------------------------------------------------------------------
+TERM, FIELD, OR, AND, NOT, NEAR, OPEN, CLOSE = "term", "field", "or", "and", "not", "near", "open", "close"
+_WORDS = {"or": OR, "或": OR, "and": AND, "与": AND, "not": NOT, "非": NOT, "/s": NEAR}
+_OR_MARKS = "|｜"
+_NEGATIONS = "-－−"
+_OPENS, _CLOSES = "(（", ")）"
+_QUOTE_ENDS = {'"': '"', "“": "”", "”": "”"}
+_FIELD_NAME = re.compile(r"([A-Za-z]+)[:：]")
+MAX_CLAUSES = 32  # an AND of ORs a query may expand to (a OR of ANDs multiplies out)
+
+
 @dataclass
 class _Token:
-    kind: str  # term | or | near | field
+    kind: str  # TERM FIELD OR AND NOT NEAR OPEN CLOSE
     text: str
     pos: int
-    negated: bool = False
     quoted: bool = False
     field: str = ""
 
 
+def _quoted(q: str, i: int) -> tuple[str, int]:
+    """The text of the quoted term opening at q[i] and the offset after it; a backslash makes the
+    next quote (or backslash) literal."""
+    end = _QUOTE_ENDS[q[i]]
+    out = []
+    j = i + 1
+    while j < len(q):
+        ch = q[j]
+        if ch == "\\" and j + 1 < len(q) and (q[j + 1] in _QUOTE_ENDS or q[j + 1] in "”\\"):
+            out.append(q[j + 1])
+            j += 2
+            continue
+        if ch == end:
+            return "".join(out), j + 1
+        out.append(ch)
+        j += 1
+    raise QueryError(f"引号没有闭合：第 {i + 1} 个字符的 {q[i]} 缺少对应的 {end}"
+                     f"（要查找引号本身，请在引号前加 \\）", q, i)
+
+
 def _tokens(q: str) -> list[_Token]:
     out: list[_Token] = []
+    groups = 0  # parentheses opened as groups and not yet closed
     i, n = 0, len(q)
     while i < n:
         ch = q[i]
@@ -173,116 +243,310 @@ def _tokens(q: str) -> list[_Token]:
             i += 1
             continue
         start = i
-        if ch == "|":
-            out.append(_Token("or", "|", start))
+        if ch in _OR_MARKS:
+            out.append(_Token(OR, ch, start))
             i += 1
             continue
-        negated = False
-        if ch == "-" and i + 1 < n and not q[i + 1].isspace():
-            negated = True
+        if ch in _NEGATIONS and i + 1 < n and not q[i + 1].isspace() and q[i + 1] not in _OR_MARKS:
+            out.append(_Token(NOT, ch, start))
             i += 1
+            continue
         fname = ""
-        m = re.match(r"([A-Za-z]+):", q[i:])
-        if m and not negated:
-            fname = m.group(1).lower()
-            if fname not in FIELDS:
-                raise QueryError(f"unknown field '{m.group(1)}:' (known fields: {', '.join(f + ':' for f in FIELDS)})",
-                                 q, i)
-            i += m.end()
+        m = _FIELD_NAME.match(q, i)
+        if m:
+            fname = _field_name(m, q, i)
+            i = m.end()
             if i >= n or q[i].isspace():
-                raise QueryError(f"'{fname}:' needs a value", q, i)
-        if i < n and q[i] in "\"“”":
-            close = re.compile(r"[\"“”]")
-            m2 = close.search(q, i + 1)
-            if not m2:
-                raise QueryError("unclosed quotation mark", q, i)
-            text = q[i + 1:m2.start()]
-            i = m2.end()
-            tok = _Token("field" if fname else "term", text, start, negated, True, fname)
-        else:
-            j = i
-            while j < n and not q[j].isspace() and q[j] != "|":
-                if q[j] == '"':
-                    break
-                j += 1
-            text = q[i:j]
-            i = j
-            if not fname and not negated and text == "OR":
-                out.append(_Token("or", text, start))
-                continue
-            if not fname and not negated and text.lower() == "/s":
-                out.append(_Token("near", text, start))
-                continue
-            if negated and not text:
-                raise QueryError("'-' must be followed by a term", q, start)
-            tok = _Token("field" if fname else "term", text, start, negated, False, fname)
-        out.append(tok)
+                raise QueryError(f"{fname}: 后面缺少要限定的值", q, i)
+        if q[i] in _QUOTE_ENDS:
+            text, i = _quoted(q, i)
+            out.append(_Token(FIELD if fname else TERM, text, start, quoted=True, field=fname))
+            continue
+        j = i
+        while j < n and not q[j].isspace() and q[j] not in _OR_MARKS and q[j] != '"':
+            j += 1
+        groups = _word(q, i, j, start, fname, groups, out)
+        i = j
     return out
+
+
+def _field_name(m: re.Match, q: str, at: int) -> str:
+    name = m.group(1).lower()
+    if name not in FIELDS:
+        raise QueryError(f"未知的字段 {m.group(1)}:（可用的字段：{' '.join(f + ':' for f in FIELDS)}；"
+                         f"要查找这段文字本身，请加引号）", q, at)
+    return name
+
+
+def _word(q: str, i: int, j: int, start: int, fname: str, groups: int, out: list[_Token]) -> int:
+    """The tokens of the word q[i:j] (``fname``: the field it is the value of, starting at
+    ``start``), onto ``out``; returns the groups still open. A parenthesis is text when the word
+    itself closes it (一村（社区）一法律顾问, （一）); one the word leaves open opens a group, one
+    that closes nothing in the word closes a group if one is open and is text otherwise (七))."""
+    pieces: list[tuple[str, int, int]] = []  # (kind, start, end) of the word's parts
+    own: list[int] = []  # the word's parentheses still open
+    begin = i
+    for k in range(i, j):
+        c = q[k]
+        if c in _OPENS:
+            own.append(k)
+        elif c in _CLOSES:
+            if own:
+                own.pop()
+            elif groups:
+                pieces += [(TERM, begin, k), (CLOSE, k, k + 1)]
+                groups -= 1
+                begin = k + 1
+    for k in own:  # left open by the word: groups (at most as many as the word's text allows)
+        pieces += [(TERM, begin, k), (OPEN, k, k + 1)]
+        begin = k + 1
+    groups += len(own)
+    pieces.append((TERM, begin, j))
+    first = True
+    for kind, a, b in pieces:
+        if kind != TERM:
+            out.append(_Token(kind, q[a:b], a))
+            continue
+        text = q[a:b]
+        if not text:
+            if first and fname:
+                raise QueryError(f"{fname}: 后面缺少要限定的值", q, a)
+            continue
+        m = None if first and fname else _FIELD_NAME.match(text)
+        if m:  # a field right after a parenthesis: (region:互助 …
+            name = _field_name(m, q, a)
+            if m.end() == len(text):
+                raise QueryError(f"{name}: 后面缺少要限定的值", q, a + m.end())
+            out.append(_Token(FIELD, text[m.end():], a, field=name))
+        elif first and fname:
+            out.append(_Token(FIELD, text, start, field=fname))
+        elif _WORDS.get(text.lower()):
+            out.append(_Token(_WORDS[text.lower()], text, a))
+        else:
+            out.append(_Token(TERM, text, a))
+        first = False
+    return groups
+
+
+# -- the tree of a query, and its AND of ORs ------------------------------------------------------
+@dataclass(frozen=True)
+class _Node:
+    op: str  # TERM NEAR AND OR NOT
+    pos: int
+    term: Term | None = None
+    near: tuple[Term, Term] | None = None
+    kids: tuple["_Node", ...] = ()
+
+
+_OP_NAMES = {OR: "OR", AND: "AND", NOT: "NOT", NEAR: "/s"}
+
+
+class _Parser:
+    """and := or ((AND)? or)* ; or := unary (OR unary)* ; unary := NOT unary | primary ;
+    primary := ( and ) | term [/s term] | field. Fields become filters (top level only)."""
+
+    def __init__(self, q: str, tokens: list[_Token], filters: Filters):
+        self.q, self.tokens, self.filters = q, tokens, filters
+        self.i = 0
+        self.depth = 0  # open groups, OR operands and NOTs around the token being read
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def error(self, message: str, tok: _Token | None) -> QueryError:
+        return QueryError(message, self.q, tok.pos if tok is not None else len(self.q))
+
+    def parse(self) -> _Node | None:
+        node = self.and_expr()
+        tok = self.peek()
+        if tok is not None:  # only a CLOSE can stop and_expr early, and those are matched
+            raise self.error(f"多余的 {tok.text}", tok)
+        return node
+
+    def and_expr(self) -> _Node | None:
+        kids: list[_Node] = []
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind == CLOSE:
+                break
+            if tok.kind == AND:
+                if not kids:
+                    raise self.error(f"{tok.text} 两边都要有检索词", tok)
+                self.i += 1
+                nxt = self.peek()
+                if nxt is None or nxt.kind in (CLOSE, AND, OR, NEAR):
+                    raise self.error(f"{tok.text} 两边都要有检索词", tok)
+                continue
+            node = self.or_expr()
+            if node is not None:
+                kids.append(node)
+        if not kids:
+            return None
+        return kids[0] if len(kids) == 1 else _Node(AND, kids[0].pos, kids=tuple(kids))
+
+    def or_expr(self) -> _Node | None:
+        first_tok = self.peek()
+        first = self.unary()
+        if self.peek() is None or self.peek().kind != OR:
+            return first
+        if first is None:
+            raise self.error("字段条件不能用 OR 连接（同一字段的几个值本来就是“或”：region:甲 region:乙）", first_tok)
+        kids = [first]
+        while (tok := self.peek()) is not None and tok.kind == OR:
+            self.i += 1
+            if self.peek() is None or self.peek().kind in (CLOSE, AND, OR, NEAR):
+                raise self.error(f"{tok.text} 两边都要有检索词", tok)
+            self.depth += 1
+            kid = self.unary()
+            self.depth -= 1
+            if kid is None:
+                raise self.error(f"{tok.text} 不能连接字段条件（同一字段的几个值本来就是“或”：region:甲 region:乙）", tok)
+            kids.append(kid)
+        return _Node(OR, kids[0].pos, kids=tuple(kids))
+
+    def unary(self) -> _Node | None:
+        tok = self.peek()
+        if tok.kind == NOT:
+            self.i += 1
+            nxt = self.peek()
+            if nxt is None or nxt.kind in (CLOSE, AND, OR, NEAR):
+                raise self.error(f"{tok.text} 后面要跟一个检索词", tok)
+            if nxt.kind == FIELD:
+                raise self.error("字段条件不能排除", nxt)
+            self.depth += 1
+            kid = self.unary()
+            self.depth -= 1
+            return _Node(NOT, tok.pos, kids=(kid,))
+        return self.primary()
+
+    def primary(self) -> _Node | None:
+        tok = self.peek()
+        self.i += 1
+        if tok.kind == OPEN:
+            self.depth += 1
+            node = self.and_expr()
+            self.depth -= 1
+            close = self.peek()
+            if close is None:
+                raise self.error(f"{tok.text} 没有对应的右括号（要查找括号本身，请加引号）", tok)
+            self.i += 1
+            if node is None:
+                raise self.error("括号里没有检索词", tok)
+            return node
+        if tok.kind == FIELD:
+            if self.depth:
+                raise self.error(f"{tok.field}: 要写在括号、OR 和排除之外（它限定整个检索）", tok)
+            _apply_field(self.filters, tok, self.q)
+            return None
+        if tok.kind in (OR, AND, NEAR):
+            raise self.error(f"{tok.text} 两边都要有检索词", tok)
+        node = _Node(TERM, tok.pos, term=_term(tok, self.q))
+        nxt = self.peek()
+        if nxt is not None and nxt.kind == NEAR:
+            self.i += 1
+            other = self.peek()
+            if other is None or other.kind != TERM:
+                raise self.error("/s 两边都要有检索词", nxt)
+            self.i += 1
+            node = _Node(NEAR, tok.pos, near=(node.term, _term(other, self.q)))
+        return node
+
+
+def _conjuncts(node: _Node, negated_at: int | None = None) -> list[list[tuple[int | None, _Node]]]:
+    """The node as an AND of ORs of literals (De Morgan, then AND over OR): (where the NOT that
+    negates it was written, or None; a leaf)."""
+    if node.op in (TERM, NEAR):
+        return [[(negated_at, node)]]
+    if node.op == NOT:
+        return _conjuncts(node.kids[0], None if negated_at is not None else node.pos)
+    parts = [_conjuncts(kid, negated_at) for kid in node.kids]
+    if (node.op == AND) == (negated_at is None):  # an AND, or a negated OR: the parts' clauses all hold
+        return [clause for part in parts for clause in part]
+    product: list[list[tuple[int | None, _Node]]] = [[]]
+    for part in parts:
+        product = [a + b for a in product for b in part]
+        if len(product) > MAX_CLAUSES:
+            raise QueryError(f"这个检索式展开后的条件太多（超过 {MAX_CLAUSES} 组“或”），请减少括号里的词", "", node.pos)
+    return product
+
+
+def _shown(node: _Node, inside: str = "") -> str:
+    if node.op == TERM:
+        return written_term(node.term.folded)
+    if node.op == NEAR:
+        return f"{written_term(node.near[0].folded)} /s {written_term(node.near[1].folded)}"
+    if node.op == NOT:
+        return "-" + _shown(node.kids[0], NOT)
+    text = (" OR " if node.op == OR else " ").join(_shown(k, node.op) for k in node.kids)
+    return f"({text})" if inside == NOT or (inside == OR and node.op == AND) else text
+
+
+def written_term(folded: str) -> str:
+    """A term as the query language writes it (quoted, with escapes, when it would not parse alone
+    as that one term: spaces, operators, quotes, parentheses at its ends, a field name)."""
+    plain = (folded and not any(c.isspace() or c in _OR_MARKS or c in _QUOTE_ENDS for c in folded)
+             and folded.lower() not in _WORDS and folded[0] not in _NEGATIONS + _OPENS
+             and folded[-1] not in _CLOSES and not _FIELD_NAME.match(folded))
+    return folded if plain else '"' + folded.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _term(tok: _Token, q: str) -> Term:
     folded = fold(tok.text).strip()
     if not folded:
-        raise QueryError("empty term" + (" in quotes" if tok.quoted else ""), q, tok.pos)
+        raise QueryError("引号里没有内容" if tok.quoted else "检索词是空的", q, tok.pos)
     return Term(tok.text, folded)
 
 
 def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQuery:
     if len(q) > max_chars:
-        raise QueryError(f"query is too long ({len(q)} characters; at most {max_chars})", q, max_chars)
+        raise QueryTooLong(f"检索式太长（{len(q)} 个字符，最多 {max_chars} 个）；要查找一段原文的出处，请用“查找出处”", q)
     bad = _LONE_SURROGATE.search(q)
     if bad:  # half of a UTF-16 pair (JSON "\ud800") or an undecodable byte (surrogateescape): not text
-        raise QueryError(f"the query holds an invalid character at position {bad.start()} "
-                         f"(U+{ord(bad.group()):04X}, half of a UTF-16 surrogate pair: not a character)",
-                         q, bad.start())
+        raise QueryError(f"检索式第 {bad.start() + 1} 个字符无效（U+{ord(bad.group()):04X}，"
+                         f"是 UTF-16 代理对的一半，不是字符）", q, bad.start())
     if not q.strip():
-        raise QueryError("empty query: type a phrase such as 出庭应诉率", q, 0)
+        raise QueryError("检索式是空的：请输入要查找的词句，如 出庭应诉率", q, 0)
     tokens = _tokens(q)
     parsed = ParsedQuery(q)
-    groups: list[list[_Token]] = []  # positive terms, OR-joined within a group
-    near_pairs: list[tuple[_Token, _Token]] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.kind in ("or", "near"):
-            raise QueryError(f"'{tok.text}' needs a term on each side", q, tok.pos)
-        if tok.kind == "field":
-            _apply_field(parsed.filters, tok, q)
-            i += 1
-            continue
-        if tok.negated:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            if nxt is not None and nxt.kind in ("or", "near"):
-                raise QueryError(f"an excluded term cannot be combined with '{nxt.text}'", q, nxt.pos)
-            parsed.excluded.append(_term(tok, q))
-            i += 1
-            continue
-        group = [tok]
-        i += 1
-        while i < len(tokens) and tokens[i].kind in ("or", "near"):
-            op = tokens[i]
-            if i + 1 >= len(tokens) or tokens[i + 1].kind != "term" or tokens[i + 1].negated:
-                raise QueryError(f"'{op.text}' needs a term on each side", q, op.pos)
-            if op.kind == "near":
-                if len(group) != 1:
-                    raise QueryError("'/s' cannot be mixed with OR in one group", q, op.pos)
-                near_pairs.append((group[0], tokens[i + 1]))
-                group = []
-                i += 2
-                break
-            group.append(tokens[i + 1])
-            i += 2
-        if group:
-            groups.append(group)
-    for group in groups:
-        parsed.clauses.append(Clause(any_of=tuple(_term(t, q) for t in group)))
-    for a, b in near_pairs:
-        parsed.clauses.append(Clause(same_sentence=(_term(a, q), _term(b, q))))
-    n_terms = len(parsed.positive_terms()) + len(parsed.excluded) + len(parsed.filters.section)
+    try:
+        tree = _Parser(q, tokens, parsed.filters).parse()
+        conjuncts = _conjuncts(tree) if tree is not None else []
+    except QueryError as exc:
+        raise QueryError(exc.message, q, exc.position) from None
+    n_terms = sum(t.kind == TERM for t in tokens) + len(parsed.filters.section)
     if n_terms > max_terms:
-        raise QueryError(f"too many terms ({n_terms}; at most {max_terms})", q, None)
+        raise QueryError(f"检索词太多（{n_terms} 个，最多 {max_terms} 个）", q, None)
+    seen: set[tuple] = set()
+    for clause in conjuncts:
+        negated = [(at, leaf) for at, leaf in clause if at is not None]
+        if negated and len(clause) > 1:
+            raise QueryError("排除（- 或 NOT）只能用于一个词或 (A OR B) 这样的组，不能放进 OR 里", q, negated[0][0])
+        if negated and negated[0][1].op == NEAR:
+            raise QueryError("/s 的组合不能排除", q, negated[0][0])
+        near = [leaf for _, leaf in clause if leaf.op == NEAR]
+        if near and (len(clause) > 1 or negated):
+            raise QueryError("/s 不能与 OR 或排除用在同一组里", q, near[0].pos)
+        if negated:
+            term = negated[0][1].term
+            key = ("-", term.folded)
+            if key not in seen:
+                seen.add(key)
+                parsed.excluded.append(term)
+            continue
+        if near:
+            a, b = near[0].near
+            key = ("/s", a.folded, b.folded)
+            made = Clause(same_sentence=(a, b))
+        else:
+            terms = list({leaf.term.folded: leaf.term for _, leaf in clause}.values())
+            key = ("or", *sorted(t.folded for t in terms))
+            made = Clause(any_of=tuple(terms))
+        if key not in seen:
+            seen.add(key)
+            parsed.clauses.append(made)
     if not parsed.clauses and parsed.filters.is_empty():
-        raise QueryError("nothing to search for: add a term that is not excluded", q, 0)
+        raise QueryError("没有可检索的内容：至少要有一个不被排除的检索词", q, 0)
+    parsed.shown = _shown(tree) if tree is not None else ""
     return parsed
 
 
@@ -291,7 +555,7 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
     if tok.field == "year":
         m = re.fullmatch(r"(\d{4})(?:\s*(?:\.\.|-|~|—)\s*(\d{4})?)?", value) or re.fullmatch(r"\.\.(\d{4})", value)
         if not m:
-            raise QueryError(f"year:{value} is not a year or a range like year:2020..2022", q, tok.pos)
+            raise QueryError(f"year:{value} 不是年份，也不是 year:2020..2022 这样的年份范围", q, tok.pos)
         if value.startswith(".."):
             filters.year_to = int(m.group(1))
             return
@@ -301,7 +565,7 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.year_from = lo
         filters.year_to = int(hi) if hi else (None if ranged else lo)
         if filters.year_to is not None and filters.year_to < lo:
-            raise QueryError(f"year range {value} ends before it starts", q, tok.pos)
+            raise QueryError(f"年份范围 {value} 的终止年早于起始年", q, tok.pos)
     elif tok.field == "region":
         filters.region.append(fold(value))
     elif tok.field == "type":

@@ -1,10 +1,11 @@
 """Looser queries that do find something, for a search that found nothing: without the chosen
-filters, the terms OR-ed, each term alone, and the first two terms shortened."""
+filters, the terms OR-ed, each term alone, and the first two terms shortened; each written as a
+query that parses (a term quoted where it holds spaces or operators)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from indexer.search.query import Filters, ParsedQuery, QueryError
+from indexer.search.query import Filters, ParsedQuery, QueryError, written_term
 from indexer.search.results import Suggestion
 
 MAX_SUGGESTIONS = 4
@@ -17,12 +18,13 @@ def _candidates(q: str, filters: Filters, parsed: ParsedQuery | None) -> list[tu
         cands.append((q, True))
     terms = [t.raw for t in parsed.positive_terms()] if parsed else []
     if len(terms) > 1:
-        cands.append((" OR ".join(terms), False))
-        cands += [(t, False) for t in terms]
+        cands.append((" OR ".join(map(written_term, terms)), False))
+        cands += [(written_term(t), False) for t in terms]
     for t in terms[:2]:
         if len(t) >= 3:
             half = max(2, len(t) // 2)
-            cands += [(t[:-1], False), (t[1:], False), (t[:half], False), (t[half:], False), (t[:-2], False)]
+            cands += [(written_term(part.strip()), False) for part in (t[:-1], t[1:], t[:half], t[half:], t[:-2])
+                      if part.strip()]
     return cands
 
 
