@@ -21,7 +21,7 @@ import click
 from indexer import __version__
 from indexer.config import ConfigError, load_settings
 from indexer.model import ReadError, ReadLimits
-from indexer.terminal import (SHOWN_CHARS, TEXT, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
+from indexer.terminal import (SHOWN_CHARS, TEXT, counted, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
                               skipped_lines, to_json)
 
 class PolicySearch(click.Group):
@@ -199,8 +199,14 @@ def _search_help() -> str:
 @click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date", "report"]), default="relevance", show_default=True)
 @click.option("--by-report", is_flag=True, help="Group hits by report.")
+@click.option("--color", "color_when", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the matches: auto = on a terminal, unless NO_COLOR is set.")
+@click.option("--marks", is_flag=True,
+              help="Without colour, put 【】 around the matches (off by default: 文号 hold real 【】).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, as_json: bool) -> None:
+def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, color_when: str,
+           marks: bool, as_json: bool) -> None:
+    """Exit status: 0 found, 1 nothing found (as grep), 2 a bad query or option."""
     from indexer.search.query import QueryError, QueryTooLong
 
     settings = _settings(index=index_dir)
@@ -221,23 +227,30 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
     if as_json:
         click.echo(to_json(result.to_dict()))
         return
-    color = sys.stdout.isatty()
+    if result.total and page > result.pages:
+        raise click.UsageError(f"page {page} is past the last page ({result.pages} "
+                               f"{'page' if result.pages == 1 else 'pages'} of {limit} "
+                               f"{'report' if by_report else 'hit'}{'s' if limit > 1 else ''})")
+    color = color_when == "always" or (color_when == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
-    click.echo(f"{result.total} paragraphs in {result.reports} reports for {printable(result.folded or query, SHOWN_CHARS)} "
-               f"({result.took_ms:.0f} ms) — {unit}")
+    click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')} for "
+               f"{printable(result.folded or query, SHOWN_CHARS)} ({result.took_ms:.0f} ms) — {unit}")
     if result.total == 0:
         click.echo("No paragraph contains it. Try fewer or shorter terms, or drop a filter.")
+        sys.exit(1)
+    style = "color" if color else "marks" if marks else "plain"
     if result.groups is not None:
         for group in result.groups:
             ref = group.report
             click.echo("")
-            head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}") + f" — {group.count} paragraphs"
-            click.echo(click.style(head, bold=True) if color else head)
+            head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}") + \
+                f" — {counted(group.count, 'paragraph')}"
+            click.echo(click.style(head, bold=True) if color else head, color=color)
             for hit in group.hits:
-                echo_hit(hit, color, with_report=False)
+                echo_hit(hit, style, with_report=False)
         return
     for hit in result.hits:
-        echo_hit(hit, color, with_report=True)
+        echo_hit(hit, style, with_report=True)
 
 
 @main.command()

@@ -114,27 +114,34 @@ def echo_outline(report) -> None:
             click.echo(f"{indent}{printable(p.text)}  [¶{p.ordinal}]")
 
 
-def highlighted(text: str, spans: list[list[int]], color: bool) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 report``, ``2 reports``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def highlighted(text: str, spans: list[list[int]], style: str) -> str:
+    """text with its matches shown: ``style`` "color" (red, bold), "marks" (【】) or "plain"."""
     out, pos = [], 0
     for s, e in spans:
         out.append(printable(text[pos:s]))
         seg = printable(text[s:e])
-        out.append(click.style(seg, fg="red", bold=True) if color else f"【{seg}】")
+        out.append(click.style(seg, fg="red", bold=True) if style == "color" else f"【{seg}】" if style == "marks" else seg)
         pos = e
     out.append(printable(text[pos:]))
     return "".join(out)
 
 
-def echo_hit(hit, color: bool, with_report: bool) -> None:
+def echo_hit(hit, style: str, with_report: bool) -> None:
     ref = hit.report
+    color = style == "color"  # click drops styles on a pipe unless told (--color always)
     if with_report:
         click.echo("")
         head = printable(f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'}")
-        click.echo(click.style(head, bold=True) if color else head)
+        click.echo(click.style(head, bold=True) if color else head, color=color)
     if hit.section:
         click.echo("  " + printable(" › ".join(hit.section)))
     click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}")
-    click.echo("  " + highlighted(hit.text, hit.highlights, color))
+    click.echo("  " + highlighted(hit.text, hit.highlights, style), color=color)
 
 
 def shown_citation(citation: str) -> str:

@@ -48,7 +48,9 @@ def test_search_json_shape_and_plain_output(seed_index):
         assert hit["text"][s:e] == "出庭应诉率"
     plain = run("search", "出庭应诉率", "--index", str(seed_index))
     assert "\x1b[" not in plain.stdout  # no colour codes when piped
-    assert "【出庭应诉率】" in plain.stdout and "4 paragraphs in 4 reports" in plain.stdout
+    assert "出庭应诉率" in plain.stdout and "【" not in plain.stdout and "4 paragraphs in 4 reports" in plain.stdout
+    marked = run("search", "出庭应诉率", "--index", str(seed_index), "--marks")
+    assert marked.stdout.count("【出庭应诉率】") >= 4 and "\x1b[" not in marked.stdout
 
 
 def test_search_bad_query_is_a_usage_error_not_a_traceback(seed_index):
@@ -302,3 +304,27 @@ def test_parse_and_index_apply_the_read_limits_of_the_settings(tmp_path):
     assert proc.returncode == 1
     skipped = json.loads(proc.stdout)["skipped"]
     assert len(skipped) == len(SEEDS) and all("max_file_mb" in s["reason"] for s in skipped)
+
+
+def test_search_colour_marks_and_exit_status_as_grep(seed_index):
+    ix = ("--index", str(seed_index))
+    always = run("search", "出庭应诉率", *ix, "--color", "always")
+    assert always.returncode == 0 and "\x1b[" in always.stdout and "出庭应诉率\x1b[0m" in always.stdout
+    never = run("search", "出庭应诉率", *ix, "--color", "never", "--marks")
+    assert "\x1b[" not in never.stdout and "【出庭应诉率】" in never.stdout
+    env = {**os.environ, "NO_COLOR": "1"}
+    assert "\x1b[" not in run("search", "出庭应诉率", *ix, env=env).stdout
+    none = run("search", "不在语料里的短语", *ix)
+    assert none.returncode == 1 and "0 paragraphs in 0 reports" in none.stdout and not none.stderr
+    past = run("search", "出庭应诉率", *ix, "--page", "9")
+    assert past.returncode == 2 and "page 9 is past the last page (1 page of 10 hits)" in past.stderr, past.stderr
+
+
+def test_search_counts_are_singular_for_one(seed_index):
+    ix = ("--index", str(seed_index))
+    data = json.loads(run("search", "出庭应诉率为", *ix, "--json").stdout)
+    assert (data["total"], data["reports"]) == (1, 1)
+    assert "1 paragraph in 1 report for 出庭应诉率为" in run("search", "出庭应诉率为", *ix).stdout
+    data = json.loads(run("search", "盐池县", *ix, "--json").stdout)
+    assert data["total"] > 1 and data["reports"] == 1
+    assert f"{data['total']} paragraphs in 1 report for" in run("search", "盐池县", *ix).stdout
