@@ -189,7 +189,8 @@ def _search_help() -> str:
     from indexer.search.query import syntax_text
 
     # \b keeps click from re-wrapping the syntax table.
-    return f"Find every paragraph that contains QUERY.\n\n\b\n查询语法（Query language）:\n{syntax_text()}"
+    return (f"Find every paragraph that contains QUERY.\n\n\b\n查询语法（Query language）:\n{syntax_text()}\n\n"
+            "Exit status: 0 found, 1 nothing found (as grep, also with --json), 2 a bad query or option.")
 
 
 @main.command(help=_search_help())
@@ -206,7 +207,6 @@ def _search_help() -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, color_when: str,
            marks: bool, as_json: bool) -> None:
-    """Exit status: 0 found, 1 nothing found (as grep), 2 a bad query or option."""
     from indexer.search.query import QueryError, QueryTooLong
 
     settings = _settings(index=index_dir)
@@ -226,7 +226,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         raise click.UsageError(msg) from exc
     if as_json:
         click.echo(to_json(result.to_dict()))
-        return
+        sys.exit(0 if result.total else 1)
     if result.total and page > result.pages:
         raise click.UsageError(f"page {page} is past the last page ({result.pages} "
                                f"{'page' if result.pages == 1 else 'pages'} of {limit} "

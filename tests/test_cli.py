@@ -273,7 +273,7 @@ def test_parse_shows_odd_names_escaped_and_json_keeps_them(tmp_path):
 
 def test_search_echoes_a_query_with_control_characters_escaped(seed_index):
     proc = run("search", "\x1b[2J出庭应诉率", "--index", str(seed_index))
-    assert proc.returncode == 0 and "\x1b" not in proc.stdout and "\\x1b" in proc.stdout
+    assert proc.returncode == 1 and "\x1b" not in proc.stdout and "\\x1b" in proc.stdout  # found nothing, as grep
 
 
 def test_an_unforeseen_error_is_a_message_not_a_traceback(seed_index, monkeypatch):
@@ -316,6 +316,8 @@ def test_search_colour_marks_and_exit_status_as_grep(seed_index):
     assert "\x1b[" not in run("search", "出庭应诉率", *ix, env=env).stdout
     none = run("search", "不在语料里的短语", *ix)
     assert none.returncode == 1 and "0 paragraphs in 0 reports" in none.stdout and not none.stderr
+    as_json = run("search", "不在语料里的短语", *ix, "--json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["total"] == 0
     past = run("search", "出庭应诉率", *ix, "--page", "9")
     assert past.returncode == 2 and "page 9 is past the last page (1 page of 10 hits)" in past.stderr, past.stderr
 
