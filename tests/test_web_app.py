@@ -240,7 +240,20 @@ def test_year_and_type_filters(client, eng):
     assert d["total"] == eng.search("法治政府", filters=Filters(year_from=2020, year_to=2021)).total
     d = client.get("/api/search?q=法治政府&type=总结").get_json()
     assert d["total"] > 0 and all(h["report"]["doc_type"] == "总结" for h in d["hits"])
-    r = client.get("/api/search?q=法治政府&year=2020&year=2024")
+    # Any set of years, consecutive or not (issue 13: one checkbox used to replace another).
+    years = sorted({r.year for r in eng.reports() if r.year})
+    assert len(years) >= 3
+    picked = [years[0], years[-1]]
+    d = client.get("/api/search", query_string={"q": "法治政府", "year": [str(y) for y in picked]}).get_json()
+    want = sum(eng.search("法治政府", filters=Filters(year_from=y, year_to=y)).total for y in picked)
+    assert d["total"] == want > 0 and {h["report"]["year"] for h in d["hits"]} <= set(picked)
+    assert d["total"] == eng.search(f"法治政府 year:{picked[0]},{picked[1]}").total
+    assert d["total"] == eng.search(f"法治政府 year：{picked[0]}、{picked[1]}").total
+    selected = {f["value"] for f in d["facets"]["year"] if f["selected"]}
+    assert selected == {str(y) for y in picked}
+    page = html(client.get("/", query_string={"q": "法治政府", "year": str(picked[0])}))
+    assert f"year={picked[0]}&amp;year={years[1]}" in page  # another year's box adds to the first
+    r = client.get("/api/search?q=法治政府&year=2020..2022&year=2024")
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
     r = client.get("/api/search?q=法治政府&year=20x1")
     assert r.status_code == 400

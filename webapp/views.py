@@ -138,27 +138,23 @@ def search_params(args) -> dict:
     return params
 
 
-def _year_range(years: list[str]) -> tuple[int | None, int | None]:
-    """The years chosen (one, a range, or consecutive ones) as (from, to)."""
+def _year_filter(years: list[str]) -> dict:
+    """The years chosen (one, a range, or any set of years) as Filters.chosen's arguments."""
     if not years:
-        return None, None
+        return {}
     if len(years) == 1:
         lo, hi = _YEAR.fullmatch(years[0]).groups()
         if hi is not None and int(hi) < int(lo):
             raise WebError("bad_request", f"参数 year：年份范围 {years[0]} 的终止年早于起始年")
-        return int(lo), int(hi or lo)
+        return {"year_from": int(lo), "year_to": int(hi or lo)}
     if any(".." in y for y in years):
         raise WebError("bad_request", "参数 year：范围只能单独使用")
-    ys = sorted(int(y) for y in years)
-    if ys != list(range(ys[0], ys[-1] + 1)):
-        raise WebError("bad_request", "参数 year：可以选一个年份或连续的几年")
-    return ys[0], ys[-1]
+    return {"years": [int(y) for y in years]}
 
 
 def chosen_filters(params: dict) -> Filters:
     """The filters picked in the UI (``search_params``' region, type and year)."""
-    year_from, year_to = _year_range(params["year"])
-    return Filters.chosen(region=params["region"], doc_type=params["type"], year_from=year_from, year_to=year_to)
+    return Filters.chosen(region=params["region"], doc_type=params["type"], **_year_filter(params["year"]))
 
 
 # -- search ---------------------------------------------------------------------------------------

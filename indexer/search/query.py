@@ -34,7 +34,7 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("(复议 OR 诉讼) 败诉", "（复议 | 诉讼） -撤诉"), "括号分组；括号要贴在词首、词尾，且括住不止一个词（一村（社区）一法律顾问 仍是一个词）"),
     (('"双随机、一公开"', "“双随机 一公开”", '"“八五”普法"', '"4\\"号"'), "引号内作为一个整体，含空格、标点和运算符；引号内的同种引号前加 \\"),
     (("法律顾问 /s 村",), "两个词出现在同一句中（同句）"),
-    (("region:互助", "year:2021", "year:2020..2022"), "限定地区、年份或年份范围（冒号也可以是全角：）"),
+    (("region:互助", "year:2021", "year:2020..2022", "year:2019,2021"), "限定地区、年份、年份范围或几个年份（冒号也可以是全角：）"),
     (("type:报告", "section:复议", "docno:互政〔2022〕4号"), "限定文种、章节标题、文号"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
@@ -105,6 +105,7 @@ class Filters:
     region: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
+    years: list[int] = field(default_factory=list)  # any of these years (year:2019,2021), besides the range
     doc_type: list[str] = field(default_factory=list)
     report: list[str] = field(default_factory=list)
     section: list[Term] = field(default_factory=list)
@@ -116,11 +117,11 @@ class Filters:
 
     @classmethod
     def chosen(cls, *, region: list[str] = (), doc_type: list[str] = (), year_from: int | None = None,
-               year_to: int | None = None, report: list[str] = ()) -> "Filters":
+               year_to: int | None = None, years: list[int] = (), report: list[str] = ()) -> "Filters":
         """Filters picked outside the query language (the web UI's facets), folded as the parser
         folds a ``region:`` or ``type:`` value."""
         return cls(region=[fold(v.strip()) for v in region], doc_type=[fold(v.strip()) for v in doc_type],
-                   year_from=year_from, year_to=year_to, report=list(report))
+                   year_from=year_from, year_to=year_to, years=sorted(set(years)), report=list(report))
 
     def merged(self, other: "Filters") -> "Filters":
         """Both sets of filters at once: value lists add up (OR within one, AND with the query's
@@ -138,7 +139,7 @@ class Filters:
         if facet == "type":
             return replace(self, doc_type=[])
         if facet == "year":
-            return replace(self, year_from=None, year_to=None)
+            return replace(self, year_from=None, year_to=None, years=[])
         raise ValueError(f"unknown facet {facet!r} (known: {', '.join(FACETS)})")
 
     def selects(self, facet: str) -> bool:
@@ -151,13 +152,15 @@ class Filters:
         if self.year_from is not None or self.year_to is not None:
             lo, hi = self.year_from, self.year_to
             parts.append(f"year:{lo}" if lo == hi else f"year:{lo or ''}..{hi or ''}")
+        if self.years:
+            parts.append("year:" + ",".join(map(str, self.years)))
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
         return " ".join(parts)
 
     def to_dict(self) -> dict:
         return {
-            "region": self.region, "year_from": self.year_from, "year_to": self.year_to,
+            "region": self.region, "year_from": self.year_from, "year_to": self.year_to, "years": self.years,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
             "docno": self.docno, "cites": self.cites,
         }
@@ -552,10 +555,13 @@ def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQ
 
 def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
     value = tok.text.strip()
-    if tok.field == "year":
+    if tok.field == "year" and re.fullmatch(r"\d{4}(\s*[,，、]\s*\d{4})+", value):
+        filters.years = sorted(set(filters.years) | {int(y) for y in re.findall(r"\d{4}", value)})
+    elif tok.field == "year":
         m = re.fullmatch(r"(\d{4})(?:\s*(?:\.\.|-|~|—)\s*(\d{4})?)?", value) or re.fullmatch(r"\.\.(\d{4})", value)
         if not m:
-            raise QueryError(f"year:{value} 不是年份，也不是 year:2020..2022 这样的年份范围", q, tok.pos)
+            raise QueryError(f"year:{value} 不是年份，也不是 year:2020..2022 这样的范围或 year:2019,2021 这样的几个年份",
+                             q, tok.pos)
         if value.startswith(".."):
             filters.year_to = int(m.group(1))
             return

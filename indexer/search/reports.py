@@ -97,6 +97,9 @@ class ReportColumns:
         if f.year_to is not None:
             touched = True
             mask &= (self.years <= f.year_to) & (self.years > 0)
+        if f.years:
+            touched = True
+            mask &= np.isin(self.years, np.array(f.years, dtype=np.int32))
         if f.doc_type:
             touched = True
             mask &= np.array([any(v in t for v in f.doc_type) if t else False for t in self.types], dtype=bool)
