@@ -324,6 +324,23 @@ def test_empty_results_show_folded_query_and_suggestions(client):
     # a filter that empties the result suggests dropping it
     d = client.get("/api/search?q=出庭应诉率&region=乐都区&year=2024").get_json()
     assert d["total"] == 0 and any(s["filters_dropped"] for s in d["suggestions"])
+    # ... and each filter that empties it is named, with the count without it (issue 13)
+    emptying = {e["dimension"]: e for e in d["emptying_filters"]}
+    for dim, param, value in (("region", "region", "乐都区"), ("year", "year", "2024")):
+        alone = client.get("/api/search", query_string={"q": "出庭应诉率", param: value}).get_json()["total"]
+        other = {"region": ("year", "2024"), "year": ("region", "乐都区")}[dim]
+        without = client.get("/api/search", query_string={"q": "出庭应诉率", other[0]: other[1]}).get_json()["total"]
+        assert (dim in emptying) == (without > 0), (dim, without)
+        if dim in emptying:
+            assert emptying[dim]["count"] == without and emptying[dim]["values"] == [value]
+            assert param + "=" not in emptying[dim]["url"]
+    assert emptying, "the seed corpus has 出庭应诉率 in 乐都区 or in 2024"
+    page = html(client.get("/?q=出庭应诉率&region=乐都区&year=2024"))
+    assert "是筛选条件让结果为空" in page and "去掉这个筛选" in page
+    # a filter written in the query is named too, without a link (the query has to be edited)
+    d = client.get("/api/search", query_string={"q": "出庭应诉率 region:乐都区 year:2024"}).get_json()
+    assert d["total"] == 0 and {e["dimension"] for e in d["emptying_filters"]} == set(emptying)
+    assert all(e["url"] is None for e in d["emptying_filters"])
 
 
 def test_bad_query_keeps_query_and_message(client):

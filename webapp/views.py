@@ -206,6 +206,23 @@ def _suggestions(params: dict, filters: Filters) -> list[dict]:
     return out
 
 
+# The UI's filter parameter of each Filters dimension it can choose (the others are in the query).
+_UI_FILTERS = {"region": "region", "year": "year", "doc_type": "type"}
+
+
+def _emptying_filters(params: dict, filters: Filters) -> list[dict]:
+    """The filters that made a search find nothing, each with the count without it and, when only
+    the UI chose it (not the query), the link that drops it."""
+    out = []
+    parsed_own = engine().parse(params["q"]).filters if params["q"] else Filters()
+    for e in engine().emptying_filters(params["q"], filters):
+        ui = _UI_FILTERS.get(e.dimension)
+        from_ui_only = ui is not None and bool(params[ui]) and not parsed_own.selects(ui)
+        out.append({"dimension": e.dimension, "label": e.label, "values": e.values, "count": e.count,
+                    "url": links.current_url_with(**{ui: None, "page": None}) if from_ui_only else None})
+    return out
+
+
 def search_model(args) -> dict:
     params = search_params(args)
     if not params["q"] and not any(params[d] for d in FACETS):
@@ -227,6 +244,7 @@ def search_model(args) -> dict:
         h["report"]["display_title"] = hit.report.display_title
         _decorate_hit(h, params["q"])
     d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
+    d["emptying_filters"] = _emptying_filters(params, filters) if result.total == 0 else []
     return d
 
 

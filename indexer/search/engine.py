@@ -21,10 +21,9 @@ from indexer.search.match import TermCounts, matching_rows
 from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
-from indexer.search.results import (Hit, NotFound, ParagraphView, ReportGroup, ReportHits, ReportPage, ReportRef,
-                                    ReportView,
-                                    RetiredParagraph, SearchResult, Suggestion)
-from indexer.search.suggest import suggestions
+from indexer.search.results import (EmptyingFilter, Hit, NotFound, ParagraphView, ReportGroup, ReportHits, ReportPage,
+                                    ReportRef, ReportView, RetiredParagraph, SearchResult, Suggestion)
+from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
 from indexer.store.integrity import latest_generation, toc_name
 from indexer.store.layout import open_index
@@ -269,6 +268,11 @@ class SearchEngine:
     def suggestions(self, q: str, filters: Filters) -> list[Suggestion]:
         """Looser queries than ``q`` with ``filters`` that do find something (``suggest``)."""
         return suggestions(q, filters, self.parse, self.count)
+
+    def emptying_filters(self, q: str, filters: Filters | None = None) -> list[EmptyingFilter]:
+        """For a search that found nothing: the filter dimensions (the query's and ``filters``)
+        without each of which it finds something (``suggest.emptying_filters``)."""
+        return emptying_filters(self.parse_with(q, filters), lambda parsed: int(self.match(parsed).size))
 
     def query_highlights(self, text: str, q: str) -> list[list[int]]:
         """Spans of ``text`` where the positive terms of query ``q`` occur."""

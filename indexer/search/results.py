@@ -186,3 +186,14 @@ class Suggestion:
     query: str
     count: int
     filters_dropped: bool
+
+
+@dataclass
+class EmptyingFilter:
+    """One filter dimension of a search that found nothing, without which it finds ``count``
+    paragraphs: the no-results message names it (``suggest.emptying_filters``)."""
+
+    dimension: str  # a Filters field: region, year, doc_type, report, section, docno, cites
+    label: str  # in Chinese: 地区, 年份, …
+    values: list[str]  # as written
+    count: int

@@ -4,9 +4,10 @@ query that parses (a term quoted where it holds spaces or operators)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from indexer.search.query import Filters, ParsedQuery, QueryError, written_term
-from indexer.search.results import Suggestion
+from indexer.search.results import EmptyingFilter, Suggestion
 
 MAX_SUGGESTIONS = 4
 
@@ -51,4 +52,37 @@ def suggestions(q: str, filters: Filters, parse: Callable[[str], ParsedQuery],
             out.append(Suggestion(cq, n, dropped))
         if len(out) >= MAX_SUGGESTIONS:
             break
+    return out
+
+
+FILTER_LABELS = {"region": "地区", "year": "年份", "doc_type": "文种", "report": "报告", "section": "章节",
+                 "docno": "文号", "cites": "引用"}
+
+
+def _years_shown(f: Filters) -> list[str]:
+    shown = [str(y) for y in f.years]
+    if f.year_from is not None or f.year_to is not None:
+        lo, hi = f.year_from, f.year_to
+        shown.insert(0, str(lo) if lo == hi else f"{lo or ''}..{hi or ''}")
+    return shown
+
+
+def emptying_filters(parsed: ParsedQuery, count: Callable[[ParsedQuery], int]) -> list[EmptyingFilter]:
+    """For a query (its filters, the chosen ones merged in) that found nothing: each filter
+    dimension without which it finds something, with that count. Values of one dimension are
+    OR-ed, so only a whole dimension can be what empties the result."""
+    f = parsed.filters
+    out = []
+    for dim, label in FILTER_LABELS.items():
+        if dim == "year":
+            values = _years_shown(f)
+            rest = f.without("year")
+        else:
+            values = [v.raw if dim == "section" else v for v in getattr(f, dim)]
+            rest = replace(f, **{dim: []})
+        if not values or (not parsed.clauses and rest.is_empty()):
+            continue
+        n = count(replace(parsed, filters=rest))
+        if n:
+            out.append(EmptyingFilter(dim, label, values, n))
     return out
