@@ -149,3 +149,12 @@ def test_suggestions_are_queries_that_find_what_they_say(engine, q):
         assert engine.search(s.query).total == s.count > 0, s.query  # parses, and finds that many
         assert " AND " not in s.query and "OR OR" not in s.query
     assert suggestions or q.startswith('"法治')
+
+
+def test_a_county_by_its_common_name(engine):
+    """region:互助县 found nothing: the corpus knows 互助土族自治县 (issue 13)."""
+    full = engine.search("法治 region:互助土族自治县").total
+    assert full > 0
+    assert engine.search("法治 region:互助县").total == engine.search("法治 region:互助").total == full
+    assert {h.report.region for h in engine.search("法治 region:互助县", per_page=100).hits} == {"互助土族自治县"}
+    assert engine.search("法治 region:互助市").total == 0  # the short name keeps its kind of place

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.normalise import fold_docno
+from indexer.normalise import fold, fold_docno
 from indexer.search.query import FACETS, Filters
 from indexer.search.results import UNKNOWN, ReportRef
 from indexer.store.exact import ExactStore
 from indexer.store.pieces import report_columns_of
+
+# A county's common name drops what comes between its first characters and this last one
+# (互助土族自治县 is 互助县, 阿克塞哈萨克族自治县 阿克塞县).
+_SHORT_NAME_ENDS = "县区市旗"
+
 
 def report_ref(row) -> ReportRef:
     m = row.meta
@@ -59,6 +64,7 @@ class ReportColumns:
         self.date_keys = np.array([int(d.replace("-", "")) if d else 0 for d in table.column("date")], dtype=np.int64)
         self.regions = table.column("region")
         self.region_text = table.column("region_text")
+        self.folded_regions = [fold(r) for r in self.regions]
         self.types = table.column("type")
         self.docnos = table.column("docno")
         self._titles: dict[int, str] = {}
@@ -90,7 +96,7 @@ class ReportColumns:
         touched = False
         if f.region:
             touched = True
-            mask &= np.array([any(v in t for v in f.region) for t in self.region_text], dtype=bool)
+            mask &= np.logical_or.reduce([self.region_mask(v) for v in f.region])
         if f.year_from is not None:
             touched = True
             mask &= self.years >= f.year_from
@@ -112,6 +118,16 @@ class ReportColumns:
             wanted_nos = {fold_docno(d) for d in f.docno}
             mask &= np.array([d in wanted_nos for d in self.docnos], dtype=bool)
         return mask if touched else None
+
+    def region_mask(self, value: str) -> np.ndarray:
+        """Reports in the region ``value`` (folded): a county, city or province whose name holds
+        it, or else the counties its common short name stands for (互助县: 互助土族自治县; XY县
+        is any county named XY…县, XY区 any XY…区)."""
+        mask = np.array([value in t for t in self.region_text], dtype=bool)
+        if mask.any() or len(value) < 3 or value[-1] not in _SHORT_NAME_ENDS:
+            return mask
+        base, end = value[:-1], value[-1]
+        return np.array([r.startswith(base) and r.endswith(end) for r in self.folded_regions], dtype=bool)
 
     def hits_per_report(self, hit_reports: np.ndarray) -> np.ndarray:
         """How many hits each report holds, given the report of every hit."""
