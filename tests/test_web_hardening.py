@@ -376,7 +376,9 @@ HOSTILE_URLS = [
 
 
 def _assert_no_crash(status: int, content_type: str, body: str, url: str) -> None:
-    assert status < 500, (status, url, body[:300])
+    # 503 is the one designed 5xx: the server's citation index is still being built (cites:)
+    assert status < 500 or (status == 503 and ("citations_pending" in body or "正在统计全部" in body)), \
+        (status, url, body[:300])
     assert "Traceback" not in body and 'File "' not in body, url
     if url.startswith("/api/") and "download=1" not in url:
         assert content_type.startswith("application/json"), (url, content_type)

@@ -35,6 +35,7 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
     """Give ``app`` an engine (``engine``, or one opened on ``settings``' index) and keep it fresh."""
     if engine is None:
         engine = SearchEngine.from_settings(settings)
+    engine.serving = True  # no request waits for a slow first build (the citation index)
     app.extensions[_ENGINE] = engine
     app.extensions[_CHECKED] = time.monotonic()
     reopening = threading.Lock()  # one reopen at a time

@@ -10,13 +10,15 @@ from flask import Blueprint, jsonify, redirect, render_template, request, send_f
 from werkzeug.exceptions import HTTPException
 
 from indexer.citations.quote import MAX_QUOTE_CHARS
+from indexer.search.results import CitationsPending
 
 from . import links, views
 from .views import WebError
 
 bp = Blueprint("pages", __name__)
 
-ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了"}
+ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了", 503: "请稍后再试"}
+CITATIONS_RETRY_S = 15  # Retry-After of a page that needs the citation index while it is being built
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
 
 
@@ -155,6 +157,14 @@ def install_error_handlers(app) -> None:
             return jsonify(err.to_dict()), err.status
         return render_template("error.html", status=err.status, title=ERROR_TITLES.get(err.status, "出错了"),
                                message=err.message, q=""), err.status
+
+    @app.errorhandler(CitationsPending)
+    def _citations_pending(exc: CitationsPending):
+        headers = {"Retry-After": str(CITATIONS_RETRY_S)}
+        if _wants_json():
+            return jsonify({"ok": False, "error": {"code": "citations_pending", "message": exc.message}}), 503, headers
+        return render_template("error.html", status=503, title=ERROR_TITLES[503], message=exc.message, q=""), 503, \
+            headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -20,7 +20,7 @@ from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, 
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.engine import NotFound
 from indexer.search.query import FACETS, SORTS, Filters, QueryError, QueryTooLong
-from indexer.search.results import UNKNOWN
+from indexer.search.results import UNKNOWN, CitationsPending
 from indexer.store.schema import rid_of
 
 from . import links
@@ -554,9 +554,13 @@ def _entry_dict(e) -> dict:
 
 
 def report_citations(rid: str) -> dict:
-    """What report ``rid`` cites and who cites it, for the report page."""
-    ci = engine().citations()
-    return {"cites": [_entry_dict(e) for e in ci.cites(rid)],
+    """What report ``rid`` cites and who cites it, for the report page; while the corpus-wide
+    index is being built, ``pending`` says so and the page is shown without them."""
+    try:
+        ci = engine().citations()
+    except CitationsPending as exc:
+        return {"cites": [], "cited_by": [], "pending": exc.message}
+    return {"pending": None, "cites": [_entry_dict(e) for e in ci.cites(rid)],
             "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(rid_of(p), p)}
                                                        for p in e.pids[:MAX_CITING]]) for e in ci.cited_by(rid)]}
 

@@ -136,6 +136,15 @@ class ReportPage:
                 "order": self.order}
 
 
+class CitationsPending(Exception):
+    """The corpus-wide citation index is being built on a thread of its own (a serving engine's
+    first use): try again shortly."""
+
+    def __init__(self, paragraphs: int):
+        super().__init__(f"正在统计全部 {paragraphs:,} 段中的引用关系（服务启动后首次使用需要一些时间），请稍后刷新")
+        self.message = str(self)
+
+
 class NotFound(KeyError):
     pass
 
