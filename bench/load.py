@@ -63,6 +63,12 @@ def canonical(status: int, body: bytes) -> str:
         return f"{status} {body!r}"
 
 
+# Answers 503 with Retry-After until the worker has built its citation index (on a thread of its
+# own); report pages are served meanwhile without their citation lists. Asked for until it answers
+# before the serial pass, and on every worker, so that no answer is compared across that change.
+FIRST_USE = "/api/citations"
+
+
 class Client:
     """One keep-alive connection to the server; reconnects after a failure."""
 
@@ -71,16 +77,30 @@ class Client:
         self.host, self.port = parts.hostname, parts.port
         self.conn: http.client.HTTPConnection | None = None
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def _request(self, path: str) -> tuple[int, str | None, bytes]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             self.conn.request("GET", path)
             resp = self.conn.getresponse()
-            return resp.status, resp.read()
+            return resp.status, resp.getheader("Retry-After"), resp.read()
         except (OSError, http.client.HTTPException):
             self.close()
             raise
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        status, _, body = self._request(path)
+        return status, body
+
+    def settled(self, path: str, seconds: float = 600.0) -> tuple[int, bytes]:
+        """The answer once the server is past its first-use work: a 503 with Retry-After (the
+        citation index being built in this worker) is asked again, every 2 s at most."""
+        deadline = time.monotonic() + seconds
+        while True:
+            status, retry, body = self._request(path)
+            if status != 503 or not retry or time.monotonic() > deadline:
+                return status, body
+            time.sleep(min(float(retry), 2.0))
 
     def close(self) -> None:
         if self.conn is not None:
@@ -219,6 +239,7 @@ def warm_every_worker(url: str, workers: int, paths: list[str], expected: list[s
         worker = json.loads(c.get("/healthz")[1]).get("worker", 1)
         if worker not in seen:
             seen.add(worker)
+            c.settled(FIRST_USE)
             differs = [p for p, e in zip(paths, expected) if canonical(*c.get(p)) != e]
             if differs:
                 raise SystemExit(f"worker {worker} answers differently from the serial pass: {differs[:3]}")
@@ -296,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"serving on {url}")
         serial = Client(url)
         paths = request_mix(serial, queries, args.mix)
+        serial.settled(FIRST_USE)  # the citation index is built before any report page is asked for
         expected = [canonical(*serial.get(p)) for p in paths]
         serial.close()
         # The serial answers must themselves be sound: a 500 there would make "equal" meaningless.

@@ -80,3 +80,34 @@ def without_per_answer_keys(value):
     if isinstance(value, list):
         return [without_per_answer_keys(v) for v in value]
     return value
+
+
+def settle_workers(url: str, workers: int, paths: list[str], seconds: float = 120) -> None:
+    """Asks every worker of a server for ``paths`` until none answers 503 (a worker's first-use
+    work, such as the citation index, done on a thread of its own): connections are spread over
+    the workers by the kernel, so new ones are opened until each worker has been seen settled."""
+    import http.client
+    import json
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    settled: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while len(settled) < workers:
+        assert time.monotonic() < deadline, f"workers settled: {sorted(settled)} of {workers}"
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            conn.request("GET", "/healthz")
+            worker = json.loads(conn.getresponse().read())["worker"]
+            for path in paths:
+                while True:
+                    conn.request("GET", path)
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status != 503:
+                        break
+                    assert time.monotonic() < deadline, f"{path} still 503 on worker {worker}"
+                    time.sleep(0.2)
+            settled.add(worker)
+        finally:
+            conn.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from served import serve_process, without_per_answer_keys
+from served import serve_process, settle_workers, without_per_answer_keys
 
 QUERIES = ["出庭应诉率", "法治", "矛盾纠纷 人民调解", "行政复议 -诉讼", "\"依法行政\"", "year:2022 法治", "一村一法律顾问"]
 PATHS = [f"/api/search?q={urllib.parse.quote(q)}" for q in QUERIES] + [
@@ -117,6 +117,7 @@ def test_two_workers_answer_as_one_process_does(served_workers):
     assert "(2 worker processes)" in "".join(served_workers.output)
     assert len(_workers_of(served_workers.pid)) == 2
     assert _seen_workers(url, 2) == {1, 2}
+    settle_workers(url, 2, ["/api/citations"])  # each worker's citation index, built in the background
     serial = {}
     for path in PATHS:
         status, body = _get(url + path.lstrip("/"))
