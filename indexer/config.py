@@ -47,6 +47,9 @@ class Settings:
     report_page_paragraphs: int = 500  # paragraphs per page of a report (HTML and JSON)
     report_list_per_page: int = 100  # reports per page of the report list (the home page, /api/reports)
     citations_per_page: int = 50  # documents per page of the most-cited list (/citations, /api/citations)
+    # A server builds the citation index within the first request that needs it when it reads at
+    # most this many paragraphs (about 2 s), else on a thread of its own (503 citations_pending meanwhile).
+    citations_wait_paragraphs: int = 20_000
 
 
 def _coerce(name: str, value: Any) -> Any:

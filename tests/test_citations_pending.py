@@ -28,10 +28,11 @@ def held_build(monkeypatch):
 
 
 def test_pages_do_not_wait_for_the_citation_index(seed_index, held_build):
+    from indexer.config import Settings
     from webapp import create_app
 
     started, release = held_build
-    app = create_app(seed_index)
+    app = create_app(Settings(index=seed_index, corpus=seed_index / "no-corpus", citations_wait_paragraphs=0))
     client = app.test_client()
     eng = app.extensions["policy_search_engine"]
     rid = eng.reports()[0].id
@@ -76,3 +77,13 @@ def test_the_command_line_engine_waits_for_it(seed_index):
         assert eng.search(f'cites:"{top.key}"').total == top.count > 0
     finally:
         eng.close()
+
+
+def test_a_small_corpus_is_built_within_the_request(seed_index):
+    from indexer.citations.cited import citation_work
+    from webapp import create_app
+
+    app = create_app(seed_index)
+    eng = app.extensions["policy_search_engine"]
+    assert eng.serving and 0 < citation_work(eng.store) <= eng.citations_wait_rows
+    assert app.test_client().get("/api/citations").status_code == 200 and eng._citations_thread is None

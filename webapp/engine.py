@@ -36,6 +36,7 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
     if engine is None:
         engine = SearchEngine.from_settings(settings)
     engine.serving = True  # no request waits for a slow first build (the citation index)
+    engine.citations_wait_rows = settings.citations_wait_paragraphs
     app.extensions[_ENGINE] = engine
     app.extensions[_CHECKED] = time.monotonic()
     reopening = threading.Lock()  # one reopen at a time

@@ -67,6 +67,12 @@ def citing_candidates(store: ExactStore) -> np.ndarray:
     return store.in_report_order(rows)
 
 
+def citation_work(store: ExactStore) -> int:
+    """An upper bound, read from the pair postings' counts alone, of the paragraphs
+    ``CitationIndex.of`` reads: the occurrences of the markers."""
+    return sum(part.piece.postings.unit_count(ord(m)) for part in store.parts for m in MARKERS)
+
+
 @dataclass
 class CitationIndex:
     entries: dict[str, CitedEntry]  # "title:<key>" / "docno:<key>" -> entry

@@ -71,6 +71,7 @@ class SearchEngine:
         self._cite_build_lock = threading.Lock()
         self._citations_thread: threading.Thread | None = None
         self.serving = False  # a server's engine: slow first builds happen off the request (citations)
+        self.citations_wait_rows = 0  # a serving engine builds the citation index in the request up to this work
         self._order_lock = threading.Lock()
         self._open()
 
@@ -124,7 +125,7 @@ class SearchEngine:
             return None
         fresh = SearchEngine(self.index_dir, max_query_chars=self.max_query_chars,
                              max_query_terms=self.max_query_terms)
-        fresh.serving = self.serving
+        fresh.serving, fresh.citations_wait_rows = self.serving, self.citations_wait_rows
         return fresh
 
     def close(self) -> None:
@@ -150,12 +151,13 @@ class SearchEngine:
     def citations(self):
         """What cites what in this generation (``cited.CitationIndex``), built on first use: read
         from every paragraph that holds a 《 or a 号 (at 100k reports 1.3 million of them, two
-        minutes of one core). A ``serving`` engine builds it on a thread of its own and meanwhile
-        raises CitationsPending, so that no request waits that long; otherwise the caller waits."""
+        minutes of one core). A ``serving`` engine with more than ``citations_wait_rows`` of them to
+        read builds it on a thread of its own and meanwhile raises CitationsPending, so that no
+        request waits that long; otherwise the caller waits."""
         built = self._citations
         if built is not None:
             return built
-        if not self.serving:
+        if not self.serving or self._citation_work() <= self.citations_wait_rows:
             return self._build_citations()
         with self._cite_lock:
             if self._citations is None and self._citations_thread is None:
@@ -165,6 +167,11 @@ class SearchEngine:
         if self._citations is None:
             raise CitationsPending(len(self.store))
         return self._citations
+
+    def _citation_work(self) -> int:
+        from indexer.citations.cited import citation_work
+
+        return citation_work(self.store)
 
     def _build_citations(self):
         with self._cite_build_lock:  # one build; a waiting caller waits for a build under way
