@@ -21,6 +21,7 @@ import click
 from indexer import __version__
 from indexer.config import ConfigError, load_settings
 from indexer.model import ReadError, ReadLimits
+from indexer.search.export import FORMATS as EXPORT_FORMATS
 from indexer.terminal import (SHOWN_CHARS, TEXT, counted, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
                               skipped_lines, to_json)
 
@@ -200,46 +201,66 @@ def _search_help() -> str:
 @click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date", "report"]), default="relevance", show_default=True)
 @click.option("--by-report", is_flag=True, help="Group hits by report.")
+@click.option("--all", "every_hit", is_flag=True,
+              help="Every hit, not one page (streamed, no cap; with --format, an export).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", *EXPORT_FORMATS]), default="text", show_default=True,
+              help="text, or the hits as rows (report title, region, city, province, year, 文号, issuer, date, "
+                   "section, paragraph number, text, permalink): jsonl, csv, tsv, json, xlsx.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (replaced whole once complete) instead of standard output; xlsx needs it.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the rows' permalinks point (default: the setting base_url, else the local server).")
 @click.option("--color", "color_when", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the matches: auto = on a terminal, unless NO_COLOR is set.")
 @click.option("--marks", is_flag=True,
               help="Without colour, put 【】 around the matches (off by default: 文号 hold real 【】).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, color_when: str,
-           marks: bool, as_json: bool) -> None:
-    from indexer.search.query import QueryError, QueryTooLong
+@click.option("--json", "as_json", is_flag=True, help="The result page as one JSON object (hits, facets, counts).")
+def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, every_hit: bool,
+           fmt: str, output: Path | None, base_url: str | None, color_when: str, marks: bool, as_json: bool) -> None:
+    from indexer.search.query import QueryError
 
-    settings = _settings(index=index_dir)
+    if as_json and fmt != "text":
+        raise click.UsageError("--json and --format are two outputs: give one (--format json is the rows as a JSON array)")
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs --output FILE (a workbook is not text)")
+    if by_report and (every_hit or fmt != "text"):
+        raise click.UsageError("--by-report groups one page of hits: it does not go with --all or --format")
+    if output is not None and fmt == "text":
+        raise click.UsageError("--output writes an export: give --format too (jsonl, csv, tsv, json or xlsx)")
+    settings = _settings(index=index_dir, base_url=base_url)
     engine = _engine(settings)
+    color = color_when == "always" or (color_when == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    style = "color" if color else "marks" if marks else "plain"
     try:
-        result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
+        if every_hit:
+            total, hits = engine.all_hits(query, sort=sort)
+            result = None
+        else:
+            result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
+            total, hits = result.total, iter(result.hits)
     except QueryError as exc:
-        if as_json:
-            click.echo(to_json({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
-                                                       "position": exc.position}}))
-            sys.exit(2)
-        msg = f"检索式有误：{printable(exc.message)}"
-        if isinstance(exc, QueryTooLong):
-            msg += "（命令行：policy-search cite --quote -，从标准输入读入原文）"
-        if exc.pointer() and len(query) <= SHOWN_CHARS:
-            msg += "\n" + "\n".join(printable(line) for line in exc.pointer().split("\n"))
-        raise click.UsageError(msg) from exc
+        _query_failed(exc, query, as_json)
     if as_json:
         click.echo(to_json(result.to_dict()))
-        sys.exit(0 if result.total else 1)
-    if result.total and page > result.pages:
+        sys.exit(0 if total else 1)
+    if result is not None and result.total and page > result.pages:
         raise click.UsageError(f"page {page} is past the last page ({result.pages} "
                                f"{'page' if result.pages == 1 else 'pages'} of {limit} "
                                f"{'report' if by_report else 'hit'}{'s' if limit > 1 else ''})")
-    color = color_when == "always" or (color_when == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-    unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
-    click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')} for "
-               f"{printable(result.folded or query, SHOWN_CHARS)} ({result.took_ms:.0f} ms) — {unit}")
-    if result.total == 0:
+    if fmt != "text":
+        _export(hits, total, fmt, output, _permalink_of(settings))
+        sys.exit(0 if total else 1)
+    if result is None:
+        click.echo(f"{counted(total, 'paragraph')} for {printable(engine.parse(query).folded_display() or query, SHOWN_CHARS)}"
+                   " — every hit")
+    else:
+        unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
+        click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')} for "
+                   f"{printable(result.folded or query, SHOWN_CHARS)} ({result.took_ms:.0f} ms) — {unit}")
+    if total == 0:
         click.echo("No paragraph contains it. Try fewer or shorter terms, or drop a filter.")
         sys.exit(1)
-    style = "color" if color else "marks" if marks else "plain"
-    if result.groups is not None:
+    if result is not None and result.groups is not None:
         for group in result.groups:
             ref = group.report
             click.echo("")
@@ -249,8 +270,55 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
             for hit in group.hits:
                 echo_hit(hit, style, with_report=False)
         return
-    for hit in result.hits:
+    for hit in hits:
         echo_hit(hit, style, with_report=True)
+
+
+def _query_failed(exc, query: str, as_json: bool):
+    """Exit status 2 with the query error: JSON, or the message and a caret under the place."""
+    from indexer.search.query import QueryTooLong
+
+    if as_json:
+        click.echo(to_json({"ok": False, "error": {"code": "bad_query", "message": exc.message, "query": query,
+                                                   "position": exc.position}}))
+        sys.exit(2)
+    msg = f"检索式有误：{printable(exc.message)}"
+    if isinstance(exc, QueryTooLong):
+        msg += "（命令行：policy-search cite --quote -，从标准输入读入原文）"
+    if exc.pointer() and len(query) <= SHOWN_CHARS:
+        msg += "\n" + "\n".join(printable(line) for line in exc.pointer().split("\n"))
+    raise click.UsageError(msg) from exc
+
+
+def _export(hits, total: int, fmt: str, output: Path | None, permalink) -> None:
+    """The hits as rows in ``fmt``, streamed to standard output or to ``output`` (written beside it
+    and renamed once complete, so that a failed or interrupted export leaves no half file in its
+    place); progress on a terminal's stderr."""
+    from tqdm import tqdm
+
+    from indexer.search.export import rows_of, text_chunks, write_xlsx
+
+    shown = tqdm(hits, total=total, unit=" hits", file=sys.stderr, disable=not sys.stderr.isatty() or total < 1000,
+                 desc="exporting")
+    rows = rows_of(shown, permalink)
+    if output is None:
+        for chunk in text_chunks(rows, fmt):
+            click.echo(chunk, nl=False)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as f:
+            if fmt == "xlsx":
+                write_xlsx(rows, f)
+            else:
+                for chunk in text_chunks(rows, fmt, bom=fmt in ("csv", "tsv")):
+                    f.write(chunk.encode("utf-8"))
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, "cannot write the export")) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {counted(total, 'hit')} to {printable(str(output))} ({fmt})", err=True)
 
 
 @main.command()
@@ -300,6 +368,12 @@ def _permalink_base(settings) -> str:
     if settings.base_url:
         return settings.base_url.rstrip("/")
     return f"http://{settings.host}:{settings.port}"
+
+
+def _permalink_of(settings):
+    """pid -> its permalink (the server's /p/<id>), as the web UI and citations give it."""
+    base = _permalink_base(settings)
+    return lambda pid: f"{base}/p/{pid}"
 
 
 @main.command()

@@ -50,6 +50,7 @@ class Settings:
     # A server builds the citation index within the first request that needs it when it reads at
     # most this many paragraphs (about 2 s), else on a thread of its own (503 citations_pending meanwhile).
     citations_wait_paragraphs: int = 20_000
+    max_export_hits: int = 200_000  # hits one web export (/api/search.csv …) may hold; the CLI has no cap
 
 
 def _coerce(name: str, value: Any) -> Any:

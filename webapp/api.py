@@ -26,6 +26,36 @@ def search():
     return jsonify(views.search_model(request.args))
 
 
+@bp.get("/search.<fmt>")
+def search_export(fmt: str):
+    """Every hit of the search (the parameters of /api/search) as a file: csv, tsv, jsonl, json or
+    xlsx, streamed as the rows are read (xlsx: assembled in a temporary file first)."""
+    import tempfile
+
+    from flask import Response, stream_with_context
+
+    from indexer.search.export import MEDIA_TYPES, text_chunks, write_xlsx
+
+    from .pages import attachment_disposition
+
+    export = views.export_model(request.args, fmt)
+    headers = {"Content-Disposition": attachment_disposition(export.filename), "X-Total-Count": str(export.total)}
+    if export.fmt != "xlsx":
+        chunks = text_chunks(export.rows, export.fmt, bom=export.fmt in ("csv", "tsv"))
+        return Response(stream_with_context(c.encode("utf-8") for c in chunks), mimetype=MEDIA_TYPES[export.fmt],
+                        headers=headers)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    write_xlsx(export.rows, spool)
+    spool.seek(0)
+
+    def pieces():
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
+    return Response(pieces(), mimetype=MEDIA_TYPES["xlsx"], headers=headers)
+
+
 @bp.get("/facets")
 def facets():
     """Counts by region, year and type over all hits for the same parameters as /api/search."""

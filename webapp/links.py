@@ -172,6 +172,31 @@ def current_url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str
     return url_for(endpoint, **args)
 
 
+# Every page with a JSON twin (the same parameters, the dict the page renders): its endpoint.
+_JSON_TWINS = {"pages.search": "api.search", "pages.report": "api.report", "pages.citations": "api.citations",
+               "pages.quote": "api.quote", "pages.cite": "api.cite"}
+
+
+def json_twin_url() -> str | None:
+    """The JSON of the page being shown (the home page's: its list of reports), or None."""
+    endpoint = request.endpoint
+    args = {k: request.args.getlist(k) for k in request.args}
+    if endpoint == "pages.search" and not request.args.get("q", "").strip() \
+            and not any(request.args.getlist(d) for d in ("region", "year", "type")):
+        return url_for("api.reports", **{k: v for k, v in args.items() if k == "page"})
+    twin = _JSON_TWINS.get(endpoint or "")
+    if twin is None:
+        return None
+    return url_for(twin, **(request.view_args or {}), **args)
+
+
+def search_export_url(fmt: str) -> str:
+    """Every hit of the current search as a file (``fmt``: csv tsv jsonl json xlsx), whichever
+    page of it is shown."""
+    args = {k: request.args.getlist(k) for k in request.args if k not in ("page", "per_page", "group", "fmt")}
+    return url_for("api.search_export", fmt=fmt, **args)
+
+
 def toggled_filter_url(dim: str, value: str, single: bool = False) -> str:
     """The current search with filter value ``value`` of ``dim`` added or removed (``single``:
     the only one of its dimension), back on page 1."""

@@ -12,12 +12,14 @@ values, making one engine call and laying out one dict; the search work itself i
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 
 from flask import current_app
 
 from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, inline_citation
 from indexer.citations.quote import MAX_QUOTE_CHARS
+from indexer.search.export import FORMATS as EXPORT_FORMATS
 from indexer.search.engine import NotFound
 from indexer.search.query import FACETS, SORTS, Filters, QueryError, QueryTooLong
 from indexer.search.results import UNKNOWN, CitationsPending
@@ -245,7 +247,44 @@ def search_model(args) -> dict:
         _decorate_hit(h, params["q"])
     d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
     d["emptying_filters"] = _emptying_filters(params, filters) if result.total == 0 else []
+    pages = result.pages
+    d["prev_url"] = links.current_url_with("api.search", page=params["page"] - 1) if params["page"] > 1 else None
+    d["next_url"] = links.current_url_with("api.search", page=params["page"] + 1) if params["page"] < pages else None
+    d["exports"] = {fmt: links.search_export_url(fmt) for fmt in EXPORT_FORMATS} if result.total else {}
     return d
+
+
+@dataclass
+class Export:
+    """What an export answer streams: its file name, its rows' format and the rows."""
+
+    filename: str
+    fmt: str
+    total: int
+    rows: Iterator[dict]
+
+
+def export_model(args, fmt: str) -> Export:
+    """Every hit of a search (the parameters of /api/search; ``page`` and ``per_page`` do not
+    apply) as export rows, in the engine's order for ``sort``. More than the setting
+    ``max_export_hits`` is a 400 that points to the command line, which has no cap."""
+    from indexer.search.export import rows_of
+
+    if fmt not in EXPORT_FORMATS:
+        raise WebError("not_found", f"没有这种导出格式：{fmt[:20]}（可选：{'、'.join(EXPORT_FORMATS)}）", 404)
+    params = search_params(args)
+    if not params["q"] and not any(params[d] for d in FACETS):
+        raise WebError("bad_query", "检索式是空的：请输入要查找的词句，如 出庭应诉率", query="", position=0)
+    try:
+        total, hits = engine().all_hits(params["q"], sort=params["sort"], filters=chosen_filters(params))
+    except QueryError as exc:
+        raise WebError.from_query_error(exc, params["q"]) from exc
+    cap = settings().max_export_hits
+    if total > cap:
+        raise WebError("export_too_large", f"一次最多导出 {cap:,} 段，这次检索有 {total:,} 段：请加筛选条件，"
+                                           f"或用命令行 policy-search search … --all --format {fmt}（不设上限）")
+    stem = "".join(c for c in (params["q"] or "filters")[:40] if c.isalnum() or c in "-_ ").strip() or "search"
+    return Export(f"policy-search {stem}.{fmt}", fmt, total, rows_of(hits, links.permalink))
 
 
 def facets_model(args) -> dict:

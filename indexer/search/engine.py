@@ -11,6 +11,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +260,20 @@ class SearchEngine:
         )
         result.group_total = group_total
         return result
+
+    def all_hits(self, q: str | ParsedQuery, *, sort: str = "relevance", filters: Filters | None = None,
+                 limit: int | None = None) -> tuple[int, Iterator[Hit]]:
+        """(the number of hits, every hit in order) of ``q``, for an export: matched and ordered
+        here, once (8 bytes a hit); each hit is built, its text read, as the iterator reaches it.
+        ``limit``: at most that many. A malformed query raises QueryError here, not midway."""
+        if sort not in SORTS:
+            raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
+        parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
+        counts: TermCounts = {}
+        hits = self.match(parsed, counts)
+        order, scores = self._ordered(parsed, hits, sort, limit, counts)
+        terms = [t.folded for t in parsed.positive_terms()]
+        return int(order.size), (self._hit(i, s, terms) for i, s in zip(order.tolist(), scores.tolist()))
 
     def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None, counts: TermCounts):
         if sort == "relevance":

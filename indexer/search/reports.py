@@ -21,7 +21,8 @@ def report_ref(row) -> ReportRef:
     m = row.meta
     return ReportRef(id=row.rid, title=m.get("title", ""), region=m.get("region", ""), year=m.get("year"),
                      source=row.source, doc_type=m.get("doc_type", ""), date=m.get("date", ""),
-                     city=m.get("city", ""), province=m.get("province", ""), doc_number=m.get("doc_number", ""))
+                     city=m.get("city", ""), province=m.get("province", ""), doc_number=m.get("doc_number", ""),
+                     issuers=tuple(m.get("issuers") or ()))
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:

@@ -21,6 +21,7 @@ class ReportRef:
     city: str = ""
     province: str = ""
     doc_number: str = ""
+    issuers: tuple[str, ...] = ()
 
     @property
     def display_title(self) -> str:
