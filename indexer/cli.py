@@ -233,7 +233,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
     style = "color" if color else "marks" if marks else "plain"
     try:
         if every_hit:
-            total, hits = engine.all_hits(query, sort=sort)
+            total, hits = engine.all_hits(query, sort=sort, highlights=fmt == "text")
             result = None
         else:
             result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)

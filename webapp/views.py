@@ -276,7 +276,8 @@ def export_model(args, fmt: str) -> Export:
     if not params["q"] and not any(params[d] for d in FACETS):
         raise WebError("bad_query", "检索式是空的：请输入要查找的词句，如 出庭应诉率", query="", position=0)
     try:
-        total, hits = engine().all_hits(params["q"], sort=params["sort"], filters=chosen_filters(params))
+        total, hits = engine().all_hits(params["q"], sort=params["sort"], filters=chosen_filters(params),
+                                        highlights=False)
     except QueryError as exc:
         raise WebError.from_query_error(exc, params["q"]) from exc
     cap = settings().max_export_hits

@@ -206,12 +206,16 @@ class SearchEngine:
         return matching_rows(parsed, self.store, self.columns, self._citing_mask, counts)
 
     # -- results ----------------------------------------------------------------------------------
-    def _hit(self, i: int, score: float, terms: list[str]) -> Hit:
+    def _hit(self, i: int, score: float, terms: list[str], keep: bool = True) -> Hit:
+        """Row i as a hit, its matches of ``terms`` marked; ``keep``: its report's ref is kept for
+        the next request (an export passes False, so that memory does not grow with it)."""
         text = self.store.text(i)
+        r = int(self.store.report_idx[i])
         return Hit(
             id=self.store.pid(i), text=text, section=list(self.store.section(i)),
             highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
-            kind=self.store.kind(i), score=round(score, 4), report=self.columns.refs[int(self.store.report_idx[i])],
+            kind=self.store.kind(i), score=round(score, 4),
+            report=self.columns.refs[r] if keep else self.columns.refs.peek(r),
         )
 
     def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
@@ -262,18 +266,19 @@ class SearchEngine:
         return result
 
     def all_hits(self, q: str | ParsedQuery, *, sort: str = "relevance", filters: Filters | None = None,
-                 limit: int | None = None) -> tuple[int, Iterator[Hit]]:
+                 limit: int | None = None, highlights: bool = True) -> tuple[int, Iterator[Hit]]:
         """(the number of hits, every hit in order) of ``q``, for an export: matched and ordered
-        here, once (8 bytes a hit); each hit is built, its text read, as the iterator reaches it.
-        ``limit``: at most that many. A malformed query raises QueryError here, not midway."""
+        here, once (a few bytes a hit); each hit is built, its text read, as the iterator reaches
+        it, and nothing of it is kept. ``limit``: at most that many; ``highlights``: mark the
+        matches (an export's rows do not need them). A malformed query raises QueryError here."""
         if sort not in SORTS:
             raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
         parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         counts: TermCounts = {}
         hits = self.match(parsed, counts)
         order, scores = self._ordered(parsed, hits, sort, limit, counts)
-        terms = [t.folded for t in parsed.positive_terms()]
-        return int(order.size), (self._hit(i, s, terms) for i, s in zip(order.tolist(), scores.tolist()))
+        terms = [t.folded for t in parsed.positive_terms()] if highlights else []
+        return int(order.size), (self._hit(i, s, terms, keep=False) for i, s in zip(order.tolist(), scores.tolist()))
 
     def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None, counts: TermCounts):
         if sort == "relevance":

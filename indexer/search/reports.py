@@ -48,6 +48,11 @@ class ReportRefs:
             ref = self._refs.setdefault(r, report_ref(self._table[r]))
         return ref
 
+    def peek(self, r: int) -> ReportRef:
+        """Report r's ref without keeping it (``ReportTable.peek``): memory stays flat over an export."""
+        ref = self._refs.get(r)
+        return ref if ref is not None else report_ref(self._table.peek(r))
+
     def __iter__(self):
         return (self[r] for r in range(len(self)))
 

@@ -71,16 +71,19 @@ class TextBlocks:
 
     def text(self, j: int) -> str:
         b = j // TEXT_BLOCK
+        base = self.offset(b * TEXT_BLOCK)
+        end = int(self.ends[j]) - base
         last = self._last
-        if last[0] == b:
+        if last[0] == b and len(last[1]) >= end:
             raw = last[1]
         else:
+            # Only as far into the block as this paragraph ends: half a block on average, where
+            # hits come one to a block (a page of ranked hits, an export).
             start = int(self.block_ends[b - 1]) if b else 0
             d = zlib.decompressobj(zdict=self.dictionary) if self.dictionary else zlib.decompressobj()
-            raw = d.decompress(self.blob[start:int(self.block_ends[b])])
+            raw = d.decompress(self.blob[start:int(self.block_ends[b])], end)
             self._last = (b, raw)  # one tuple swap: safe when threads share the store
-        base = self.offset(b * TEXT_BLOCK)
-        return raw[self.offset(j) - base:int(self.ends[j]) - base].decode("utf-8", "surrogatepass")
+        return raw[self.offset(j) - base:end].decode("utf-8", "surrogatepass")
 
 
 def _sample_dictionary(encoded: list[bytes]) -> bytes:
