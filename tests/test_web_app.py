@@ -304,6 +304,10 @@ def test_group_by_report(client, eng):
     assert sum(g["count"] for g in d["groups"]) == d["total"]
     page = html(client.get("/?q=法治政府&group=1"))
     assert page.count('class="group-title"') == len(d["groups"])
+    ids = re.findall(r'<li class="hit" id="(hit-\d+)">', page)
+    shown = sum(len(g["hits"]) for g in d["groups"])
+    assert len(ids) == shown and len(set(ids)) == shown  # one anchor each, across the groups
+    assert page.count('class="hit-title"') == 0  # a card does not repeat its group's report title
     assert 'aria-pressed="true" role="button">按报告分组' in page
     assert "在该报告中查看全部" in page
     assert_safe(page)

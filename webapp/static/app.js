@@ -215,7 +215,7 @@
       hi = Math.max(0, Math.min(hits.length - 1, hi + d));
       hits[hi].classList.add("kbd-current");
       hits[hi].scrollIntoView({ block: "nearest" });
-      var link = hits[hi].querySelector("a.hit-title");
+      var link = hits[hi].querySelector("a.hit-title") || hits[hi].querySelector("a.hit-open");
       if (link) link.focus({ preventScroll: true });
     };
     document.addEventListener("keydown", function (ev) {
