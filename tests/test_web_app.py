@@ -259,7 +259,9 @@ def test_year_and_type_filters(client, eng):
     assert r.status_code == 400
     # unknown type is shown with its count but is not a filter link
     page = html(client.get("/?q=出庭应诉率"))
-    assert '<span class="facet-link disabled">' in page and "未知" in page
+    assert '<span class="facet-link disabled" title="报告没有写明' in page and "未知" in page
+    unknown = page[page.index('<span class="facet-link disabled"'):]
+    assert not unknown[:unknown.index("</span></span>")].count('class="box"')  # it is no checkbox
 
 
 def test_filters_only_search(client, eng):

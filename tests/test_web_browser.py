@@ -346,3 +346,50 @@ def test_export_buttons_download_every_hit(browser, server):
         book.close()
     finally:
         ctx.close()
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+    def luminance(css: str) -> float:
+        r, g, b = [int(float(x)) for x in re.findall(r"[\d.]+", css)[:3]]
+        def ch(c):
+            c = c / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+    hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_results_and_report_pages_are_accessible(browser, server):
+    """An <h1> on the results page, a skip link to the filters first in keyboard order after the
+    search box, paragraph numbers and 引用 links at ≥ 4.5:1, no keyboard hints on a touch screen."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + "?q=法治")
+        assert "法治" in pg.inner_text("h1")
+        pg.focus("#q")
+        for _ in range(6):  # past the search form's own controls
+            pg.keyboard.press("Tab")
+            if pg.evaluate("document.activeElement.className") == "skip-to-filters":
+                break
+        assert pg.evaluate("document.activeElement.className") == "skip-to-filters"
+        pg.keyboard.press("Enter")
+        assert pg.evaluate("location.hash") == "#filters"
+        pg.click("a.hit-open >> nth=0")
+        pg.wait_for_selector(".para .pno")
+        for selector in (".para .pno", ".para .cite-para"):
+            fg, bg = pg.eval_on_selector(selector, "e => { const s = getComputedStyle(e); let b = e, c;"
+                                                   " do { c = getComputedStyle(b).backgroundColor; b = b.parentElement; }"
+                                                   " while (b && (c === 'rgba(0, 0, 0, 0)' || c === 'transparent'));"
+                                                   " return [s.color, c]; }")
+            assert _contrast(fg, bg) >= 4.5, (selector, fg, bg)
+    finally:
+        ctx.close()
+    touch = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
+    pg = touch.new_page()
+    try:
+        pg.goto(server)
+        assert not pg.is_visible(".intro .kbd-hint") and not pg.is_visible(".foot .kbd-hint")
+    finally:
+        touch.close()
