@@ -257,6 +257,11 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
         click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')} for "
                    f"{printable(result.folded or query, SHOWN_CHARS)} ({result.took_ms:.0f} ms) — {unit}")
+    if result is not None and result.near:
+        near = result.near
+        click.echo(f"Near matches: {counted(near['total'], 'more paragraph')} hold {' · '.join(near['words'])} in order, "
+                   f"at most {near['gap']} characters apart (not counted above): "
+                   f"policy-search search {printable(near['query'])}")
     if total == 0:
         click.echo("No paragraph contains it. Try fewer or shorter terms, or drop a filter.")
         sys.exit(1)

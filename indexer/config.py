@@ -31,6 +31,7 @@ class Settings:
     userdict: Path | None = None  # extra jieba user dictionary (the corpus's userdict.txt is used too)
     max_query_chars: int = 200
     max_query_terms: int = 12
+    near_gap: int = 8  # characters a near match (~phrase) allows between one word and the next
     # Bounds on one input file (readers): larger files are skipped with a clear reason, and the
     # memory a file takes stays a small multiple of these.
     max_file_mb: int = 64  # bytes on disk

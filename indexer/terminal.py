@@ -140,7 +140,8 @@ def echo_hit(hit, style: str, with_report: bool) -> None:
         click.echo(click.style(head, bold=True) if color else head, color=color)
     if hit.section:
         click.echo("  " + printable(" › ".join(hit.section)))
-    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}")
+    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}" + (f"  (near match: {hit.gap} characters between the words)"
+                                                           if hit.gap is not None else ""))
     click.echo("  " + highlighted(hit.text, hit.highlights, style), color=color)
 
 

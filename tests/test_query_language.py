@@ -76,7 +76,7 @@ def test_the_searched_form_shown_is_a_query_that_searches_the_same(q):
     ("复议 非", "非 后面要跟一个检索词", 3),
     ("-复议 OR 诉讼", "不能放进 OR 里", 0),
     ("诉讼 -(复议 败诉)", "不能放进 OR 里", 3),
-    ("a /s b OR c", "/s 不能与 OR", 0),
+    ("a /s b OR c", "/s、/N 和 ~ 不能与 OR", 0),
     ("region:互助 OR 法治", "字段条件不能用 OR 连接", 0),
     ("(region:互助 法治)", "要写在括号、OR 和排除之外", 1),
     ("法治 foo:bar", "未知的字段 foo:", 3),

@@ -18,8 +18,8 @@ import numpy as np
 
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
-from indexer.search.match import TermCounts, matching_rows
-from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, parse_query
+from indexer.search.match import TermCounts, matching_rows, ordered_gap
+from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
 from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, NotFound, ParagraphView, ReportGroup,
@@ -59,15 +59,27 @@ def index_identity(index_dir: Path) -> tuple | None:
     return generation, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, digest
 
 
+NEAR_OFFER_BELOW = 5  # exact hits below which a one-phrase search also counts its near matches
+
+
+def _marked_terms(parsed: ParsedQuery) -> list[str]:
+    """The terms a hit's text is marked at: every positive term, less the one-character words of
+    a near match that has longer ones (一 of 一村 /8 一 /8 法律顾问 would mark every 一)."""
+    skip = {t.folded for c in parsed.clauses if c.ordered and any(len(w.folded) > 1 for w in c.ordered)
+            for t in c.ordered if len(t.folded) == 1}
+    return [t.folded for t in parsed.positive_terms() if t.folded not in skip]
+
+
 class SearchEngine:
     """Opens an index once and answers queries; safe to share between threads."""
 
-    def __init__(self, index_dir: Path, *, max_query_chars: int = 200, max_query_terms: int = 12):
+    def __init__(self, index_dir: Path, *, max_query_chars: int = 200, max_query_terms: int = 12, near_gap: int = 8):
         """Opening reads the segments' headers and a few per-paragraph columns, not the corpus
         (store.exact): a one-shot CLI call and a server open the same engine."""
         self.index_dir = Path(index_dir)
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
+        self.near_gap = near_gap  # characters between the words of a near match (~phrase)
         self._cite_lock = threading.Lock()
         self._cite_build_lock = threading.Lock()
         self._citations_thread: threading.Thread | None = None
@@ -79,7 +91,7 @@ class SearchEngine:
     @classmethod
     def from_settings(cls, settings) -> "SearchEngine":
         return cls(settings.index, max_query_chars=settings.max_query_chars,
-                   max_query_terms=settings.max_query_terms)
+                   max_query_terms=settings.max_query_terms, near_gap=settings.near_gap)
 
     def _open(self) -> None:
         seen_before = index_identity(self.index_dir)
@@ -125,7 +137,7 @@ class SearchEngine:
         if not self.is_stale():
             return None
         fresh = SearchEngine(self.index_dir, max_query_chars=self.max_query_chars,
-                             max_query_terms=self.max_query_terms)
+                             max_query_terms=self.max_query_terms, near_gap=self.near_gap)
         fresh.serving, fresh.citations_wait_rows = self.serving, self.citations_wait_rows
         return fresh
 
@@ -134,7 +146,7 @@ class SearchEngine:
 
     # -- matching ---------------------------------------------------------------------------------
     def parse(self, q: str) -> ParsedQuery:
-        return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms)
+        return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms, near_gap=self.near_gap)
 
     def parse_with(self, q: str, filters: Filters | None = None) -> ParsedQuery:
         """The user's query (within the length limits) with filters chosen outside it (the UI's)."""
@@ -206,12 +218,15 @@ class SearchEngine:
         return matching_rows(parsed, self.store, self.columns, self._citing_mask, counts)
 
     # -- results ----------------------------------------------------------------------------------
-    def _hit(self, i: int, score: float, terms: list[str], keep: bool = True) -> Hit:
+    def _hit(self, i: int, score: float, terms: list[str], keep: bool = True, near=None) -> Hit:
         """Row i as a hit, its matches of ``terms`` marked; ``keep``: its report's ref is kept for
-        the next request (an export passes False, so that memory does not grow with it)."""
+        the next request (an export passes False, so that memory does not grow with it); ``near``:
+        the query's near-match clause, whose gap the hit reports."""
         text = self.store.text(i)
         r = int(self.store.report_idx[i])
-        return Hit(
+        gap = ordered_gap(self.store.folded_text(i), tuple(t.folded for t in near.ordered), near.gaps) \
+            if near is not None else None
+        return Hit(gap=gap,
             id=self.store.pid(i), text=text, section=list(self.store.section(i)),
             highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
             kind=self.store.kind(i), score=round(score, 4),
@@ -230,7 +245,8 @@ class SearchEngine:
         parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         counts: TermCounts = {}
         hits = self.match(parsed, counts)
-        terms = [t.folded for t in parsed.positive_terms()]
+        terms = _marked_terms(parsed)
+        near = next((c for c in parsed.clauses if c.ordered), None)
         total = int(hits.size)
         # A report's rows are consecutive, so ascending hits change report only between reports.
         n_reports = 1 + int(np.count_nonzero(np.diff(self.store.report_idx[hits]))) if total else 0
@@ -249,13 +265,13 @@ class SearchEngine:
             group_total = len(report_order)
             groups = [
                 ReportGroup(self.columns.refs[r], len(members[r]),
-                            [self._hit(i, s, terms) for i, s in members[r][:GROUP_HITS]])
+                            [self._hit(i, s, terms, near=near) for i, s in members[r][:GROUP_HITS]])
                 for r in report_order[offset: offset + per_page]
             ]
             page_hits = [h for g in groups for h in g.hits]
         else:
             order, scores = self._ordered(parsed, hits, sort, offset + per_page, counts)
-            page_hits = [self._hit(int(i), float(s), terms)
+            page_hits = [self._hit(int(i), float(s), terms, near=near)
                          for i, s in zip(order[offset: offset + per_page], scores[offset: offset + per_page])]
         result = SearchResult(
             query=parsed.text, folded=parsed.folded_display(), total=total, reports=n_reports, page=page,
@@ -263,7 +279,28 @@ class SearchEngine:
             took_ms=(time.perf_counter() - started) * 1000, filters=parsed.filters.to_dict(), groups=groups,
         )
         result.group_total = group_total
+        if total < NEAR_OFFER_BELOW:
+            result.near = self._near_offer(parsed, total)
         return result
+
+    def _near_offer(self, parsed: ParsedQuery, exact: int) -> dict | None:
+        """For a one-phrase query with few exact hits: how many more paragraphs hold its words in
+        order, each within ``near_gap`` characters of the one before (``~phrase``), counted apart
+        from the exact total."""
+        if len(parsed.clauses) != 1 or len(parsed.clauses[0].any_of) != 1 or parsed.clauses[0].ordered:
+            return None
+        phrase = parsed.clauses[0].any_of[0]
+        near_q = "~" + phrase.raw
+        try:
+            loose = self.parse(near_q)
+        except QueryError:
+            return None
+        if not loose.clauses or not loose.clauses[0].ordered:
+            return None  # one word: nothing looser
+        loose.excluded, loose.filters = parsed.excluded, parsed.filters
+        more = int(self.match(loose).size) - exact
+        words = [t.folded for t in loose.clauses[0].ordered]
+        return {"query": near_q, "words": words, "gap": self.near_gap, "total": more} if more > 0 else None
 
     def all_hits(self, q: str | ParsedQuery, *, sort: str = "relevance", filters: Filters | None = None,
                  limit: int | None = None, highlights: bool = True) -> tuple[int, Iterator[Hit]]:
@@ -277,8 +314,10 @@ class SearchEngine:
         counts: TermCounts = {}
         hits = self.match(parsed, counts)
         order, scores = self._ordered(parsed, hits, sort, limit, counts)
-        terms = [t.folded for t in parsed.positive_terms()] if highlights else []
-        return int(order.size), (self._hit(i, s, terms, keep=False) for i, s in zip(order.tolist(), scores.tolist()))
+        terms = _marked_terms(parsed) if highlights else []
+        near = next((c for c in parsed.clauses if c.ordered), None)
+        return int(order.size), (self._hit(i, s, terms, keep=False, near=near)
+                                 for i, s in zip(order.tolist(), scores.tolist()))
 
     def _ordered(self, parsed: ParsedQuery, hits: np.ndarray, sort: str, limit: int | None, counts: TermCounts):
         if sort == "relevance":

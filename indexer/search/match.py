@@ -76,8 +76,41 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
     return store.in_report_order(hits)
 
 
+def ordered_gap(text: str, words: tuple[str, ...], gaps: tuple[int, ...]) -> int | None:
+    """The fewest characters between the words of a near match in ``text`` (folded): ``words`` in
+    this order, the i-th beginning at most ``gaps[i - 1]`` characters after the one before ends;
+    None when they do not occur so. From each place of the first word, the earliest place of the
+    next that is close enough is taken (a later one only leaves less room for the rest)."""
+    best = None
+    start = text.find(words[0])
+    while start >= 0:
+        end, total = start + len(words[0]), 0
+        for word, gap in zip(words[1:], gaps):
+            at = text.find(word, end, end + gap + len(word))
+            if at < 0:
+                break
+            total += at - end
+            end = at + len(word)
+        else:
+            best = total if best is None else min(best, total)
+            if best == 0:
+                return 0
+        start = text.find(words[0], start + 1)
+    return best
+
+
 def _clause_rows(clause, store: ExactStore, docs: Callable[[str], np.ndarray]) -> np.ndarray:
     """Rows whose own text satisfies one clause (ascending)."""
+    if clause.ordered:
+        words = tuple(t.folded for t in clause.ordered)
+        # Candidates hold every word; a one-character word (一, 率) is left to the check when a
+        # longer one narrows the rows, since its rows are a large part of the corpus.
+        narrowing = [w for w in words if len(w) > 1] or list(words)
+        cand = docs(narrowing[0])
+        for w in narrowing[1:]:
+            cand = np.intersect1d(cand, docs(w), assume_unique=True)
+        return np.array([i for i in cand.tolist() if ordered_gap(store.folded_text(i), words, clause.gaps) is not None],
+                        dtype=np.int64)
     if clause.same_sentence:
         a, b = clause.same_sentence
         both = np.intersect1d(docs(a.folded), docs(b.folded), assume_unique=True)

@@ -34,6 +34,7 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("(复议 OR 诉讼) 败诉", "（复议 | 诉讼） -撤诉"), "括号分组；括号要贴在词首、词尾，且括住不止一个词（一村（社区）一法律顾问 仍是一个词）"),
     (('"双随机、一公开"', "“双随机 一公开”", '"“八五”普法"', '"4\\"号"'), "引号内作为一个整体，含空格、标点和运算符；引号内的同种引号前加 \\"),
     (("法律顾问 /s 村",), "两个词出现在同一句中（同句）"),
+    (("~一村一法律顾问", "一村 /8 一法律顾问"), "近似：~ 后短语的各个词按顺序出现、前后相隔不超过 8 个字（可设置）；/N：后一个词在前一个词之后 N 字以内"),
     (("region:互助", "year:2021", "year:2020..2022", "year:2019,2021"), "限定地区、年份、年份范围或几个年份（冒号也可以是全角：）"),
     (("type:报告", "section:复议", "docno:互政〔2022〕4号"), "限定文种、章节标题、文号"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
@@ -87,13 +88,16 @@ class Term:
 @dataclass(frozen=True)
 class Clause:
     """All clauses must hold. ``any_of``: at least one term occurs; ``same_sentence``: both terms
-    occur in one sentence."""
+    occur in one sentence; ``ordered``: the terms occur in this order, the i-th at most ``gaps[i]``
+    characters after the end of the one before (a near match: ``a /8 b``, ``~phrase``)."""
 
     any_of: tuple[Term, ...] = ()
     same_sentence: tuple[Term, Term] | None = None
+    ordered: tuple[Term, ...] = ()
+    gaps: tuple[int, ...] = ()
 
     def terms(self) -> tuple[Term, ...]:
-        return self.same_sentence if self.same_sentence else self.any_of
+        return self.same_sentence if self.same_sentence else self.ordered or self.any_of
 
 
 @dataclass
@@ -199,6 +203,9 @@ class ParsedQuery:
 # -- words ----------------------------------------------------------------------------------------
 TERM, FIELD, OR, AND, NOT, NEAR, OPEN, CLOSE = "term", "field", "or", "and", "not", "near", "open", "close"
 _WORDS = {"or": OR, "或": OR, "and": AND, "与": AND, "not": NOT, "非": NOT, "/s": NEAR}
+_WITHIN = re.compile(r"/(\d{1,2})")  # a /8 b: b begins at most 8 characters after a ends
+_NEAR_PREFIX = "~～"  # ~phrase: the phrase's words in order, each within the near gap of the one before
+ORDERED = "ordered"
 _OR_MARKS = "|｜"
 _NEGATIONS = "-－−"
 _OPENS, _CLOSES = "(（", ")）"
@@ -323,8 +330,8 @@ def _word(q: str, i: int, j: int, start: int, fname: str, groups: int, out: list
             out.append(_Token(FIELD, text[m.end():], a, field=name))
         elif first and fname:
             out.append(_Token(FIELD, text, start, field=fname))
-        elif _WORDS.get(text.lower()):
-            out.append(_Token(_WORDS[text.lower()], text, a))
+        elif _WORDS.get(text.lower()) or _WITHIN.fullmatch(text):
+            out.append(_Token(_WORDS.get(text.lower(), NEAR), text, a))
         else:
             out.append(_Token(TERM, text, a))
         first = False
@@ -339,6 +346,8 @@ class _Node:
     term: Term | None = None
     near: tuple[Term, Term] | None = None
     kids: tuple["_Node", ...] = ()
+    ordered: tuple[Term, ...] = ()
+    gaps: tuple[int, ...] = ()
 
 
 _OP_NAMES = {OR: "OR", AND: "AND", NOT: "NOT", NEAR: "/s"}
@@ -348,8 +357,8 @@ class _Parser:
     """and := or ((AND)? or)* ; or := unary (OR unary)* ; unary := NOT unary | primary ;
     primary := ( and ) | term [/s term] | field. Fields become filters (top level only)."""
 
-    def __init__(self, q: str, tokens: list[_Token], filters: Filters):
-        self.q, self.tokens, self.filters = q, tokens, filters
+    def __init__(self, q: str, tokens: list[_Token], filters: Filters, near_gap: int = 8):
+        self.q, self.tokens, self.filters, self.near_gap = q, tokens, filters, near_gap
         self.i = 0
         self.depth = 0  # open groups, OR operands and NOTs around the token being read
 
@@ -443,22 +452,47 @@ class _Parser:
             return None
         if tok.kind in (OR, AND, NEAR):
             raise self.error(f"{tok.text} 两边都要有检索词", tok)
+        if not tok.quoted and len(tok.text) > 1 and tok.text[0] in _NEAR_PREFIX:
+            return self.near_phrase(tok)
         node = _Node(TERM, tok.pos, term=_term(tok, self.q))
         nxt = self.peek()
-        if nxt is not None and nxt.kind == NEAR:
+        if nxt is not None and nxt.kind == NEAR and nxt.text.lower() == "/s":
             self.i += 1
             other = self.peek()
             if other is None or other.kind != TERM:
                 raise self.error("/s 两边都要有检索词", nxt)
             self.i += 1
             node = _Node(NEAR, tok.pos, near=(node.term, _term(other, self.q)))
+        elif nxt is not None and nxt.kind == NEAR:
+            terms, gaps = [node.term], []
+            while (op := self.peek()) is not None and op.kind == NEAR and op.text.lower() != "/s":
+                self.i += 1
+                other = self.peek()
+                if other is None or other.kind != TERM:
+                    raise self.error(f"{op.text} 两边都要有检索词", op)
+                self.i += 1
+                terms.append(_term(other, self.q))
+                gaps.append(int(op.text[1:]))
+            node = _Node(ORDERED, tok.pos, ordered=tuple(terms), gaps=tuple(gaps))
         return node
+
+    def near_phrase(self, tok: _Token) -> _Node:
+        """~phrase: its words (jieba's, without this project's policy phrases) in order, each at most
+        ``near_gap`` characters after the one before; a phrase of one word is that word."""
+        from indexer.analysis import plain_words
+
+        phrase = _term(_Token(TERM, tok.text[1:], tok.pos + 1), self.q)
+        words = plain_words(phrase.folded)
+        if len(words) < 2:
+            return _Node(TERM, tok.pos, term=phrase)
+        return _Node(ORDERED, tok.pos, ordered=tuple(Term(w, w) for w in words),
+                     gaps=(self.near_gap,) * (len(words) - 1))
 
 
 def _conjuncts(node: _Node, negated_at: int | None = None) -> list[list[tuple[int | None, _Node]]]:
     """The node as an AND of ORs of literals (De Morgan, then AND over OR): (where the NOT that
     negates it was written, or None; a leaf)."""
-    if node.op in (TERM, NEAR):
+    if node.op in (TERM, NEAR, ORDERED):
         return [[(negated_at, node)]]
     if node.op == NOT:
         return _conjuncts(node.kids[0], None if negated_at is not None else node.pos)
@@ -478,6 +512,9 @@ def _shown(node: _Node, inside: str = "") -> str:
         return written_term(node.term.folded)
     if node.op == NEAR:
         return f"{written_term(node.near[0].folded)} /s {written_term(node.near[1].folded)}"
+    if node.op == ORDERED:
+        return written_term(node.ordered[0].folded) + "".join(
+            f" /{g} {written_term(t.folded)}" for g, t in zip(node.gaps, node.ordered[1:]))
     if node.op == NOT:
         return "-" + _shown(node.kids[0], NOT)
     text = (" OR " if node.op == OR else " ").join(_shown(k, node.op) for k in node.kids)
@@ -500,7 +537,7 @@ def _term(tok: _Token, q: str) -> Term:
     return Term(tok.text, folded)
 
 
-def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQuery:
+def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12, near_gap: int = 8) -> ParsedQuery:
     if len(q) > max_chars:
         raise QueryTooLong(f"检索式太长（{len(q)} 个字符，最多 {max_chars} 个）；要查找一段原文的出处，请用“查找出处”", q)
     bad = _LONE_SURROGATE.search(q)
@@ -512,7 +549,7 @@ def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQ
     tokens = _tokens(q)
     parsed = ParsedQuery(q)
     try:
-        tree = _Parser(q, tokens, parsed.filters).parse()
+        tree = _Parser(q, tokens, parsed.filters, near_gap).parse()
         conjuncts = _conjuncts(tree) if tree is not None else []
     except QueryError as exc:
         raise QueryError(exc.message, q, exc.position) from None
@@ -524,11 +561,11 @@ def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQ
         negated = [(at, leaf) for at, leaf in clause if at is not None]
         if negated and len(clause) > 1:
             raise QueryError("排除（- 或 NOT）只能用于一个词或 (A OR B) 这样的组，不能放进 OR 里", q, negated[0][0])
-        if negated and negated[0][1].op == NEAR:
-            raise QueryError("/s 的组合不能排除", q, negated[0][0])
-        near = [leaf for _, leaf in clause if leaf.op == NEAR]
+        if negated and negated[0][1].op in (NEAR, ORDERED):
+            raise QueryError("/s、/N 和 ~ 的组合不能排除", q, negated[0][0])
+        near = [leaf for _, leaf in clause if leaf.op in (NEAR, ORDERED)]
         if near and (len(clause) > 1 or negated):
-            raise QueryError("/s 不能与 OR 或排除用在同一组里", q, near[0].pos)
+            raise QueryError("/s、/N 和 ~ 不能与 OR 或排除用在同一组里", q, near[0].pos)
         if negated:
             term = negated[0][1].term
             key = ("-", term.folded)
@@ -536,7 +573,11 @@ def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12) -> ParsedQ
                 seen.add(key)
                 parsed.excluded.append(term)
             continue
-        if near:
+        if near and near[0].op == ORDERED:
+            leaf = near[0]
+            key = ("/n", *(t.folded for t in leaf.ordered), *leaf.gaps)
+            made = Clause(ordered=leaf.ordered, gaps=leaf.gaps)
+        elif near:
             a, b = near[0].near
             key = ("/s", a.folded, b.folded)
             made = Clause(same_sentence=(a, b))

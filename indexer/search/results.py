@@ -41,6 +41,7 @@ class Hit:
     kind: str
     score: float
     report: ReportRef
+    gap: int | None = None  # a near match's characters between its words (None: not a near match)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,6 +71,7 @@ class SearchResult:
     filters: dict
     groups: list[ReportGroup] | None = None
     group_total: int = 0  # reports on all pages, when grouped
+    near: dict | None = None  # few exact hits: {"query": "~…", "words", "gap", "total"} more found by a near match
 
     @property
     def pages(self) -> int:
@@ -82,7 +84,7 @@ class SearchResult:
             "page": self.page, "per_page": self.per_page, "pages": self.pages, "sort": self.sort,
             "took_ms": round(self.took_ms, 1), "filters": self.filters,
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
-            "hits": [h.to_dict() for h in self.hits],
+            "hits": [h.to_dict() for h in self.hits], "near": self.near,
         }
         if self.groups is not None:
             d["groups"] = [{"report": asdict(g.report), "count": g.count, "hits": [h.to_dict() for h in g.hits]}
