@@ -18,7 +18,7 @@ import numpy as np
 
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
-from indexer.search.match import TermCounts, matching_rows, ordered_gap
+from indexer.search.match import TermCounts, matching_rows, ordered_candidates, ordered_gap
 from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
@@ -60,6 +60,7 @@ def index_identity(index_dir: Path) -> tuple | None:
 
 
 NEAR_OFFER_BELOW = 5  # exact hits below which a one-phrase search also counts its near matches
+NEAR_OFFER_MAX_CANDIDATES = 5_000  # paragraphs holding all its words that the offer reads at most (~0.1 s)
 
 
 def _marked_terms(parsed: ParsedQuery) -> list[str]:
@@ -298,6 +299,8 @@ class SearchEngine:
         if not loose.clauses or not loose.clauses[0].ordered:
             return None  # one word: nothing looser
         loose.excluded, loose.filters = parsed.excluded, parsed.filters
+        if ordered_candidates(loose.clauses[0], self.store.docs_containing).size > NEAR_OFFER_MAX_CANDIDATES:
+            return None  # common words: reading every candidate would cost seconds; ~phrase still can
         more = int(self.match(loose).size) - exact
         words = [t.folded for t in loose.clauses[0].ordered]
         return {"query": near_q, "words": words, "gap": self.near_gap, "total": more} if more > 0 else None

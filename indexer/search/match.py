@@ -99,16 +99,23 @@ def ordered_gap(text: str, words: tuple[str, ...], gaps: tuple[int, ...]) -> int
     return best
 
 
+def ordered_candidates(clause, docs: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Rows that may hold a near-match clause: those holding every word. A one-character word
+    (一, 率) is left to the check when a longer one narrows the rows, since its rows are a large
+    part of the corpus. Each candidate's text is then read and checked (``ordered_gap``)."""
+    words = [t.folded for t in clause.ordered]
+    narrowing = [w for w in words if len(w) > 1] or words
+    cand = docs(narrowing[0])
+    for w in narrowing[1:]:
+        cand = np.intersect1d(cand, docs(w), assume_unique=True)
+    return cand
+
+
 def _clause_rows(clause, store: ExactStore, docs: Callable[[str], np.ndarray]) -> np.ndarray:
     """Rows whose own text satisfies one clause (ascending)."""
     if clause.ordered:
         words = tuple(t.folded for t in clause.ordered)
-        # Candidates hold every word; a one-character word (一, 率) is left to the check when a
-        # longer one narrows the rows, since its rows are a large part of the corpus.
-        narrowing = [w for w in words if len(w) > 1] or list(words)
-        cand = docs(narrowing[0])
-        for w in narrowing[1:]:
-            cand = np.intersect1d(cand, docs(w), assume_unique=True)
+        cand = ordered_candidates(clause, docs)
         return np.array([i for i in cand.tolist() if ordered_gap(store.folded_text(i), words, clause.gaps) is not None],
                         dtype=np.int64)
     if clause.same_sentence:
