@@ -158,3 +158,31 @@ def test_a_county_by_its_common_name(engine):
     assert engine.search("法治 region:互助县").total == engine.search("法治 region:互助").total == full
     assert {h.report.region for h in engine.search("法治 region:互助县", per_page=100).hits} == {"互助土族自治县"}
     assert engine.search("法治 region:互助市").total == 0  # the short name keeps its kind of place
+
+
+@pytest.mark.parametrize("field, value, holds", [
+    ("title", "工作要点", lambda ref: "工作要点" in ref.title),
+    ("title", "法治政府建设", lambda ref: "法治政府建设" in ref.title),
+    ("issuer", "人民政府办公室", lambda ref: any("人民政府办公室" in i for i in ref.issuers)),
+    ("issuer", "临猗县", lambda ref: any("临猗县" in i for i in ref.issuers)),
+    ("date", "2022-01..2022-06", lambda ref: "2022-01-01" <= ref.date <= "2022-06-30" if ref.date else False),
+    ("date", "2022-01-17", lambda ref: ref.date == "2022-01-17"),
+    ("date", "2022", lambda ref: ref.date.startswith("2022")),
+    ("date", "..2022-01-18", lambda ref: bool(ref.date) and ref.date <= "2022-01-18"),
+    ("date", "2022年1月", lambda ref: ref.date.startswith("2022-01")),
+])
+def test_title_issuer_and_date_fields_filter_reports(engine, field, value, holds):
+    """title:, issuer: (发文机关) and date: ranges (issue 13), against each report's own metadata."""
+    every = engine.search("法治", per_page=100, sort="report")
+    want = [h.id for h in every.hits if holds(h.report)]
+    got = engine.search(f"法治 {field}:{value}", per_page=100, sort="report")
+    assert [h.id for h in got.hits] == want and got.total == len(want)
+    if value in ("工作要点", "2022-01-17", "人民政府办公室"):
+        assert want
+
+
+def test_bad_dates_are_named(engine):
+    for q, says in (("法治 date:2022-13", "不是日期"), ("法治 date:2023..2022", "终止日早于起始日"),
+                    ("法治 date:2022-02-30", "不是日期")):
+        with pytest.raises(QueryError, match=says):
+            engine.parse(q)

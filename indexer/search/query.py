@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from indexer.normalise import fold
 
-FIELDS = ("region", "year", "type", "report", "section", "docno", "cites")
+FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date")
 SORTS = ("relevance", "date", "report")
 # The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
 FACETS = ("region", "year", "type")
@@ -37,6 +37,7 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("~一村一法律顾问", "一村 /8 一法律顾问"), "近似：~ 后短语的各个词按顺序出现、前后相隔不超过 8 个字（可设置）；/N：后一个词在前一个词之后 N 字以内"),
     (("region:互助", "year:2021", "year:2020..2022", "year:2019,2021"), "限定地区、年份、年份范围或几个年份（冒号也可以是全角：）"),
     (("type:报告", "section:复议", "docno:互政〔2022〕4号"), "限定文种、章节标题、文号"),
+    (("title:工作要点", "issuer:人民政府办公室", "date:2022-01..2022-06", "date:2022-01-17"), "限定报告标题、发文机关、发布日期（日期范围的两端可省略一端）"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
 )
@@ -115,6 +116,10 @@ class Filters:
     section: list[Term] = field(default_factory=list)
     docno: list[str] = field(default_factory=list)
     cites: list[str] = field(default_factory=list)
+    title: list[str] = field(default_factory=list)  # folded: in the report's title
+    issuer: list[str] = field(default_factory=list)  # folded: in one of the report's issuers (发文机关)
+    date_from: int | None = None  # the report's date, as yyyymmdd, at least / at most
+    date_to: int | None = None
 
     def is_empty(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
@@ -132,9 +137,12 @@ class Filters:
         clauses), year ranges intersect."""
         lists = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
                  if isinstance(getattr(self, f.name), list)}
-        year_from = [y for y in (self.year_from, other.year_from) if y is not None]
-        year_to = [y for y in (self.year_to, other.year_to) if y is not None]
-        return Filters(**lists, year_from=max(year_from, default=None), year_to=min(year_to, default=None))
+        def bound(name, pick):
+            values = [v for v in (getattr(self, name), getattr(other, name)) if v is not None]
+            return pick(values, default=None)
+
+        return Filters(**lists, year_from=bound("year_from", max), year_to=bound("year_to", min),
+                       date_from=bound("date_from", max), date_to=bound("date_to", min))
 
     def without(self, facet: str) -> "Filters":
         """These filters less those of one facet dimension (``FACETS``)."""
@@ -160,13 +168,17 @@ class Filters:
             parts.append("year:" + ",".join(map(str, self.years)))
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
+        parts += [f'title:"{v}"' for v in self.title] + [f'issuer:"{v}"' for v in self.issuer]
+        if self.date_from is not None or self.date_to is not None:
+            parts.append(f"date:{_shown_date(self.date_from)}..{_shown_date(self.date_to)}")
         return " ".join(parts)
 
     def to_dict(self) -> dict:
         return {
             "region": self.region, "year_from": self.year_from, "year_to": self.year_to, "years": self.years,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
-            "docno": self.docno, "cites": self.cites,
+            "docno": self.docno, "cites": self.cites, "title": self.title, "issuer": self.issuer,
+            "date_from": _shown_date(self.date_from) or None, "date_to": _shown_date(self.date_to) or None,
         }
 
 
@@ -625,3 +637,44 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.docno.append(value)
     elif tok.field == "cites":
         filters.cites.append(value)
+    elif tok.field == "title":
+        filters.title.append(_term(tok, q).folded)
+    elif tok.field == "issuer":
+        filters.issuer.append(_term(tok, q).folded)
+    elif tok.field == "date":
+        lo, sep, hi = value.partition("..")
+        try:
+            start = _date_key(lo, last=False) if lo else None
+            end = _date_key(hi if sep else lo, last=True) if (hi or not sep) else None
+        except ValueError:
+            raise QueryError(f"date:{value} 不是日期，也不是 date:2022-01..2022-06 这样的日期范围", q, tok.pos) from None
+        if start is not None and end is not None and end < start:
+            raise QueryError(f"日期范围 {value} 的终止日早于起始日", q, tok.pos)
+        filters.date_from = start if filters.date_from is None or start is None else max(filters.date_from, start)
+        filters.date_to = end if filters.date_to is None or end is None else min(filters.date_to, end)
+
+
+_DATE = re.compile(r"(\d{4})(?:[-./年](\d{1,2})(?:[-./月](\d{1,2})日?)?月?)?")
+
+
+def _date_key(text: str, *, last: bool) -> int:
+    """yyyymmdd of a date as typed (2022, 2022-01, 2022-01-17, 2022年1月17日): its first day, or
+    with ``last`` its last day (the end of a range)."""
+    import calendar
+
+    m = _DATE.fullmatch(text.strip())
+    if not m:
+        raise ValueError(text)
+    year = int(m.group(1))
+    month = int(m.group(2)) if m.group(2) else (12 if last else 1)
+    if not 1 <= month <= 12:
+        raise ValueError(text)
+    days = calendar.monthrange(year, month)[1]
+    day = int(m.group(3)) if m.group(3) else (days if last else 1)
+    if not 1 <= day <= days:
+        raise ValueError(text)
+    return year * 10000 + month * 100 + day
+
+
+def _shown_date(key: int | None) -> str:
+    return f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}" if key else ''

@@ -4,6 +4,8 @@ hits are counted by. The folded columns were folded when each report was written
 (pieces.report_columns_of): opening folds nothing."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from indexer.normalise import fold, fold_docno
@@ -74,12 +76,26 @@ class ReportColumns:
         self.types = table.column("type")
         self.docnos = table.column("docno")
         self._titles: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._folded_columns: dict[str, list[str]] = {}
         self._store = store
         self.facet_codes = {
             "region": _codes([v or UNKNOWN for v in self.regions]),
             "year": _codes([str(y) if y else UNKNOWN for y in self.years.tolist()]),
             "type": _codes([v or UNKNOWN for v in table.column("doc_type")]),
         }
+
+    def folded_column(self, name: str) -> list[str]:
+        """Every report's title or issuers (joined by "|"), folded: read from every report's row on
+        first use (not kept in the pieces' headers: at 100k reports a few seconds, once)."""
+        with self._lock:
+            column = self._folded_columns.get(name)
+            if column is None:
+                metas = (self._table.peek(r).meta for r in range(len(self._table)))
+                column = [fold("|".join(m.get("issuers") or ())) if name == "issuers" else fold(m.get(name) or "")
+                          for m in metas]
+                self._folded_columns[name] = column
+            return column
 
     def folded_title(self, r: int) -> str:
         """Report r's title, folded (the ranking boosts terms in it)."""
@@ -109,6 +125,20 @@ class ReportColumns:
         if f.year_to is not None:
             touched = True
             mask &= (self.years <= f.year_to) & (self.years > 0)
+        if f.title:
+            touched = True
+            titles = self.folded_column("title")
+            mask &= np.array([any(v in t for v in f.title) for t in titles], dtype=bool)
+        if f.issuer:
+            touched = True
+            issuers = self.folded_column("issuers")
+            mask &= np.array([any(v in t for v in f.issuer) for t in issuers], dtype=bool)
+        if f.date_from is not None:
+            touched = True
+            mask &= self.date_keys >= f.date_from
+        if f.date_to is not None:
+            touched = True
+            mask &= (self.date_keys <= f.date_to) & (self.date_keys > 0)
         if f.years:
             touched = True
             mask &= np.isin(self.years, np.array(f.years, dtype=np.int32))

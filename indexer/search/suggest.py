@@ -56,7 +56,7 @@ def suggestions(q: str, filters: Filters, parse: Callable[[str], ParsedQuery],
 
 
 FILTER_LABELS = {"region": "地区", "year": "年份", "doc_type": "文种", "report": "报告", "section": "章节",
-                 "docno": "文号", "cites": "引用"}
+                 "docno": "文号", "cites": "引用", "title": "标题", "issuer": "发文机关", "date": "日期"}
 
 
 def _years_shown(f: Filters) -> list[str]:
@@ -77,6 +77,9 @@ def emptying_filters(parsed: ParsedQuery, count: Callable[[ParsedQuery], int]) -
         if dim == "year":
             values = _years_shown(f)
             rest = f.without("year")
+        elif dim == "date":
+            values = [f.to_query().split("date:")[1].split()[0]] if f.date_from or f.date_to else []
+            rest = replace(f, date_from=None, date_to=None)
         else:
             values = [v.raw if dim == "section" else v for v in getattr(f, dim)]
             rest = replace(f, **{dim: []})
