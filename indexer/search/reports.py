@@ -19,6 +19,17 @@ from indexer.store.pieces import report_columns_of
 _SHORT_NAME_ENDS = "县区市旗"
 
 
+def _in_range(keys: np.ndarray, lo: int | None, hi: int | None) -> list[np.ndarray]:
+    """The masks of keys ≥ lo and of known keys (> 0) ≤ hi, for the bounds that are set."""
+    out = [keys >= lo] if lo is not None else []
+    return out + ([(keys <= hi) & (keys > 0)] if hi is not None else [])
+
+
+def _holding(column: list[str], values: list[str]) -> np.ndarray:
+    """Reports whose (folded) text in ``column`` holds one of ``values``; an empty text none."""
+    return np.array([bool(t) and any(v in t for v in values) for t in column], dtype=bool)
+
+
 def report_ref(row) -> ReportRef:
     m = row.meta
     return ReportRef(id=row.rid, title=m.get("title", ""), region=m.get("region", ""), year=m.get("year"),
@@ -112,48 +123,26 @@ class ReportColumns:
         return self._store.report_rows(r)
 
     def mask(self, f: Filters) -> np.ndarray | None:
-        """Which reports pass the report filters (region, year, type, report, 文号); None when no
-        report filter is set."""
-        mask = np.ones(len(self), dtype=bool)
-        touched = False
+        """Which reports pass the report filters (region, year, date, title, issuer, type, report,
+        文号); None when no report filter is set. Values of one filter are OR-ed, filters AND-ed."""
+        parts: list[np.ndarray] = []
         if f.region:
-            touched = True
-            mask &= np.logical_or.reduce([self.region_mask(v) for v in f.region])
-        if f.year_from is not None:
-            touched = True
-            mask &= self.years >= f.year_from
-        if f.year_to is not None:
-            touched = True
-            mask &= (self.years <= f.year_to) & (self.years > 0)
-        if f.title:
-            touched = True
-            titles = self.folded_column("title")
-            mask &= np.array([any(v in t for v in f.title) for t in titles], dtype=bool)
-        if f.issuer:
-            touched = True
-            issuers = self.folded_column("issuers")
-            mask &= np.array([any(v in t for v in f.issuer) for t in issuers], dtype=bool)
-        if f.date_from is not None:
-            touched = True
-            mask &= self.date_keys >= f.date_from
-        if f.date_to is not None:
-            touched = True
-            mask &= (self.date_keys <= f.date_to) & (self.date_keys > 0)
+            parts.append(np.logical_or.reduce([self.region_mask(v) for v in f.region]))
+        parts += _in_range(self.years, f.year_from, f.year_to) + _in_range(self.date_keys, f.date_from, f.date_to)
         if f.years:
-            touched = True
-            mask &= np.isin(self.years, np.array(f.years, dtype=np.int32))
+            parts.append(np.isin(self.years, np.array(f.years, dtype=np.int32)))
+        for values, column in ((f.title, "title"), (f.issuer, "issuers")):
+            if values:
+                parts.append(_holding(self.folded_column(column), values))
         if f.doc_type:
-            touched = True
-            mask &= np.array([any(v in t for v in f.doc_type) if t else False for t in self.types], dtype=bool)
+            parts.append(_holding(self.types, f.doc_type))
         if f.report:
-            touched = True
             wanted = set(f.report)
-            mask &= np.array([rid in wanted for rid in self.rids], dtype=bool)
+            parts.append(np.array([rid in wanted for rid in self.rids], dtype=bool))
         if f.docno:
-            touched = True
             wanted_nos = {fold_docno(d) for d in f.docno}
-            mask &= np.array([d in wanted_nos for d in self.docnos], dtype=bool)
-        return mask if touched else None
+            parts.append(np.array([d in wanted_nos for d in self.docnos], dtype=bool))
+        return np.logical_and.reduce(parts) if parts else None
 
     def region_mask(self, value: str) -> np.ndarray:
         """Reports in the region ``value`` (folded): a county, city or province whose name holds
