@@ -393,3 +393,35 @@ def test_results_and_report_pages_are_accessible(browser, server):
         assert not pg.is_visible(".intro .kbd-hint") and not pg.is_visible(".foot .kbd-hint")
     finally:
         touch.close()
+
+
+def test_the_search_survives_navigation_and_is_remembered(page, server):
+    """‹ 返回检索结果 goes back to the very search (filters, sort, page); a new query keeps the
+    filters; recent searches are listed on the home page, as text, from this browser only."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    with urllib.request.urlopen(server + "api/search?q=%E6%B3%95%E6%B2%BB&per_page=1") as resp:
+        region = next(f["value"] for f in json.load(resp)["facets"]["region"] if f["count"] > 10)
+    pg = page
+    start = server + "?" + urllib.parse.urlencode({"q": "法治", "region": region, "sort": "date", "page": 2})
+    pg.goto(start)
+    pg.click("ol.hits a.hit-title >> nth=0")
+    pg.wait_for_selector("a.back")
+    pg.click("a.back")
+    pg.wait_for_selector("#summary")
+    got = urllib.parse.parse_qs(urllib.parse.urlsplit(pg.url).query)
+    assert got == {"q": ["法治"], "region": [region], "sort": ["date"], "page": ["2"]}
+    pg.fill("#q", "依法行政")
+    pg.keyboard.press("Enter")
+    pg.wait_for_selector("#summary")
+    kept = urllib.parse.parse_qs(urllib.parse.urlsplit(pg.url).query)
+    assert kept["q"] == ["依法行政"] and kept["region"] == [region] and kept["sort"] == ["date"]
+    assert "全部清除" in pg.inner_text(".chips")
+    hostile = '<img src=x onerror=alert(1)>'
+    pg.goto(server + "?" + urllib.parse.urlencode({"q": hostile}))
+    pg.goto(server)
+    recent = pg.locator("#recent a").all_inner_texts()
+    assert recent[:3] == [hostile, "依法行政", "法治"]
+    assert pg.locator("#recent img").count() == 0 and not pg.problems

@@ -282,4 +282,39 @@
       });
     });
   }
+
+  // What a researcher searched stays in this browser only (no server state): the search a report
+  // page's "‹ 返回检索结果" goes back to, with its filters, sort and page; and the recent queries
+  // listed on the home page.
+  var store = function (kind) { try { return window[kind]; } catch (e) { return null; } };
+  var session = store("sessionStorage"), local = store("localStorage");
+  var here = new URLSearchParams(location.search);
+  if (document.querySelector(".result-head") && here.get("q")) {
+    if (session) session.setItem("ps-last-search", location.pathname + location.search);
+    if (local) {
+      var recent = [];
+      try { recent = JSON.parse(local.getItem("ps-recent") || "[]"); } catch (e) { recent = []; }
+      recent = [here.get("q")].concat(recent.filter(function (x) { return x !== here.get("q"); })).slice(0, 8);
+      local.setItem("ps-recent", JSON.stringify(recent));
+    }
+  }
+  var back = document.querySelector("a.back");
+  var last = session && session.getItem("ps-last-search");
+  if (back && last && last.charAt(0) === "/" && last.charAt(1) !== "/") {
+    var lastQ = new URLSearchParams(last.split("?")[1] || "").get("q");
+    if (lastQ === here.get("q")) back.setAttribute("href", last);
+  }
+  var box = document.getElementById("recent");
+  if (box && local) {
+    var queries = [];
+    try { queries = JSON.parse(local.getItem("ps-recent") || "[]"); } catch (e) { queries = []; }
+    queries.forEach(function (q) {
+      if (typeof q !== "string") return;
+      var a = document.createElement("a");
+      a.href = "/?q=" + encodeURIComponent(q);
+      a.textContent = q;  // text, never markup
+      box.appendChild(a);
+    });
+    if (queries.length) box.hidden = false;
+  }
 })();
