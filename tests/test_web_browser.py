@@ -425,3 +425,27 @@ def test_the_search_survives_navigation_and_is_remembered(page, server):
     recent = pg.locator("#recent a").all_inner_texts()
     assert recent[:3] == [hostile, "依法行政", "法治"]
     assert pg.locator("#recent img").count() == 0 and not pg.problems
+
+
+@pytest.mark.parametrize("path", ["quote?q=%E5%87%BA%E5%BA%AD%E5%BA%94%E8%AF%89%E7%8E%87", "citations"])
+def test_quote_and_citations_pages_fit_a_phone_and_are_styled(browser, server, path):
+    """/quote and /citations on a 390 px phone: no sideways scrolling, a wide text box, the accent
+    button, table headers on one line (a 20-column box, a grey button, one character a line and a
+    690 px page before)."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True)
+    pg = ctx.new_page()
+    try:
+        assert pg.goto(server + path).status == 200
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390
+        if path.startswith("quote"):
+            assert pg.eval_on_selector("#quote-text", "e => e.getBoundingClientRect().width") >= 300
+            color = pg.eval_on_selector(".quote-form button", "e => getComputedStyle(e).backgroundColor")
+            assert color == "rgb(164, 38, 44)", color  # --accent, not the browser's grey
+            assert pg.locator(".quote-match").count() >= 1
+        else:
+            heights = pg.eval_on_selector_all("table.cited th", "ths => ths.filter(t => t.offsetParent)"
+                                                                ".map(t => t.getBoundingClientRect().height)")
+            line = pg.eval_on_selector("table.cited th", "e => parseFloat(getComputedStyle(e).fontSize)")
+            assert heights and max(heights) < 3 * line, (heights, line)
+    finally:
+        ctx.close()
