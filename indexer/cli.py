@@ -316,7 +316,7 @@ def _export(hits, total: int, fmt: str, output: Path | None, permalink) -> None:
             if fmt == "xlsx":
                 write_xlsx(rows, f)
             else:
-                for chunk in text_chunks(rows, fmt, bom=fmt in ("csv", "tsv")):
+                for chunk in text_chunks(rows, fmt, bom=True):
                     f.write(chunk.encode("utf-8"))
         os.replace(partial, output)
     except OSError as exc:
@@ -413,20 +413,20 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     if fmt != "all" and fmt not in FORMATS:
         raise click.UsageError(printable(str(UnknownFormat(printable(fmt, SHOWN_CHARS)))))
     engine = _engine(settings)
-    base = _permalink_base(settings)
+    permalink = _permalink_of(settings)
     today = dt.date.today()
 
     def citations(pid: str) -> dict[str, str]:
         view = engine.paragraph(pid)
         meta = engine.report(view.report.id).meta
-        return {f: format_citation(view, meta, f"{base}/p/{pid}", f, today) for f in fmts}
+        return {f: format_citation(view, meta, permalink(pid), f, today) for f in fmts}
 
     if quote is not None:
         text = _stdin_text("the quote") if quote == "-" else quote
         matches = engine.quote(text, limit=limit)
         if as_json:
             click.echo(to_json({"ok": True, "found": bool(matches), "matches": [
-                dict(m.to_dict(), url=f"{base}/p/{m.pid}", citations=citations(m.pid)) for m in matches]}))
+                dict(m.to_dict(), url=permalink(m.pid), citations=citations(m.pid)) for m in matches]}))
         elif not matches:
             click.echo("not found in this corpus (no paragraph shares at least half of the quote)")
         for m in [] if as_json else matches:
@@ -443,7 +443,7 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     except NotFound:
         raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index")
     if as_json:
-        click.echo(to_json({"ok": True, "id": paragraph_id, "url": f"{base}/p/{paragraph_id}", "citations": out}))
+        click.echo(to_json({"ok": True, "id": paragraph_id, "url": permalink(paragraph_id), "citations": out}))
         return
     for f, c in out.items():
         if len(out) > 1:

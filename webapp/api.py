@@ -41,7 +41,7 @@ def search_export(fmt: str):
     export = views.export_model(request.args, fmt)
     headers = {"Content-Disposition": attachment_disposition(export.filename), "X-Total-Count": str(export.total)}
     if export.fmt != "xlsx":
-        chunks = text_chunks(export.rows, export.fmt, bom=export.fmt in ("csv", "tsv"))
+        chunks = text_chunks(export.rows, export.fmt, bom=True)
         return Response(stream_with_context(c.encode("utf-8") for c in chunks), mimetype=MEDIA_TYPES[export.fmt],
                         headers=headers)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)

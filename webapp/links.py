@@ -161,9 +161,14 @@ def syntax_url(q: str | None = None) -> str:
     return url_for("pages.syntax", q=q or None)
 
 
+def _current_args(drop=()) -> dict[str, list[str]]:
+    """The current request's query arguments, every value of each, less those in ``drop``."""
+    return {k: request.args.getlist(k) for k in request.args if k not in drop}
+
+
 def current_url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str:
     """The current request's URL for ``endpoint`` with some arguments changed (None removes)."""
-    args: dict[str, list[str]] = {k: request.args.getlist(k) for k in request.args if k not in _drop}
+    args = _current_args(_drop)
     for k, v in changes.items():
         if v is None or v == "" or v == []:
             args.pop(k, None)
@@ -180,10 +185,10 @@ _JSON_TWINS = {"pages.search": "api.search", "pages.report": "api.report", "page
 def json_twin_url() -> str | None:
     """The JSON of the page being shown (the home page's: its list of reports), or None."""
     endpoint = request.endpoint
-    args = {k: request.args.getlist(k) for k in request.args}
+    args = _current_args()
     if endpoint == "pages.search" and not request.args.get("q", "").strip() \
             and not any(request.args.getlist(d) for d in ("region", "year", "type")):
-        return url_for("api.reports", **{k: v for k, v in args.items() if k == "page"})
+        return url_for("api.reports", page=request.args.get("page") or None)
     twin = _JSON_TWINS.get(endpoint or "")
     if twin is None:
         return None
@@ -193,8 +198,7 @@ def json_twin_url() -> str | None:
 def search_export_url(fmt: str) -> str:
     """Every hit of the current search as a file (``fmt``: csv tsv jsonl json xlsx), whichever
     page of it is shown."""
-    args = {k: request.args.getlist(k) for k in request.args if k not in ("page", "per_page", "group", "fmt")}
-    return url_for("api.search_export", fmt=fmt, **args)
+    return url_for("api.search_export", fmt=fmt, **_current_args(("page", "per_page", "group", "fmt")))
 
 
 def toggled_filter_url(dim: str, value: str, single: bool = False) -> str:

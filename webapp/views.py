@@ -225,10 +225,15 @@ def _emptying_filters(params: dict, filters: Filters) -> list[dict]:
     return out
 
 
-def search_model(args) -> dict:
-    params = search_params(args)
+def _require_something_to_search(params: dict) -> None:
+    """A search needs a query or a chosen filter."""
     if not params["q"] and not any(params[d] for d in FACETS):
         raise WebError("bad_query", "检索式是空的：请输入要查找的词句，如 出庭应诉率", query="", position=0)
+
+
+def search_model(args) -> dict:
+    params = search_params(args)
+    _require_something_to_search(params)
     filters = chosen_filters(params)
     result = _run(params["q"], filters, page=params["page"], per_page=params["per_page"],
                   sort=params["sort"], by_report=params["group"])
@@ -247,9 +252,9 @@ def search_model(args) -> dict:
         _decorate_hit(h, params["q"])
     d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
     d["emptying_filters"] = _emptying_filters(params, filters) if result.total == 0 else []
-    pages = result.pages
     d["prev_url"] = links.current_url_with("api.search", page=params["page"] - 1) if params["page"] > 1 else None
-    d["next_url"] = links.current_url_with("api.search", page=params["page"] + 1) if params["page"] < pages else None
+    d["next_url"] = links.current_url_with("api.search", page=params["page"] + 1) \
+        if params["page"] < result.pages else None
     d["exports"] = {fmt: links.search_export_url(fmt) for fmt in EXPORT_FORMATS} if result.total else {}
     return d
 
@@ -273,8 +278,7 @@ def export_model(args, fmt: str) -> Export:
     if fmt not in EXPORT_FORMATS:
         raise WebError("not_found", f"没有这种导出格式：{fmt[:20]}（可选：{'、'.join(EXPORT_FORMATS)}）", 404)
     params = search_params(args)
-    if not params["q"] and not any(params[d] for d in FACETS):
-        raise WebError("bad_query", "检索式是空的：请输入要查找的词句，如 出庭应诉率", query="", position=0)
+    _require_something_to_search(params)
     try:
         total, hits = engine().all_hits(params["q"], sort=params["sort"], filters=chosen_filters(params),
                                         highlights=False)
@@ -517,7 +521,8 @@ def home_model(args=None, api: bool = False) -> dict:
     eng = engine()
     page, pages = list_page(args, eng.stats()["reports"], per_page, "报告列表")
     listed = eng.report_page(start=(page - 1) * per_page, limit=per_page, order="year")
-    return {"ok": True, **_paging(page, pages, per_page, listed.total, links.reports_api_url if api else links.home_url), "order": listed.order,
+    page_url = links.reports_api_url if api else links.home_url
+    return {"ok": True, **_paging(page, pages, per_page, listed.total, page_url), "order": listed.order,
             "reports": [dict(_ref_dict(r), url=links.report_url(r.id)) for r in listed.reports]}
 
 

@@ -63,6 +63,11 @@ NEAR_OFFER_BELOW = 5  # exact hits below which a one-phrase search also counts i
 NEAR_OFFER_MAX_CANDIDATES = 5_000  # paragraphs holding all its words that the offer reads at most (~0.1 s)
 
 
+def _check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
+
+
 def _marked_terms(parsed: ParsedQuery) -> list[str]:
     """The terms a hit's text is marked at: every positive term, less the one-character words of
     a near match that has longer ones (一 of 一村 /8 一 /8 法律顾问 would mark every 一)."""
@@ -239,15 +244,14 @@ class SearchEngine:
         """One page of the hits of ``q`` (with ``filters`` besides the query's own), ranked or
         sorted, and the facet counts over all of them."""
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
+        _check_sort(sort)
         if page < 1 or per_page < 1 or per_page > 100:
             raise ValueError(f"page 应 ≥ 1，per_page 应在 1 到 100 之间（收到 page={page}，per_page={per_page}）")
         parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         counts: TermCounts = {}
         hits = self.match(parsed, counts)
         terms = _marked_terms(parsed)
-        near = next((c for c in parsed.clauses if c.ordered), None)
+        near = parsed.near_clause()
         total = int(hits.size)
         # A report's rows are consecutive, so ascending hits change report only between reports.
         n_reports = 1 + int(np.count_nonzero(np.diff(self.store.report_idx[hits]))) if total else 0
@@ -299,9 +303,16 @@ class SearchEngine:
         if not loose.clauses or not loose.clauses[0].ordered:
             return None  # one word: nothing looser
         loose.excluded, loose.filters = parsed.excluded, parsed.filters
-        if ordered_candidates(loose.clauses[0], self.store.docs_containing).size > NEAR_OFFER_MAX_CANDIDATES:
+        counts: TermCounts = {}  # the words' rows, found once for the bound and the match
+
+        def docs(term: str) -> np.ndarray:
+            if term not in counts:
+                counts[term] = self.store.term_counts(term)
+            return counts[term][0]
+
+        if ordered_candidates(loose.clauses[0], docs).size > NEAR_OFFER_MAX_CANDIDATES:
             return None  # common words: reading every candidate would cost seconds; ~phrase still can
-        more = int(self.match(loose).size) - exact
+        more = int(self.match(loose, counts).size) - exact
         words = [t.folded for t in loose.clauses[0].ordered]
         return {"query": near_q, "words": words, "gap": self.near_gap, "total": more} if more > 0 else None
 
@@ -311,14 +322,13 @@ class SearchEngine:
         here, once (a few bytes a hit); each hit is built, its text read, as the iterator reaches
         it, and nothing of it is kept. ``limit``: at most that many; ``highlights``: mark the
         matches (an export's rows do not need them). A malformed query raises QueryError here."""
-        if sort not in SORTS:
-            raise ValueError(f"未知的排序方式 {sort!r}（可选：{'、'.join(SORTS)}）")
+        _check_sort(sort)
         parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         counts: TermCounts = {}
         hits = self.match(parsed, counts)
         order, scores = self._ordered(parsed, hits, sort, limit, counts)
         terms = _marked_terms(parsed) if highlights else []
-        near = next((c for c in parsed.clauses if c.ordered), None)
+        near = parsed.near_clause()
         return int(order.size), (self._hit(i, s, terms, keep=False, near=near)
                                  for i, s in zip(order.tolist(), scores.tolist()))
 

@@ -60,7 +60,8 @@ def _cell(value) -> str:
 
 def text_chunks(rows: Iterable[dict], fmt: str, *, bom: bool = False) -> Iterator[str]:
     """The rows in one of ``TEXT_FORMATS``, a piece at a time (a row, or the header). ``bom``: a
-    UTF-8 byte order mark first, which spreadsheet programs need to read a CSV as UTF-8."""
+    UTF-8 byte order mark first in CSV and TSV, which spreadsheet programs need to read them as
+    UTF-8 (a file; not on standard output); JSON never has one."""
     if fmt not in TEXT_FORMATS:
         raise ValueError(f"not a text format: {fmt!r} (one of {', '.join(TEXT_FORMATS)})")
     if bom and fmt in ("csv", "tsv"):

@@ -41,6 +41,9 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
 )
+SYNTAX_NOTE = "匹配时自动统一全角/半角、标点变体、数字与汉字间的空格（2021 年 = 2021年）和繁简体（行政復議 = 行政复议）。"
+
+
 def syntax_text(indent: str = "  ") -> str:
     """``SYNTAX`` and ``SYNTAX_NOTE`` as plain text (``search --help``): each construct's examples,
     then its meaning."""
@@ -51,7 +54,6 @@ def syntax_text(indent: str = "  ") -> str:
     return "\n".join(lines) + "\n\n" + indent + SYNTAX_NOTE
 
 
-SYNTAX_NOTE = "匹配时自动统一全角/半角、标点变体、数字与汉字间的空格（2021 年 = 2021年）和繁简体（行政復議 = 行政复议）。"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -161,17 +163,29 @@ class Filters:
     def to_query(self) -> str:
         """The filters in the query language (what a filters-only search searched)."""
         parts = [f'region:"{v}"' for v in self.region] + [f'type:"{v}"' for v in self.doc_type]
-        if self.year_from is not None or self.year_to is not None:
-            lo, hi = self.year_from, self.year_to
-            parts.append(f"year:{lo}" if lo == hi else f"year:{lo or ''}..{hi or ''}")
+        if self.year_range_shown():
+            parts.append("year:" + self.year_range_shown())
         if self.years:
             parts.append("year:" + ",".join(map(str, self.years)))
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
         parts += [f'title:"{v}"' for v in self.title] + [f'issuer:"{v}"' for v in self.issuer]
-        if self.date_from is not None or self.date_to is not None:
-            parts.append(f"date:{_shown_date(self.date_from)}..{_shown_date(self.date_to)}")
+        if self.date_range_shown():
+            parts.append("date:" + self.date_range_shown())
         return " ".join(parts)
+
+    def year_range_shown(self) -> str:
+        """The year range as the query language writes it (2021, 2020..2022, ..2022), or ""."""
+        lo, hi = self.year_from, self.year_to
+        if lo is None and hi is None:
+            return ""
+        return str(lo) if lo == hi else f"{lo or ''}..{hi or ''}"
+
+    def date_range_shown(self) -> str:
+        """The date range as the query language writes it (2022-01-01..2022-06-30), or ""."""
+        if self.date_from is None and self.date_to is None:
+            return ""
+        return f"{_shown_date(self.date_from)}..{_shown_date(self.date_to)}"
 
     def to_dict(self) -> dict:
         return {
@@ -198,18 +212,13 @@ class ParsedQuery:
                 seen.setdefault(t.folded, t)
         return list(seen.values())
 
+    def near_clause(self) -> Clause | None:
+        """The first near-match clause (``~phrase``, ``a /N b``), whose gap a hit reports."""
+        return next((c for c in self.clauses if c.ordered), None)
+
     def folded_display(self) -> str:
         """The query as it was searched, after folding (the 检索式 a result page shows)."""
-        if self.shown:
-            return self.shown
-        parts = []
-        for c in self.clauses:
-            if c.same_sentence:
-                parts.append(f"{c.same_sentence[0].folded} /s {c.same_sentence[1].folded}")
-            else:
-                parts.append(" OR ".join(t.folded for t in c.any_of))
-        parts += [f"-{t.folded}" for t in self.excluded]
-        return " ".join(parts)
+        return self.shown
 
 
 # -- words ----------------------------------------------------------------------------------------
@@ -243,7 +252,7 @@ def _quoted(q: str, i: int) -> tuple[str, int]:
     j = i + 1
     while j < len(q):
         ch = q[j]
-        if ch == "\\" and j + 1 < len(q) and (q[j + 1] in _QUOTE_ENDS or q[j + 1] in "”\\"):
+        if ch == "\\" and j + 1 < len(q) and (q[j + 1] in _QUOTE_ENDS or q[j + 1] == "\\"):
             out.append(q[j + 1])
             j += 2
             continue
@@ -360,9 +369,6 @@ class _Node:
     kids: tuple["_Node", ...] = ()
     ordered: tuple[Term, ...] = ()
     gaps: tuple[int, ...] = ()
-
-
-_OP_NAMES = {OR: "OR", AND: "AND", NOT: "NOT", NEAR: "/s"}
 
 
 class _Parser:

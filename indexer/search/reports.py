@@ -12,7 +12,7 @@ from indexer.normalise import fold, fold_docno
 from indexer.search.query import FACETS, Filters
 from indexer.search.results import UNKNOWN, ReportRef
 from indexer.store.exact import ExactStore
-from indexer.store.pieces import report_columns_of
+from indexer.store.pieces import title_folded
 
 # A county's common name drops what comes between its first characters and this last one
 # (互助土族自治县 is 互助县, 阿克塞哈萨克族自治县 阿克塞县).
@@ -97,13 +97,13 @@ class ReportColumns:
         }
 
     def folded_column(self, name: str) -> list[str]:
-        """Every report's title or issuers (joined by "|"), folded: read from every report's row on
+        """Every report's ``title`` or ``issuers`` (joined by "|"), folded: read from every report's row on
         first use (not kept in the pieces' headers: at 100k reports a few seconds, once)."""
         with self._lock:
             column = self._folded_columns.get(name)
             if column is None:
                 metas = (self._table.peek(r).meta for r in range(len(self._table)))
-                column = [fold("|".join(m.get("issuers") or ())) if name == "issuers" else fold(m.get(name) or "")
+                column = [fold("|".join(m.get("issuers") or ())) if name == "issuers" else title_folded(m)
                           for m in metas]
                 self._folded_columns[name] = column
             return column
@@ -112,7 +112,7 @@ class ReportColumns:
         """Report r's title, folded (the ranking boosts terms in it)."""
         title = self._titles.get(r)
         if title is None:
-            title = self._titles.setdefault(r, report_columns_of(self._table[r].meta)["title"])
+            title = self._titles.setdefault(r, title_folded(self._table[r].meta))
         return title
 
     def __len__(self) -> int:

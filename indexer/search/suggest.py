@@ -59,14 +59,6 @@ FILTER_LABELS = {"region": "地区", "year": "年份", "doc_type": "文种", "re
                  "docno": "文号", "cites": "引用", "title": "标题", "issuer": "发文机关", "date": "日期"}
 
 
-def _years_shown(f: Filters) -> list[str]:
-    shown = [str(y) for y in f.years]
-    if f.year_from is not None or f.year_to is not None:
-        lo, hi = f.year_from, f.year_to
-        shown.insert(0, str(lo) if lo == hi else f"{lo or ''}..{hi or ''}")
-    return shown
-
-
 def emptying_filters(parsed: ParsedQuery, count: Callable[[ParsedQuery], int]) -> list[EmptyingFilter]:
     """For a query (its filters, the chosen ones merged in) that found nothing: each filter
     dimension without which it finds something, with that count. Values of one dimension are
@@ -75,10 +67,10 @@ def emptying_filters(parsed: ParsedQuery, count: Callable[[ParsedQuery], int]) -
     out = []
     for dim, label in FILTER_LABELS.items():
         if dim == "year":
-            values = _years_shown(f)
+            values = [v for v in [f.year_range_shown()] if v] + [str(y) for y in f.years]
             rest = f.without("year")
         elif dim == "date":
-            values = [f.to_query().split("date:")[1].split()[0]] if f.date_from or f.date_to else []
+            values = [v for v in [f.date_range_shown()] if v]
             rest = replace(f, date_from=None, date_to=None)
         else:
             values = [v.raw if dim == "section" else v for v in getattr(f, dim)]

@@ -67,19 +67,18 @@ class ReportTable:
             r += len(self._owners)
         row = self._rows.get(r)
         if row is None:
-            p, k = self._owners[r]
-            row = ReportRow(**self._pieces[p].report_row(k))
-            self._rows[r] = row  # a racing thread decodes the same row: either one is kept
+            row = self._rows[r] = self._decoded(r)  # a racing thread decodes the same row: either one is kept
         return row
 
     def peek(self, r: int) -> ReportRow:
         """Report r's row, decoded afresh unless it is kept already, and not kept: for a pass over
         many reports (an export) that must not fill the cache."""
         row = self._rows.get(r)
-        if row is None:
-            p, k = self._owners[r]
-            row = ReportRow(**self._pieces[p].report_row(k))
-        return row
+        return row if row is not None else self._decoded(r)
+
+    def _decoded(self, r: int) -> ReportRow:
+        p, k = self._owners[r]
+        return ReportRow(**self._pieces[p].report_row(k))
 
     def __iter__(self):
         return (self[r] for r in range(len(self)))

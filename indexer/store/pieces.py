@@ -118,13 +118,18 @@ class StringColumn:
         return bytes(self.blob[start:int(self.ends[j])]).decode("utf-8", "surrogatepass")
 
 
+def title_folded(meta: dict) -> str:
+    """A report's title as filters and ranking compare it."""
+    return fold(meta.get("title", ""))
+
+
 def report_columns_of(meta: dict) -> dict:
     """What the report filters compare, folded once when the report is written, not whenever an
     engine opens (``search.reports.ReportColumns``)."""
     return {
         "region_text": fold(" ".join([meta.get("region", ""), meta.get("city", ""), meta.get("province", "")])),
         "type": fold(meta.get("doc_type", "")),
-        "title": fold(meta.get("title", "")),
+        "title": title_folded(meta),
         "docno": fold_docno(meta.get("doc_number", "")),
     }
 
