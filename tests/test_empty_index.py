@@ -42,7 +42,7 @@ def test_an_empty_index_answers_like_an_empty_corpus(empty_index):
             for kwargs in [{}, {"sort": "date"}, {"sort": "report", "page": 3}, {"by_report": True}]:
                 result = engine.search(q, **kwargs)
                 assert (result.total, result.reports, result.hits, result.groups or []) == (0, 0, [], [])
-                assert result.facets == {"region": [], "year": [], "type": []}
+                assert result.facets == {"region": [], "year": [], "type": [], "issuer": []}
             assert engine.count(q) == 0
         assert engine.reports() == []
         with pytest.raises(NotFound):

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import zlib
 
+import numpy as np
 import pytest
 
 from indexer.normalise import fold
 from indexer.reading.report import read_report
-from indexer.store.pieces import TEXT_BLOCK, PieceBuilder, TextBlocks, read_piece
+from indexer.store.mapped import MappedArrays, write_arrays
+from indexer.store.pieces import REPORT_COLUMNS, TEXT_BLOCK, PieceBuilder, TextBlocks, read_piece
 from indexer.store.schema import paragraph_ids, report_id
 
 from conftest import ROOT, SEEDS
@@ -43,7 +45,9 @@ def test_every_seed_paragraph_reads_back_exactly(tmp_path):
     assert len(piece) == len(rows) > 250
     assert piece.reports == [(1, {"rid": "odd", "meta": {"title": "标题", "region": "乐都区"}})]
     assert piece.report_columns == {"docnum": [1], "rid": ["odd"], "year": [0], "date": [""], "region": ["乐都区"],
-                                    "doc_type": [""], "region_text": ["乐都区"], "type": [""], "docno": [""]}
+                                    "doc_type": [""], "region_text": ["乐都区"], "type": [""], "docno": [""],
+                                    "title": ["标题"], "issuers": [""], "issuer_text": [""], "place": ["乐都区"],
+                                    "city": [""], "province": [""]}
     # Random order, so that the one-block cache is not what makes it right.
     for j in sorted(range(len(rows)), key=lambda j: (j * 7919) % len(rows)):
         r = piece.row(j)
@@ -52,6 +56,28 @@ def test_every_seed_paragraph_reads_back_exactly(tmp_path):
             j * 2, pid, rid, kind, ordinal, section, text, j // 2)
         assert r.folded == folded.replace("\n", " ")  # the one character that separates folded texts
     assert [r.text for r in piece.rows()] == [row[5] for row in rows]
+
+
+def test_a_piece_from_before_a_report_column_reads_its_rows_for_it(tmp_path):
+    """An index built before a report column was added (the issuer facet's, issue 13) keeps
+    working: the piece fills the columns its header lacks from its report rows."""
+    builder = PieceBuilder()
+    builder.add_paragraph(0, "r~1", "r", "body", 1, [], "正文", fold("正文"), block=0)
+    meta = {"title": "互助土族自治县2022年法治政府建设情况报告", "region": "互助土族自治县", "city": "海东市",
+            "province": "青海省", "issuers": ["互助土族自治县人民政府", "中共互助土族自治县委"]}
+    builder.add_report(0, {"rid": "r", "meta": meta})
+    new, old = tmp_path / "new.piece", tmp_path / "old.piece"
+    builder.save(new)
+    arrays = MappedArrays(new)
+    header = dict(arrays.meta)
+    header["report_columns"] = {k: v for k, v in header["report_columns"].items()
+                                if k not in ("title", "issuers", "issuer_text", "place", "city", "province")}
+    write_arrays(old, {name: np.array(a) for name, a in arrays.arrays.items()}, header)
+    assert set(MappedArrays(old).meta["report_columns"]) < set(REPORT_COLUMNS)
+    columns = read_piece(old).report_columns
+    assert columns == read_piece(new).report_columns
+    assert columns["issuers"] == ["互助土族自治县人民政府|中共互助土族自治县委"]
+    assert columns["place"] == ["青海省海东市互助土族自治县"]
 
 
 def test_texts_pack_smaller_than_whoosh_stores_them():

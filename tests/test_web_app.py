@@ -9,7 +9,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from markupsafe import escape
@@ -591,3 +591,64 @@ def test_snippet_window_cuts_at_sentences():
     assert out.startswith("…") and out.endswith("…") and "<mark>出庭应诉率</mark>" in out
     short = "<b>短段落</b>出庭应诉率。"
     assert str(snippet(short, [[10, 15]])) == "&lt;b&gt;短段落&lt;/b&gt;<mark>出庭应诉率</mark>。"
+
+
+def test_issuer_facet_counts_and_selects_whole_issuers(client, eng):
+    """The 发文机关 facet (issue 13): one count per issuer, a report with two issuers counted under
+    each; choosing one selects reports with that issuer, whole: 互助土族自治县人民政府 is not
+    互助土族自治县人民政府办公室, though its name holds it."""
+    d = client.get("/api/search?q=行政复议").get_json()
+    issuers = {f["value"]: f["count"] for f in d["facets"]["issuer"]}
+    by_issuer: dict[str, int] = {}
+    for ref in eng.reports():
+        hits = eng.search(f'行政复议 report:"{ref.id}"').total if ref.issuers else 0
+        for name in ref.issuers:
+            by_issuer[name] = by_issuer.get(name, 0) + hits
+    assert {k: v for k, v in by_issuer.items() if v} == {k: v for k, v in issuers.items() if k != "未知"}
+    joint = [r for r in eng.reports() if len(r.issuers) > 1]
+    assert joint, "a seed report is issued jointly (中共临猗县委, 临猗县人民政府)"
+    whole, office = "互助土族自治县人民政府", "互助土族自治县人民政府办公室"
+    assert issuers[whole] and issuers[office]
+    one = client.get("/api/search", query_string={"q": "行政复议", "issuer": whole}).get_json()
+    assert one["total"] == issuers[whole]
+    assert all(whole in h["report"]["issuers"] for h in one["hits"])
+    assert one["total"] == eng.search(f"行政复议 issuer:={whole}").total
+    assert one["total"] == eng.search(f'行政复议 issuer:"={whole}"').total
+    holding = eng.search(f"行政复议 issuer:{whole}").total
+    assert holding == issuers[whole] + issuers[office]  # without =, any issuer whose name holds it
+    facet = {f["value"]: f for f in one["facets"]["issuer"]}
+    assert facet[whole]["selected"] and facet[office]["count"] == issuers[office]  # switch or add
+    page = html(client.get("/", query_string={"q": "行政复议", "issuer": whole}))
+    assert 'id="facet-issuer"' in page and f"发文机关：{whole}" in page
+
+
+
+
+def test_advanced_search_form_and_its_json_twin(client, eng):
+    """高级检索 without JavaScript: the form submits to /advanced?go=1, which sends the browser to
+    the search page of the query the boxes make; a box the query language cannot say is named."""
+    page = html(client.get("/advanced"))
+    for label in ("包含全部词", "包含完整短语", "包含任一词", "不包含", "近似短语", "报告标题含", "文号", "发文机关含",
+                  "地区", "文种", "年份从", "发布日期从"):
+        assert f">{label}</label>" in page
+    assert '<option value="互助土族自治县">' in page  # the corpus's regions to pick from
+    boxes = {"all_words": "出庭应诉率", "any_words": "复议 诉讼", "none_words": "－临猗", "region": "互助县",
+             "doc_type": "报告", "year_from": "2019", "year_to": "2022", "issuer": "人民政府"}
+    r = client.get("/advanced", query_string={**boxes, "go": "1"})
+    assert r.status_code == 302
+    q = parse_qs(urlsplit(r.headers["Location"]).query)["q"][0]
+    assert q == "出庭应诉率 (复议 OR 诉讼) -临猗 issuer:人民政府 region:互助县 type:报告 year:2019..2022"
+    twin = client.get("/api/advanced", query_string=boxes).get_json()
+    assert twin["query"] == q and twin["error"] is None and "choices" not in twin
+    assert eng.search(q).total == client.get("/api/search", query_string={"q": q}).get_json()["total"]
+    # The boxes are read as they are written: a phrase keeps its spaces, operators in a box are words.
+    twin = client.get("/api/advanced", query_string={"phrase": "双随机 一公开", "all_words": "AND 或",
+                                                     "title": 'a"b', "near": "一村一法律顾问"}).get_json()
+    assert twin["query"] == '"AND" "或" "双随机 一公开" ~一村一法律顾问 title:"a\\"b"'
+    assert eng.parse(twin["query"]).shown  # it parses
+    r = client.get("/advanced", query_string={"go": "1", "date_from": "2022-13"})
+    assert r.status_code == 400
+    assert "不是日期" in html(r) and 'class="caret"' in html(r)
+    assert client.get("/advanced?go=1").status_code == 200  # nothing filled in: the form again
+    xss = client.get("/advanced", query_string={"title": "<script>alert(1)</script>"})
+    assert "<script>alert(1)</script>" not in html(xss)

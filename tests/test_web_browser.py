@@ -449,3 +449,35 @@ def test_quote_and_citations_pages_fit_a_phone_and_are_styled(browser, server, p
             assert heights and max(heights) < 3 * line, (heights, line)
     finally:
         ctx.close()
+
+
+def test_advanced_search_writes_the_query_into_the_box(page, server):
+    """高级检索 (issue 13): as boxes are filled in, the query they make appears in the search box;
+    submitted, the results page is that query's, and a bad box is named before submitting."""
+    import urllib.parse
+
+    pg = page
+    pg.goto(server)
+    pg.click("header a[href$='/advanced']")
+    pg.wait_for_selector("form.advanced-form")
+    pg.fill("#adv-all_words", "行政复议")
+    pg.fill("#adv-none_words", "临猗")
+    pg.fill("#adv-phrase", "双随机 一公开")
+    pg.fill("#adv-year_from", "2020")
+    want = '行政复议 "双随机 一公开" -临猗 year:2020..'
+    pg.wait_for_function("want => document.getElementById('q').value === want", arg=want, timeout=10_000)
+    assert pg.inner_text("#adv-query") == want
+    assert pg.eval_on_selector("#adv-region", "e => e.list && e.list.options.length") >= 1  # the corpus's places
+    pg.fill("#adv-phrase", "")
+    pg.fill("#adv-year_to", "20x1")
+    pg.wait_for_selector("#adv-error .error", timeout=10_000)
+    assert "不是年份" in pg.inner_text("#adv-error")
+    pg.fill("#adv-year_to", "2022")
+    pg.wait_for_function("() => document.getElementById('q').value.endsWith('year:2020..2022')", timeout=10_000)
+    assert pg.inner_text("#adv-error") == ""
+    pg.click("form.advanced-form button[type=submit]")
+    pg.wait_for_selector("#summary")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(pg.url).query)["q"]
+    assert q == ["行政复议 -临猗 year:2020..2022"]
+    assert pg.input_value("#q") == q[0] and summary_total(pg) >= 1
+    assert not pg.problems

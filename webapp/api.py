@@ -58,7 +58,7 @@ def search_export(fmt: str):
 
 @bp.get("/facets")
 def facets():
-    """Counts by region, year and type over all hits for the same parameters as /api/search."""
+    """Counts by region, year, type and issuer over all hits for the same parameters as /api/search."""
     return jsonify(views.facets_model(request.args))
 
 
@@ -125,6 +125,12 @@ def quote():
     """Source of a quote: GET ?q=…, or POST text (form field ``text`` or JSON {"text": …})."""
     text = posted_quote() if request.method == "POST" else request.args.get("q", "")
     return jsonify(views.quote_model(text, request.args))
+
+
+@bp.get("/advanced")
+def advanced():
+    """The query the advanced search form's boxes make (?all_words=…&region=…): query, url, error."""
+    return jsonify(views.advanced_model(request.args, with_choices=request.args.get("choices") == "1"))
 
 
 @bp.get("/citations")

@@ -14,6 +14,7 @@ import socket
 from flask import current_app, request, url_for
 
 from indexer.config import Settings
+from indexer.search.query import FACETS
 
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
@@ -156,6 +157,16 @@ def search_api_url(q: str | None = None, **filters: list[str]) -> str:
     return url_for("api.search", q=q, **{dim: values for dim, values in filters.items() if values})
 
 
+def advanced_url() -> str:
+    """The advanced search form (高级检索)."""
+    return url_for("pages.advanced")
+
+
+def advanced_api_url() -> str:
+    """The JSON twin of the advanced search form: the query its boxes make."""
+    return url_for("api.advanced")
+
+
 def syntax_url(q: str | None = None) -> str:
     """The query syntax page (its examples keep the query being typed)."""
     return url_for("pages.syntax", q=q or None)
@@ -179,7 +190,7 @@ def current_url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str
 
 # Every page with a JSON twin (the same parameters, the dict the page renders): its endpoint.
 _JSON_TWINS = {"pages.search": "api.search", "pages.report": "api.report", "pages.citations": "api.citations",
-               "pages.quote": "api.quote", "pages.cite": "api.cite"}
+               "pages.quote": "api.quote", "pages.cite": "api.cite", "pages.advanced": "api.advanced"}
 
 
 def json_twin_url() -> str | None:
@@ -187,7 +198,7 @@ def json_twin_url() -> str | None:
     endpoint = request.endpoint
     args = _current_args()
     if endpoint == "pages.search" and not request.args.get("q", "").strip() \
-            and not any(request.args.getlist(d) for d in ("region", "year", "type")):
+            and not any(request.args.getlist(d) for d in FACETS):
         return url_for("api.reports", page=request.args.get("page") or None)
     twin = _JSON_TWINS.get(endpoint or "")
     if twin is None:

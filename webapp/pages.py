@@ -134,6 +134,17 @@ def quote():
         (400 if error else 200)
 
 
+@bp.get("/advanced")
+def advanced():
+    """高级检索: a box per part of a query; submitted, it goes to the search page of the query the
+    boxes make, so that the query box shows how to write it."""
+    model = views.advanced_model(request.args)
+    if request.args.get("go") and model["url"]:
+        return redirect(model["url"])
+    status = 400 if request.args.get("go") and model["error"] else 200
+    return render_template("advanced.html", model=model, q=model["query"]), status
+
+
 @bp.get("/citations")
 def citations():
     """The most cited documents, with counts and a bar chart."""

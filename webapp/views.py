@@ -21,8 +21,10 @@ from indexer.citations.formats import FORMAT_LABELS, FORMATS, canonical_format, 
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.export import FORMATS as EXPORT_FORMATS
 from indexer.search.engine import NotFound
-from indexer.search.query import FACETS, SORTS, Filters, QueryError, QueryTooLong
+from indexer.normalise import fold
+from indexer.search.query import FACETS, SORTS, Composed, Filters, QueryError, QueryTooLong, with_field_value
 from indexer.search.results import UNKNOWN, CitationsPending
+from indexer.search.suggest import FILTER_LABELS
 from indexer.store.schema import rid_of
 
 from . import links
@@ -133,6 +135,7 @@ def search_params(args) -> dict:
         "region": _values(args, "region"),
         "year": _values(args, "year"),
         "type": _values(args, "type"),
+        "issuer": _values(args, "issuer"),
     }
     for y in params["year"]:
         if not _YEAR.fullmatch(y):
@@ -155,8 +158,9 @@ def _year_filter(years: list[str]) -> dict:
 
 
 def chosen_filters(params: dict) -> Filters:
-    """The filters picked in the UI (``search_params``' region, type and year)."""
-    return Filters.chosen(region=params["region"], doc_type=params["type"], **_year_filter(params["year"]))
+    """The filters picked in the UI (``search_params``' region, type, issuer and year)."""
+    return Filters.chosen(region=params["region"], doc_type=params["type"], issuer=params["issuer"],
+                          **_year_filter(params["year"]))
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -209,7 +213,10 @@ def _suggestions(params: dict, filters: Filters) -> list[dict]:
 
 
 # The UI's filter parameter of each Filters dimension it can choose (the others are in the query).
-_UI_FILTERS = {"region": "region", "year": "year", "doc_type": "type"}
+_UI_FILTERS = {"region": "region", "year": "year", "doc_type": "type", "issuer_is": "issuer"}
+MAX_PLACES_SHOWN = 10  # of a region name that names several places
+# Each UI filter parameter's name on the page, in the order the filters are shown.
+UI_FILTER_LABELS = {ui: FILTER_LABELS[dim] for dim, ui in _UI_FILTERS.items()}
 
 
 def _emptying_filters(params: dict, filters: Filters) -> list[dict]:
@@ -222,6 +229,26 @@ def _emptying_filters(params: dict, filters: Filters) -> list[dict]:
         from_ui_only = ui is not None and bool(params[ui]) and not parsed_own.selects(ui)
         out.append({"dimension": e.dimension, "label": e.label, "values": e.values, "count": e.count,
                     "url": links.current_url_with(**{ui: None, "page": None}) if from_ui_only else None})
+    return out
+
+
+def _ambiguous_regions(params: dict, result) -> list[dict]:
+    """Each region filter that names several places (城中区: in 西宁市 and in 柳州市), its places
+    with their hits and the link that keeps only one: the UI's filter replaced, or the query's
+    ``region:`` rewritten (``query.with_field_value``)."""
+    out = []
+    for amb in result.ambiguous_regions:
+        value = amb["value"]
+        chosen = [v for v in params["region"] if fold(v) == value]
+        places = []
+        for place in amb["places"][:MAX_PLACES_SHOWN]:
+            if chosen:
+                url = links.current_url_with(region=[place["place"] if fold(v) == value else v for v in params["region"]],
+                                             page=None)
+            else:
+                url = links.current_url_with(q=with_field_value(params["q"], "region", value, place["place"]), page=None)
+            places.append({**place, "url": url})
+        out.append({"value": chosen[0] if chosen else value, "places": places, "more": len(amb["places"]) - len(places)})
     return out
 
 
@@ -242,6 +269,7 @@ def search_model(args) -> dict:
     d["searched"] = result.query
     d["facets"] = _facets(params, filters, result)
     d["params"] = params
+    d["filter_labels"] = UI_FILTER_LABELS
     shown = list(zip(result.hits, d["hits"]))
     for group, grp in zip(result.groups or [], d.get("groups", [])):
         grp["report"]["display_title"] = group.report.display_title
@@ -250,6 +278,7 @@ def search_model(args) -> dict:
     for hit, h in shown:
         h["report"]["display_title"] = hit.report.display_title
         _decorate_hit(h, params["q"])
+    d["ambiguous_regions"] = _ambiguous_regions(params, result)
     d["suggestions"] = _suggestions(params, filters) if result.total == 0 else []
     d["emptying_filters"] = _emptying_filters(params, filters) if result.total == 0 else []
     d["prev_url"] = links.current_url_with("api.search", page=params["page"] - 1) if params["page"] > 1 else None
@@ -556,6 +585,47 @@ def cite_model(pid: str, args) -> dict:
         d["paragraph_url"] = links.report_paragraph_url(view.report.id, pid)
         d["entries"] = [{"format": f, "label": FORMAT_LABELS[f], "citation": d["citations"][f],
                          "download_url": links.cite_download_url(pid, f)} for f in FORMATS]
+    return d
+
+
+# The advanced search form's boxes: (parameter = query.Composed's field, label, hint), in order.
+ADVANCED_FIELDS = (
+    ("all_words", "包含全部词", "空格分隔，如 行政复议 败诉"),
+    ("phrase", "包含完整短语", "原样匹配，含空格和标点，如 双随机、一公开"),
+    ("any_words", "包含任一词", "空格分隔，如 复议 诉讼"),
+    ("none_words", "不包含", "空格分隔，如 临猗"),
+    ("near", "近似短语", "各个词按顺序、相隔不远，如 一村一法律顾问"),
+    ("title", "报告标题含", "如 工作要点"),
+    ("docno", "文号", "如 互政〔2022〕4号"),
+    ("issuer", "发文机关含", "如 人民政府办公室"),
+    ("region", "地区", "县、市或省，如 互助县、海东"),
+    ("doc_type", "文种", "如 报告、总结"),
+    ("year_from", "年份从", "如 2020"),
+    ("year_to", "年份到", "如 2022"),
+    ("date_from", "发布日期从", "如 2022-01 或 2022-01-17"),
+    ("date_to", "发布日期到", "如 2022-06-30"),
+)
+_ADVANCED_CHOICES = {"region": "region", "doc_type": "type", "issuer": "issuer", "year_from": "year",
+                     "year_to": "year"}  # the boxes that offer the corpus's values to pick
+
+
+def advanced_model(args, *, with_choices: bool = True) -> dict:
+    """The advanced search form: its boxes as filled in, the query they make (``query``, checked
+    by parsing it; an error names the problem) and the search page of that query (``url``)."""
+    values = {name: args.get(name, "")[:MAX_RAW_QUERY] for name, _, _ in ADVANCED_FIELDS}
+    d: dict = {"ok": True, "fields": [{"name": n, "label": label, "hint": hint, "value": values[n],
+                                      "choices": _ADVANCED_CHOICES.get(n)} for n, label, hint in ADVANCED_FIELDS]}
+    written = Composed(**values).query()
+    d["query"], d["url"], d["error"] = written, None, None
+    if written:
+        try:
+            d["query"] = engine().composed(Composed(**values)).text
+            d["url"] = links.search_url(d["query"])
+        except QueryError as exc:
+            d["error"] = WebError.from_query_error(exc, written).to_dict()["error"]
+    if with_choices:
+        eng = engine()
+        d["choices"] = {dim: eng.known_values(dim) for dim in set(_ADVANCED_CHOICES.values())}
     return d
 
 

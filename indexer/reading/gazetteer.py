@@ -120,10 +120,25 @@ def _index() -> tuple[dict[str, Place], re.Pattern[str] | None]:
             place = lookup(name)
             if place:
                 names[name] = place
+    names.update(_qualified_names(full))
     if not names:
         return names, None
     ends = "".join(sorted({name[-1] for name in names}))
     return names, re.compile("[" + re.escape(ends) + "]")
+
+
+def _qualified_names(full: dict[str, list[Place]]) -> dict[str, Place]:
+    """A county name that several cities have (朝阳区: 北京市, 长春市) is matched only with its city
+    before it: 北京市朝阳区, 长春市朝阳区, 长春朝阳区."""
+    out: dict[str, Place] = {}
+    for name, places in full.items():
+        if len(places) < 2 or name == "市辖区":  # 市辖区 is the table's placeholder, no place's name
+            continue
+        for p in places:
+            for city in {p.city, p.city.removesuffix("市")}:
+                if len(city) >= 2 and city != name and _CJK_NAME.fullmatch(city + name):
+                    out[city + name] = p
+    return out
 
 
 def find_counties(text: str) -> list[Place]:

@@ -19,7 +19,7 @@ import numpy as np
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
 from indexer.search.match import TermCounts, matching_rows, ordered_candidates, ordered_gap
-from indexer.search.query import FACETS, SORTS, Filters, ParsedQuery, QueryError, parse_query
+from indexer.search.query import FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
 from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, NotFound, ParagraphView, ReportGroup,
@@ -278,15 +278,27 @@ class SearchEngine:
             order, scores = self._ordered(parsed, hits, sort, offset + per_page, counts)
             page_hits = [self._hit(int(i), float(s), terms, near=near)
                          for i, s in zip(order[offset: offset + per_page], scores[offset: offset + per_page])]
+        per_report = self.columns.hits_per_report(self.store.report_idx[hits])
         result = SearchResult(
             query=parsed.text, folded=parsed.folded_display(), total=total, reports=n_reports, page=page,
-            per_page=per_page, sort=sort, hits=page_hits, facets=self.columns.facets(self.store.report_idx[hits]),
+            per_page=per_page, sort=sort, hits=page_hits, facets=self.columns.facets(per_report),
             took_ms=(time.perf_counter() - started) * 1000, filters=parsed.filters.to_dict(), groups=groups,
+            ambiguous_regions=self._ambiguous_regions(parsed.filters, per_report) if total else [],
         )
         result.group_total = group_total
         if total < NEAR_OFFER_BELOW:
             result.near = self._near_offer(parsed, total)
         return result
+
+    def _ambiguous_regions(self, filters: Filters, per_report: np.ndarray) -> list[dict]:
+        """Each region filter value that names more than one place among the hits (城中区: in 西宁市
+        and in 柳州市), with the places and their hits: all of them are searched."""
+        out = []
+        for value in filters.region:
+            places = self.columns.region_candidates(value, per_report)
+            if places:
+                out.append({"value": value, "places": [{"place": p, "count": n} for p, n in places]})
+        return out
 
     def _near_offer(self, parsed: ParsedQuery, exact: int) -> dict | None:
         """For a one-phrase query with few exact hits: how many more paragraphs hold its words in
@@ -364,7 +376,8 @@ class SearchEngine:
                 out[facet] = self.columns.facet(facet, self.columns.hits_per_report(self.store.report_idx[hits]))
                 continue
             if full is None:
-                full = self.columns.facets(self.store.report_idx[self.match(self.parse_with(q, filters), counts)])
+                hits = self.match(self.parse_with(q, filters), counts)
+                full = self.columns.facets(self.columns.hits_per_report(self.store.report_idx[hits]))
             out[facet] = full[facet]
         return out
 
@@ -428,6 +441,16 @@ class SearchEngine:
         return ReportView(report=self.columns.refs[r], meta=row.meta, fmt=row.fmt, path=row.path,
                           paragraphs=[self._view(i) for i in range(first, last)], start=first - lo,
                           total_paragraphs=hi - lo, headings=[self._view(i) for i in headings])
+
+    def composed(self, form: Composed) -> ParsedQuery:
+        """The advanced search form's query, parsed (QueryError when a box holds what the query
+        language cannot say, e.g. year:20x1): ``.text`` is what goes in the search box."""
+        return self.parse(form.query())
+
+    def known_values(self, facet: str, limit: int = 500) -> list[str]:
+        """A facet dimension's values over the whole corpus, most reports first: what the advanced
+        search form offers to pick."""
+        return self.columns.known_values(facet, limit)
 
     def reports(self) -> list[ReportRef]:
         """Every report, in the store's order (the report list pages use ``report_page``)."""

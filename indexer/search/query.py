@@ -24,7 +24,7 @@ from indexer.normalise import fold
 FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date")
 SORTS = ("relevance", "date", "report")
 # The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
-FACETS = ("region", "year", "type")
+FACETS = ("region", "year", "type", "issuer")
 # (examples, meaning): the one source of the syntax that --help, the web UI and /syntax show.
 SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("出庭应诉率",), "包含这个短语的段落（像 Ctrl+F 一样逐字匹配）"),
@@ -38,6 +38,7 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("region:互助", "year:2021", "year:2020..2022", "year:2019,2021"), "限定地区、年份、年份范围或几个年份（冒号也可以是全角：）"),
     (("type:报告", "section:复议", "docno:互政〔2022〕4号"), "限定文种、章节标题、文号"),
     (("title:工作要点", "issuer:人民政府办公室", "date:2022-01..2022-06", "date:2022-01-17"), "限定报告标题、发文机关、发布日期（日期范围的两端可省略一端）"),
+    (("issuer:=互助土族自治县人民政府",), "发文机关就是这一个（= 后是完整名称，不含只是包含它的机关，如 …人民政府办公室）"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
 )
@@ -120,6 +121,7 @@ class Filters:
     cites: list[str] = field(default_factory=list)
     title: list[str] = field(default_factory=list)  # folded: in the report's title
     issuer: list[str] = field(default_factory=list)  # folded: in one of the report's issuers (发文机关)
+    issuer_is: list[str] = field(default_factory=list)  # folded: one of the report's issuers, whole (issuer:=X)
     date_from: int | None = None  # the report's date, as yyyymmdd, at least / at most
     date_to: int | None = None
 
@@ -127,12 +129,14 @@ class Filters:
         return not any(getattr(self, f.name) for f in fields(self))
 
     @classmethod
-    def chosen(cls, *, region: list[str] = (), doc_type: list[str] = (), year_from: int | None = None,
-               year_to: int | None = None, years: list[int] = (), report: list[str] = ()) -> "Filters":
+    def chosen(cls, *, region: list[str] = (), doc_type: list[str] = (), issuer: list[str] = (),
+               year_from: int | None = None, year_to: int | None = None, years: list[int] = (),
+               report: list[str] = ()) -> "Filters":
         """Filters picked outside the query language (the web UI's facets), folded as the parser
-        folds a ``region:`` or ``type:`` value."""
+        folds a ``region:``, ``type:`` or ``issuer:`` value."""
         return cls(region=[fold(v.strip()) for v in region], doc_type=[fold(v.strip()) for v in doc_type],
-                   year_from=year_from, year_to=year_to, years=sorted(set(years)), report=list(report))
+                   issuer_is=[fold(v.strip()) for v in issuer], year_from=year_from, year_to=year_to,
+                   years=sorted(set(years)), report=list(report))
 
     def merged(self, other: "Filters") -> "Filters":
         """Both sets of filters at once: value lists add up (OR within one, AND with the query's
@@ -152,6 +156,8 @@ class Filters:
             return replace(self, region=[])
         if facet == "type":
             return replace(self, doc_type=[])
+        if facet == "issuer":
+            return replace(self, issuer=[], issuer_is=[])
         if facet == "year":
             return replace(self, year_from=None, year_to=None, years=[])
         raise ValueError(f"unknown facet {facet!r} (known: {', '.join(FACETS)})")
@@ -170,6 +176,7 @@ class Filters:
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
         parts += [f'title:"{v}"' for v in self.title] + [f'issuer:"{v}"' for v in self.issuer]
+        parts += [f'issuer:"={v}"' for v in self.issuer_is]
         if self.date_range_shown():
             parts.append("date:" + self.date_range_shown())
         return " ".join(parts)
@@ -191,7 +198,7 @@ class Filters:
         return {
             "region": self.region, "year_from": self.year_from, "year_to": self.year_to, "years": self.years,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
-            "docno": self.docno, "cites": self.cites, "title": self.title, "issuer": self.issuer,
+            "docno": self.docno, "cites": self.cites, "title": self.title, "issuer": self.issuer, "issuer_is": self.issuer_is,
             "date_from": _shown_date(self.date_from) or None, "date_to": _shown_date(self.date_to) or None,
         }
 
@@ -242,6 +249,7 @@ class _Token:
     pos: int
     quoted: bool = False
     field: str = ""
+    end: int = -1  # a field's: the offset after its value
 
 
 def _quoted(q: str, i: int) -> tuple[str, int]:
@@ -291,7 +299,7 @@ def _tokens(q: str) -> list[_Token]:
                 raise QueryError(f"{fname}: 后面缺少要限定的值", q, i)
         if q[i] in _QUOTE_ENDS:
             text, i = _quoted(q, i)
-            out.append(_Token(FIELD if fname else TERM, text, start, quoted=True, field=fname))
+            out.append(_Token(FIELD if fname else TERM, text, start, quoted=True, field=fname, end=i))
             continue
         j = i
         while j < n and not q[j].isspace() and q[j] not in _OR_MARKS and q[j] != '"':
@@ -299,6 +307,76 @@ def _tokens(q: str) -> list[_Token]:
         groups = _word(q, i, j, start, fname, groups, out)
         i = j
     return out
+
+
+def with_field_value(q: str, name: str, folded: str, new: str) -> str:
+    """The query with every ``name:`` whose value folds to ``folded`` given the value ``new``
+    instead (the link that narrows an ambiguous region:城中区 to region:西宁市城中区)."""
+    out, at = [], 0
+    for tok in _tokens(q):
+        if tok.kind == FIELD and tok.field == name and fold(tok.text.strip()) == folded:
+            out += [q[at:tok.pos], f"{name}:{_quoted_value(new)}"]
+            at = tok.end
+    return "".join(out) + q[at:]
+
+
+def _quoted_value(value: str, name: str = "") -> str:
+    """A term, or the value of field ``name``, written so that the query language reads it back
+    as it is: bare when it parses so, else in quotes (a quote or backslash in it escaped)."""
+    written = f"{name}:{value}" if name else value
+    try:
+        toks = _tokens(written)
+    except QueryError:
+        toks = []
+    kind = FIELD if name else TERM
+    if len(toks) == 1 and toks[0].kind == kind and toks[0].text == value and not value.startswith("~"):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass
+class Composed:
+    """The advanced search form (高级检索): what each box asks for, written as one query."""
+
+    all_words: str = ""  # every one of these words (space-separated)
+    phrase: str = ""  # this phrase as it is, spaces and punctuation included
+    any_words: str = ""  # at least one of these words
+    none_words: str = ""  # none of these words
+    near: str = ""  # this phrase's words in order, close together (~)
+    title: str = ""
+    docno: str = ""
+    issuer: str = ""
+    region: str = ""
+    doc_type: str = ""
+    year_from: str = ""
+    year_to: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    def query(self) -> str:
+        """The query these boxes ask for (empty boxes add nothing)."""
+        parts = [_quoted_value(w) for w in self.all_words.split()]
+        if self.phrase.strip():
+            parts.append(_quoted_value(self.phrase.strip()))
+        anyw = [_quoted_value(w) for w in self.any_words.split()]
+        if len(anyw) == 1:
+            parts += anyw
+        elif anyw:
+            parts.append("(" + " OR ".join(anyw) + ")")
+        parts += ["-" + _quoted_value(w.lstrip(_NEGATIONS)) for w in self.none_words.split() if w.lstrip(_NEGATIONS)]
+        if self.near.strip():
+            parts.append("~" + self.near.strip().replace(" ", ""))
+        for name, value in (("title", self.title), ("docno", self.docno), ("issuer", self.issuer),
+                            ("region", self.region), ("type", self.doc_type)):
+            if value.strip():
+                parts.append(f"{name}:{_quoted_value(value.strip(), name)}")
+        for name, lo, hi in (("year", self.year_from, self.year_to), ("date", self.date_from, self.date_to)):
+            lo, hi = lo.strip(), hi.strip()
+            if lo and lo == hi:
+                parts.append(f"{name}:{lo}")
+            elif lo or hi:
+                parts.append(f"{name}:{lo}..{hi}")
+        return " ".join(parts)
 
 
 def _field_name(m: re.Match, q: str, at: int) -> str:
@@ -348,9 +426,9 @@ def _word(q: str, i: int, j: int, start: int, fname: str, groups: int, out: list
             name = _field_name(m, q, a)
             if m.end() == len(text):
                 raise QueryError(f"{name}: 后面缺少要限定的值", q, a + m.end())
-            out.append(_Token(FIELD, text[m.end():], a, field=name))
+            out.append(_Token(FIELD, text[m.end():], a, field=name, end=b))
         elif first and fname:
-            out.append(_Token(FIELD, text, start, field=fname))
+            out.append(_Token(FIELD, text, start, field=fname, end=b))
         elif _WORDS.get(text.lower()) or _WITHIN.fullmatch(text):
             out.append(_Token(_WORDS.get(text.lower(), NEAR), text, a))
         else:
@@ -645,6 +723,8 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.cites.append(value)
     elif tok.field == "title":
         filters.title.append(_term(tok, q).folded)
+    elif tok.field == "issuer" and value.startswith("="):
+        filters.issuer_is.append(fold(value[1:]))
     elif tok.field == "issuer":
         filters.issuer.append(_term(tok, q).folded)
     elif tok.field == "date":

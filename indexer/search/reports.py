@@ -4,15 +4,13 @@ hits are counted by. The folded columns were folded when each report was written
 (pieces.report_columns_of): opening folds nothing."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from indexer.normalise import fold, fold_docno
 from indexer.search.query import FACETS, Filters
 from indexer.search.results import UNKNOWN, ReportRef
 from indexer.store.exact import ExactStore
-from indexer.store.pieces import title_folded
+from indexer.store.pieces import ISSUER_SEPARATOR
 
 # A county's common name drops what comes between its first characters and this last one
 # (互助土族自治县 is 互助县, 阿克塞哈萨克族自治县 阿克塞县).
@@ -30,6 +28,16 @@ def _holding(column: list[str], values: list[str]) -> np.ndarray:
     return np.array([bool(t) and any(v in t for v in values) for t in column], dtype=bool)
 
 
+def _region_labels(regions: list[str], places: list[str]) -> list[str]:
+    """Each report's region as the region facet shows it: the county's name, or where counties of
+    that name lie in several cities of the corpus (朝阳区), its place written out (北京市朝阳区)."""
+    places_of: dict[str, set[str]] = {}
+    for region, place in zip(regions, places):
+        places_of.setdefault(region, set()).add(place)
+    return [UNKNOWN if not region else place if len(places_of[region]) > 1 else region
+            for region, place in zip(regions, places)]
+
+
 def report_ref(row) -> ReportRef:
     m = row.meta
     return ReportRef(id=row.rid, title=m.get("title", ""), region=m.get("region", ""), year=m.get("year"),
@@ -38,10 +46,32 @@ def report_ref(row) -> ReportRef:
                      issuers=tuple(m.get("issuers") or ()))
 
 
-def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
+class FacetCodes:
+    """A facet dimension's values as codes: value ``codes[j]`` (a label's index) belongs to report
+    ``owners[j]``; a report has one value per dimension, or several (its issuers)."""
+
+    def __init__(self, owners: np.ndarray | None, codes: np.ndarray, labels: list[str]):
+        self.owners = owners  # None: report j has the j-th code
+        self.codes = codes
+        self.labels = labels
+
+    def counts(self, per_report: np.ndarray) -> np.ndarray:
+        """Per label, the sum of ``per_report`` over the reports that have it."""
+        weights = per_report if self.owners is None else per_report[self.owners]
+        return np.bincount(self.codes, weights=weights, minlength=len(self.labels)).astype(np.int64)
+
+
+def _codes(values: list[str]) -> FacetCodes:
     labels = sorted(set(values))
     index = {v: i for i, v in enumerate(labels)}
-    return np.array([index[v] for v in values], dtype=np.int64), labels
+    return FacetCodes(None, np.array([index[v] for v in values], dtype=np.int64), labels)
+
+
+def _codes_of_lists(values: list[list[str]]) -> FacetCodes:
+    labels = sorted({v for vs in values for v in vs})
+    index = {v: i for i, v in enumerate(labels)}
+    owners = np.repeat(np.arange(len(values), dtype=np.int64), [len(vs) for vs in values])
+    return FacetCodes(owners, np.array([index[v] for vs in values for v in vs], dtype=np.int64), labels)
 
 
 class ReportRefs:
@@ -84,36 +114,30 @@ class ReportColumns:
         self.regions = table.column("region")
         self.region_text = table.column("region_text")
         self.folded_regions = [fold(r) for r in self.regions]
+        self.places = table.column("place")
+        folded_place = {p: fold(p) for p in set(self.places)}
+        self.folded_places = [folded_place[p] for p in self.places]
+        self._place_codes = _codes(self.places)
+        parts = {}
+        for place, province, city, county in zip(self.places, table.column("province"), table.column("city"),
+                                                 self.regions):
+            parts.setdefault(place, list(dict.fromkeys(n for n in (province, city, county) if n)))
+        self._place_parts = [parts[label] for label in self._place_codes.labels]  # as place_of writes them
         self.types = table.column("type")
         self.docnos = table.column("docno")
-        self._titles: dict[int, str] = {}
-        self._lock = threading.Lock()
-        self._folded_columns: dict[str, list[str]] = {}
+        self.titles = table.column("title")
+        self.issuer_text = table.column("issuer_text")
         self._store = store
         self.facet_codes = {
-            "region": _codes([v or UNKNOWN for v in self.regions]),
+            "region": _codes(_region_labels(self.regions, self.places)),
             "year": _codes([str(y) if y else UNKNOWN for y in self.years.tolist()]),
             "type": _codes([v or UNKNOWN for v in table.column("doc_type")]),
+            "issuer": _codes_of_lists([v.split(ISSUER_SEPARATOR) if v else [UNKNOWN] for v in table.column("issuers")]),
         }
-
-    def folded_column(self, name: str) -> list[str]:
-        """Every report's ``title`` or ``issuers`` (joined by "|"), folded: read from every report's row on
-        first use (not kept in the pieces' headers: at 100k reports a few seconds, once)."""
-        with self._lock:
-            column = self._folded_columns.get(name)
-            if column is None:
-                metas = (self._table.peek(r).meta for r in range(len(self._table)))
-                column = [fold("|".join(m.get("issuers") or ())) if name == "issuers" else title_folded(m)
-                          for m in metas]
-                self._folded_columns[name] = column
-            return column
 
     def folded_title(self, r: int) -> str:
         """Report r's title, folded (the ranking boosts terms in it)."""
-        title = self._titles.get(r)
-        if title is None:
-            title = self._titles.setdefault(r, title_folded(self._table[r].meta))
-        return title
+        return self.titles[r]
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -131,9 +155,10 @@ class ReportColumns:
         parts += _in_range(self.years, f.year_from, f.year_to) + _in_range(self.date_keys, f.date_from, f.date_to)
         if f.years:
             parts.append(np.isin(self.years, np.array(f.years, dtype=np.int32)))
-        for values, column in ((f.title, "title"), (f.issuer, "issuers")):
-            if values:
-                parts.append(_holding(self.folded_column(column), values))
+        if f.title:
+            parts.append(_holding(self.titles, f.title))
+        if f.issuer or f.issuer_is:
+            parts.append(_holding(self.issuer_text, f.issuer) | self.issuer_mask(f.issuer_is))
         if f.doc_type:
             parts.append(_holding(self.types, f.doc_type))
         if f.report:
@@ -144,15 +169,37 @@ class ReportColumns:
             parts.append(np.array([d in wanted_nos for d in self.docnos], dtype=bool))
         return np.logical_and.reduce(parts) if parts else None
 
+    def issuer_mask(self, values: list[str]) -> np.ndarray:
+        """Reports one of whose issuers is one of ``values`` (folded), whole."""
+        codes = self.facet_codes["issuer"]
+        wanted = [i for i, label in enumerate(codes.labels) if fold(label) in values]
+        mask = np.zeros(len(self), dtype=bool)
+        mask[codes.owners[np.isin(codes.codes, wanted)]] = True
+        return mask
+
     def region_mask(self, value: str) -> np.ndarray:
         """Reports in the region ``value`` (folded): a county, city or province whose name holds
         it, or else the counties its common short name stands for (互助县: 互助土族自治县; XY县
         is any county named XY…县, XY区 any XY…区)."""
-        mask = np.array([value in t for t in self.region_text], dtype=bool)
+        mask = np.array([value in t or value in p for t, p in zip(self.region_text, self.folded_places)], dtype=bool)
         if mask.any() or len(value) < 3 or value[-1] not in _SHORT_NAME_ENDS:
             return mask
         base, end = value[:-1], value[-1]
         return np.array([r.startswith(base) and r.endswith(end) for r in self.folded_regions], dtype=bool)
+
+    def region_candidates(self, value: str, per_report: np.ndarray) -> list[tuple[str, int]]:
+        """The places the region filter ``value`` (folded) names among the reports with hits, with
+        their hits, most first: a province, a city or a county, written out as ``place_of`` writes
+        it (which ``region:`` also matches); one place, or none, is no ambiguity."""
+        codes = self._place_codes
+        per_place = codes.counts(per_report * self.region_mask(value))
+        counts: dict[str, int] = {}
+        for k in np.flatnonzero(per_place).tolist():
+            named = self._place_parts[k]
+            level = next((j for j, name in enumerate(named) if value in fold(name)), len(named) - 1)
+            place = "".join(named[: level + 1])
+            counts[place] = counts.get(place, 0) + int(per_place[k])
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if len(counts) > 1 else []
 
     def hits_per_report(self, hit_reports: np.ndarray) -> np.ndarray:
         """How many hits each report holds, given the report of every hit."""
@@ -161,13 +208,23 @@ class ReportColumns:
     def facet(self, facet: str, per_report: np.ndarray) -> list[tuple[str, int]]:
         """Paragraph counts per value of one facet dimension (vectorised per report); years in
         order, regions and types by count."""
-        codes, labels = self.facet_codes[facet]
-        per_value = np.bincount(codes, weights=per_report, minlength=len(labels)).astype(np.int64)
-        values = [(labels[v], int(per_value[v])) for v in np.flatnonzero(per_value)]
+        codes = self.facet_codes[facet]
+        per_value = codes.counts(per_report)
+        values = [(codes.labels[v], int(per_value[v])) for v in np.flatnonzero(per_value)]
         values.sort(key=(lambda kv: kv[0]) if facet == "year" else (lambda kv: (-kv[1], kv[0])))
         return values
 
-    def facets(self, hit_reports: np.ndarray) -> dict[str, list[tuple[str, int]]]:
-        """Every facet dimension's counts over hits in these reports."""
-        per_report = self.hits_per_report(hit_reports)
+    def known_values(self, facet: str, limit: int) -> list[str]:
+        """The values of one facet dimension that reports have, most reports first (years newest first)."""
+        codes = self.facet_codes[facet]
+        per_value = codes.counts(np.ones(len(self), dtype=np.int64))
+        values = [(codes.labels[v], int(per_value[v])) for v in np.flatnonzero(per_value) if codes.labels[v] != UNKNOWN]
+        if facet == "year":
+            values.sort(key=lambda kv: kv[0], reverse=True)
+        else:
+            values.sort(key=lambda kv: (-kv[1], kv[0]))
+        return [v for v, _ in values[:limit]]
+
+    def facets(self, per_report: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+        """Every facet dimension's counts, given the hits in each report (``hits_per_report``)."""
         return {facet: self.facet(facet, per_report) for facet in FACETS}

@@ -45,7 +45,7 @@ class Hit:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["report"] = {k: d["report"][k] for k in ("id", "title", "region", "year", "source", "doc_type", "date")}
+        d["report"] = {k: d["report"][k] for k in ("id", "title", "region", "year", "source", "doc_type", "date", "issuers")}
         return d
 
 
@@ -72,6 +72,7 @@ class SearchResult:
     groups: list[ReportGroup] | None = None
     group_total: int = 0  # reports on all pages, when grouped
     near: dict | None = None  # few exact hits: {"query": "~…", "words", "gap", "total"} more found by a near match
+    ambiguous_regions: list[dict] = field(default_factory=list)  # [{"value", "places": [{"place", "count"}]}]
 
     @property
     def pages(self) -> int:
@@ -85,6 +86,7 @@ class SearchResult:
             "took_ms": round(self.took_ms, 1), "filters": self.filters,
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
             "hits": [h.to_dict() for h in self.hits], "near": self.near,
+            "ambiguous_regions": self.ambiguous_regions,
         }
         if self.groups is not None:
             d["groups"] = [{"report": asdict(g.report), "count": g.count, "hits": [h.to_dict() for h in g.hits]}

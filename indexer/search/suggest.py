@@ -56,7 +56,7 @@ def suggestions(q: str, filters: Filters, parse: Callable[[str], ParsedQuery],
 
 
 FILTER_LABELS = {"region": "地区", "year": "年份", "doc_type": "文种", "report": "报告", "section": "章节",
-                 "docno": "文号", "cites": "引用", "title": "标题", "issuer": "发文机关", "date": "日期"}
+                 "docno": "文号", "cites": "引用", "title": "标题", "issuer": "发文机关", "issuer_is": "发文机关", "date": "日期"}
 
 
 def emptying_filters(parsed: ParsedQuery, count: Callable[[ParsedQuery], int]) -> list[EmptyingFilter]:

@@ -123,6 +123,16 @@ def title_folded(meta: dict) -> str:
     return fold(meta.get("title", ""))
 
 
+def place_of(meta: dict) -> str:
+    """A report's place written out, province first (青海省海东市互助土族自治县; 北京市朝阳区):
+    what a researcher writes to tell two counties of one name apart."""
+    parts: list[str] = []
+    for name in (meta.get("province", ""), meta.get("city", ""), meta.get("region", "")):
+        if name and name not in parts:
+            parts.append(name)
+    return "".join(parts)
+
+
 def report_columns_of(meta: dict) -> dict:
     """What the report filters compare, folded once when the report is written, not whenever an
     engine opens (``search.reports.ReportColumns``)."""
@@ -131,10 +141,14 @@ def report_columns_of(meta: dict) -> dict:
         "type": fold(meta.get("doc_type", "")),
         "title": title_folded(meta),
         "docno": fold_docno(meta.get("doc_number", "")),
+        "issuer_text": fold(ISSUER_SEPARATOR.join(meta.get("issuers") or ())),
     }
 
 
-REPORT_COLUMNS = ("docnum", "rid", "year", "date", "region", "doc_type", "region_text", "type", "docno")
+# A report's issuers (发文机关) in one column's string; no issuer's name holds it.
+ISSUER_SEPARATOR = "|"
+REPORT_COLUMNS = ("docnum", "rid", "year", "date", "region", "doc_type", "region_text", "type", "docno",
+                  "title", "issuers", "issuer_text", "place", "city", "province")
 
 
 def report_table_columns(reports: list[tuple[int, dict]]) -> dict[str, list]:
@@ -145,7 +159,8 @@ def report_table_columns(reports: list[tuple[int, dict]]) -> dict[str, list]:
         folded = report_columns_of(meta)
         values = {"docnum": docnum, "rid": row["rid"], "year": meta.get("year") or 0, "date": meta.get("date") or "",
                   "region": meta.get("region", ""), "doc_type": meta.get("doc_type", ""),
-                  "region_text": folded["region_text"], "type": folded["type"], "docno": folded["docno"]}
+                  "issuers": ISSUER_SEPARATOR.join(meta.get("issuers") or ()), "place": place_of(meta),
+                  "city": meta.get("city", ""), "province": meta.get("province", ""), **folded}
         for name in REPORT_COLUMNS:
             out[name].append(values[name])
     return out
@@ -178,6 +193,9 @@ class Piece:
         # report's full row (metadata, paths, hash) is decoded when asked for (``report_row``).
         self.report_columns: dict[str, list] = meta["report_columns"]
         self.report_rows = StringColumn(arrays["report_row_blob"], arrays["report_row_ends"])
+        if any(name not in self.report_columns for name in REPORT_COLUMNS):
+            # A piece written before a column was added: its rows have what the column holds.
+            self.report_columns = report_table_columns(self.reports)
         self.docnums = arrays["docnums"]  # int32, within the segment, ascending
         self.rid_ids = arrays["rid_ids"]  # int32, into rid_table
         self.ordinals = arrays["ordinals"]

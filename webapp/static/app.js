@@ -317,4 +317,32 @@
     });
     if (queries.length) box.hidden = false;
   }
+
+  // 高级检索: as the boxes are filled in, the query they make is shown and written into the
+  // search box above (the server writes it: /api/advanced, the same code as the form's submit).
+  var advanced = document.querySelector("form.advanced-form[data-preview]");
+  if (advanced && window.fetch && window.URLSearchParams) {
+    var previewTimer = null, previewSeq = 0;
+    var preview = function () {
+      var params = new URLSearchParams(new FormData(advanced));
+      params.delete("go");
+      var seq = ++previewSeq;
+      fetch(advanced.getAttribute("data-preview") + "?" + params.toString(), {headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          if (seq !== previewSeq) return;  // a later keystroke's answer is on its way
+          document.getElementById("adv-query").textContent = d.query || "（未填写）";
+          var box = document.getElementById("q");
+          if (box) box.value = d.query || "";
+          var err = document.getElementById("adv-error");
+          err.textContent = "";
+          if (d.error) err.appendChild(make("p", {"class": "error"}, d.error.message));
+        })
+        .catch(function () { /* the form still submits without the preview */ });
+    };
+    advanced.addEventListener("input", function () {
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(preview, 150);
+    });
+  }
 })();
