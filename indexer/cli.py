@@ -23,7 +23,7 @@ from indexer.config import ConfigError, load_settings
 from indexer.model import ReadError, ReadLimits
 from indexer.search.export import FORMATS as EXPORT_FORMATS
 from indexer.terminal import (SHOWN_CHARS, TEXT, counted, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
-                              skipped_lines, to_json)
+                              sidecar_lines, skipped_lines, to_json)
 
 class PolicySearch(click.Group):
     """The command group; an error no verb foresaw still ends with a message, not a traceback."""
@@ -151,8 +151,13 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     Incremental by content hash: new files are added, changed ones re-read, files no longer in the
     corpus removed. A file that cannot be read is skipped with its reason (a previously indexed
     version is kept). The previous index stays searchable until the update is committed. A damaged
-    index is not updated: --rebuild replaces it. Exit status: 0 when every file was indexed, 1 when
-    some were skipped or the run failed, 2 for usage errors.
+    index is not updated: --rebuild replaces it.
+
+    Where reports came from: a sources.csv in a corpus folder (columns file, url, title, issuer,
+    publisher, date, doc_number; or 文件, 网址, 标题, 发文机关, 发布机构, 日期, 文号) or a
+    <file>.meta.json beside a file gives what the text does not state; a row that cannot be used is
+    named with its line. Exit status: 0 when every file was indexed, 1 when some were skipped, a
+    sidecar row was not applied or the run failed, 2 for usage errors.
     """
     from indexer.store.layout import IndexMissing
     from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, update_index
@@ -180,9 +185,9 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
                    f"unchanged {summary.unchanged}, skipped {len(summary.skipped)}")
         for done in getattr(summary, "recovered", []):
             click.echo(f"  {printable(done)}")
-        for line in skipped_lines(summary.skipped):
+        for line in skipped_lines(summary.skipped) + sidecar_lines(summary.warnings):
             click.echo(line, err=True)
-    sys.exit(1 if summary.skipped else 0)
+    sys.exit(1 if summary.skipped or summary.warnings else 0)
 
 
 def _search_help() -> str:
@@ -375,6 +380,15 @@ def _permalink_base(settings) -> str:
     return f"http://{settings.host}:{settings.port}"
 
 
+def _local_links_warning(settings) -> str | None:
+    """Without base_url the permalinks point at a local server that readers of a citation cannot
+    open: the note that says so (on stderr, so that the citation itself pipes clean)."""
+    if settings.base_url:
+        return None
+    return (f"the links point at the local server {_permalink_base(settings)}, which readers of your text cannot "
+            "open; give --base-url (setting base_url) the public address")
+
+
 def _permalink_of(settings):
     """pid -> its permalink (the server's /p/<id>), as the web UI and citations give it."""
     base = _permalink_base(settings)
@@ -442,9 +456,13 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
         out = citations(paragraph_id)
     except NotFound:
         raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index")
+    warning = _local_links_warning(settings)
     if as_json:
-        click.echo(to_json({"ok": True, "id": paragraph_id, "url": permalink(paragraph_id), "citations": out}))
+        click.echo(to_json({"ok": True, "id": paragraph_id, "url": permalink(paragraph_id), "citations": out,
+                            "link_warning": warning}))
         return
+    if warning:
+        click.echo(f"note: {warning}", err=True)
     for f, c in out.items():
         if len(out) > 1:
             click.echo(f"[{f}]")
@@ -563,7 +581,7 @@ def _build_index_if_missing(settings) -> None:
         click.echo(f"  {line}", err=True)
     click.echo(f"Built index {settings.index} from {corpus}: {summary.reports} reports, "
                f"{summary.paragraphs} paragraphs")
-    for line in skipped_lines(summary.skipped):
+    for line in skipped_lines(summary.skipped) + sidecar_lines(summary.warnings):
         click.echo(line, err=True)
 
 

@@ -81,6 +81,10 @@ class RawText:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+# The RawText field of the address a page says it lives at (an HTML page's canonical URL).
+SOURCE_URL_FIELD = "网址"
+
+
 @dataclass
 class ReportMeta:
     title: str = ""
@@ -95,6 +99,9 @@ class ReportMeta:
     recipient: str = ""  # 主送 line, e.g. 海东市人民政府
     signer: str = ""  # 签发人
     fields: dict[str, str] = field(default_factory=dict)
+    source_url: str = ""  # the address it was published at (a sidecar's url, an HTML page's canonical URL)
+    publisher: str = ""  # who published it, when a sidecar says (else the first issuer is)
+    supplied: dict[str, str] = field(default_factory=dict)  # field -> the sidecar that gave it
 
     def to_dict(self) -> dict:
         return asdict(self)

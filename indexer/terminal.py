@@ -80,6 +80,11 @@ def describe_os_error(exc: OSError, doing: str = "") -> str:
     return f"{doing}{':' if doing and where else ''}{where}: {exc.strerror or exc}".lstrip(": ")
 
 
+def sidecar_lines(warnings: list[tuple[str, str]]) -> list[str]:
+    """A line for each sidecar row (or sidecar) that was not applied, naming it and why."""
+    return [f"  not applied: {printable(source, SHOWN_CHARS)}: {printable(reason)}" for source, reason in warnings]
+
+
 def skipped_lines(skipped: list[tuple[str, str]], per_reason: int = SHOWN_PER_REASON) -> list[str]:
     """Skipped files grouped by reason, most frequent first, each reason on one line naming up to
     per_reason files: a disk that fills up must not print one line per file of the corpus."""

@@ -44,6 +44,15 @@ def public_origin() -> str:
     return current_app.config.get("PUBLIC_ORIGIN") or local_origin(settings.host, settings.port)
 
 
+def local_links_warning() -> str | None:
+    """Without ``base_url`` the permalinks in citations point at this server's own address, which
+    a reader of the citing text cannot open: the warning that says so, or None."""
+    if _settings().base_url:
+        return None
+    return (f"引用中的段落链接指向本机服务器（{public_origin()}），别人打不开；"
+            "要给出公开的链接，请把设置 base_url（serve --base-url）设为公开网址。")
+
+
 def absolute_url(path: str) -> str:
     """An absolute URL for an app path (``url_for``'s, script root included) on ``public_origin``."""
     root = request.script_root

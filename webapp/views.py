@@ -358,6 +358,18 @@ def _wanted_page(rid: str, args, hl: str, per_page: int) -> int:
     return 1
 
 
+_SUPPLIED_LABELS = {"title": "标题", "issuers": "发文机关", "publisher": "发布机构", "date": "日期",
+                    "doc_number": "文号", "url": "来源网址"}
+
+
+def _supplied(meta: dict) -> dict[str, list[str]]:
+    """The metadata a corpus sidecar gave, by where it was given: {"sources.csv line 3": ["标题", …]}."""
+    out: dict[str, list[str]] = {}
+    for name, origin in (meta.get("supplied") or {}).items():
+        out.setdefault(origin, []).append(_SUPPLIED_LABELS.get(name, name))
+    return out
+
+
 def report_model(rid: str, args, api: bool = False) -> dict:
     """One page of a report (``report_page_paragraphs`` paragraphs): its metadata, the table of
     contents of the whole report, and with ``q`` every hit of the query in the report
@@ -378,6 +390,7 @@ def report_model(rid: str, args, api: bool = False) -> dict:
     d = {"ok": True, **view.to_dict()}
     del d["headings"]  # as the toc below
     d["report"] = _ref_dict(view.report)
+    d["supplied"] = _supplied(d["meta"])
     d["source_url"] = links.report_source_url(rid)
     d["permalink"] = links.report_permalink(rid)
     d["page"], d["pages"], d["per_page"] = page, pages, per_page
@@ -568,7 +581,7 @@ def cite_model(pid: str, args) -> dict:
     link = links.permalink(pid)
     today = dt.date.today()
     d = {"ok": True, "id": pid, "url": link, "report": _ref_dict(view.report), "section": view.section,
-         "ordinal": view.ordinal, "formats": list(FORMATS)}
+         "ordinal": view.ordinal, "formats": list(FORMATS), "link_warning": links.local_links_warning()}
     fmt = args.get("format", "").strip()
     if fmt:
         try:

@@ -6,24 +6,33 @@ paragraph's permalink and the access date. ``fmt`` is a name in FORMATS or one o
 (``canonical_format`` maps an alias to its name without formatting anything). ``inline_citation``
 is the one-line form shown beside a search hit, which has no report metadata to draw on.
 
-GB/T 7714-2015 (信息与文献 参考文献著录规则), report [R] read online [R/OL]; the rules followed:
+GB/T 7714-2015 (信息与文献 参考文献著录规则), the form of §4.1 (专著, which includes reports) and
+§4.8 (电子资源), 顺序编码制 (§9.1):
+``主要责任者. 题名: 其他题名信息[文献类型标识/文献载体标识]. 出版地: 出版者, 出版年: 引文页码[引用日期]. 获取和访问路径.``
 
-* element order (§4.1/§4.4 and §8 for electronic resources):
-  ``主要责任者. 题名: 其他题名信息[文献类型标识/载体标识]. 出版地: 出版者, 出版年: 引文页码[引用日期]. 获取和访问路径.``
-* 主要责任者 = the issuing bodies (``meta["issuers"]``), a corporate author given in full, several
-  joined by ", " (§8.1.2/8.1.4); absent -> the element is left out and the entry starts with the title.
-* 题名 = the report title; 其他题名信息 after ": " = the 文号 (互政〔2022〕4号), the usual place of a
-  report number. A report without a title is cited by its display title (``ReportRef.display_title``:
-  region + year + type + （无标题）).
-* 文献类型标识 ``[R/OL]``: report (R) read online (OL), the permalink being the 获取和访问路径.
-* 出版地 = the place, province + city + county as the report names them (青海省海东市互助土族自治县);
-  出版者 = the first issuer; 出版年 = the issue date in ISO form (YYYY-MM-DD, §8.3.4 permits ISO 8601).
-  Missing parts are dropped with their own punctuation (no "[出版者不详]" noise, no "None").
-* 引文页码 is replaced by the location inside the report: the section path (headings joined by
-  " › ", trailing sentence punctuation dropped) and the paragraph number ``第N段``, after ": ".
-* 引用日期 in square brackets straight after it, ``[2026-11-22]``, then ". " and the URL, and the
-  entry ends with ".".
-* Separators are the ASCII ". " ", " ": " of the standard (§7/§8 examples) even in Chinese entries.
+* 主要责任者 (§8.1): the issuing bodies the document states (``meta["issuers"]``), corporate names
+  in full, joined by ", "; more than three: the first three and ", 等" (", et al." in Latin
+  script). None stated: the element is left out, as §8.1.4 allows under 顺序编码制, and the entry
+  starts with the title. An issuer is never guessed from the region.
+* 题名 (§8.2): the document's title. A document without one gets a title supplied from what is
+  known (region, year, type) in square brackets, ``[乐都区2020年报告]``, so that it is not cited as
+  if the document bore it. 其他题名信息 after ": " is the 文号 (互政〔2022〕4号).
+* 文献类型标识 (Table B.1): R (报告) for 报告 and 总结; EB (电子公告) for the other 公文 a government
+  site publishes (通知, 意见, 方案, 计划, 工作要点 …) when read online; Z (其他) otherwise.
+  载体标识 OL (联机网络) when there is an address to read it at.
+* 出版地 (§8.4.1): the place of the issuing government, province + city + county as the report names
+  them (青海省海东市互助土族自治县: §8.4.1.1 qualifies a little-known place by its province);
+  unknown: ``[出版地不详]`` (``[S.l.]`` in Latin script), §8.4.1.2.
+* 出版者 (§8.4.2): the publisher the corpus's sidecar names, else the first issuer; unknown: ``[出版者不详]`` (``[s.n.]``), §8.4.2.2.
+* 出版年 (§8.4.3): the year of the date the document states; none: ``[出版日期不详]`` (``[s.a.]``),
+  never the year reported on (a 2021 report is published in 2022, or later).
+* 引文页码 (§8.7): an online report has no pages; the paragraph number ``第N段`` locates the passage
+  (the section path is given in the other formats' notes; ``›`` never appears in a reference).
+* 引用日期 (§8.8.2) in square brackets straight after it, ``[2026-11-22]``, for a document read
+  online; then ". " and the 获取和访问路径 (§8.8.3): the address the document was published at when
+  the corpus says it (sources.csv, a page's canonical URL), else the paragraph's permalink; the
+  entry ends with ".". The other formats keep the permalink beside a published address as 本地链接.
+* Separators are the ASCII ". " ", " ": " of the standard's examples, also in Chinese entries.
 """
 from __future__ import annotations
 
@@ -72,6 +81,13 @@ def _tidy(value) -> str:
     return tidy_spaces(_clean(value)).strip()
 
 
+# Table B.1 of GB/T 7714-2015: the document type code of each kind of document the readers name.
+_TYPE_CODES = {"报告": "R", "总结": "R", "通知": "EB", "意见": "EB", "决定": "EB", "办法": "EB", "方案": "EB",
+               "实施方案": "EB", "工作方案": "EB", "计划": "EB", "工作计划": "EB", "规划": "EB", "工作要点": "EB"}
+_CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
+MAX_AUTHORS = 3  # §8.1.2: more are cut to three and "等"
+
+
 class _Fields:
     """Everything a citation needs, each "" when unknown."""
 
@@ -82,7 +98,6 @@ class _Fields:
         self.rid = ref.id
         self.ordinal = int(view.ordinal)
         self.title = _tidy(meta.get("title") or ref.title)
-        self.display_title = self.title or _tidy(ref.display_title)
         issuers = meta.get("issuers") or []
         if isinstance(issuers, str):
             issuers = [issuers]
@@ -100,9 +115,22 @@ class _Fields:
                 parts.append(p)
         self.place = "".join(parts)
         self.sections = [self._heading(s) for s in (view.section or []) if _clean(s)]
-        self.url = _clean(url)
+        # The address it was published at (the corpus's sidecar, a page's canonical URL) is where a
+        # reader finds it; the permalink to the paragraph in this index is kept as 本地链接.
+        self.local_url = _clean(url)
+        self.source_url = _clean(meta.get("source_url"))
+        self.url = self.source_url or self.local_url
+        self.publisher = _tidy(meta.get("publisher")) or (self.issuers[0] if self.issuers else "")
         self.accessed = accessed.isoformat() if accessed else ""
         self.date_parts = _date_parts(self.date)
+        supplied = "".join([self.region, f"{self.year}年" if self.year else "", self.doc_type or "文件"])
+        # A title the document does not bear is the cataloguer's, in square brackets.
+        self.cited_title = self.title or f"[{supplied}]"
+        self.latin = not _CJK.search(self.title or supplied)
+        online = bool(self.url)
+        code = _TYPE_CODES.get(self.doc_type, "Z")
+        self.type_code = code if online or code != "EB" else "Z"
+        self.type_mark = f"[{self.type_code}/OL]" if online else f"[{self.type_code}]"
 
     @staticmethod
     def _heading(s: str) -> str:
@@ -113,9 +141,35 @@ class _Fields:
     def paragraph_label(self) -> str:
         return paragraph_label(self.ordinal)
 
-    def location(self, sep: str = ", ") -> str:
-        bits = [" › ".join(self.sections)] if self.sections else []
-        return sep.join(bits + [self.paragraph_label])
+    @property
+    def authors(self) -> str:
+        """主要责任者 as GB/T 7714 writes it, or ""."""
+        if len(self.issuers) <= MAX_AUTHORS:
+            return ", ".join(self.issuers)
+        return ", ".join(self.issuers[:MAX_AUTHORS]) + (", et al." if self.latin else ", 等")
+
+    @property
+    def publication(self) -> str:
+        """出版地: 出版者, 出版年, each the standard's placeholder when the document does not say."""
+        place = self.place or ("[S.l.]" if self.latin else "[出版地不详]")
+        publisher = self.publisher or ("[s.n.]" if self.latin else "[出版者不详]")
+        year = str(self.date_parts[0]) if self.date_parts else ("[s.a.]" if self.latin else "[出版日期不详]")
+        return f"{place}: {publisher}, {year}"
+
+    def location(self, sep: str = "；") -> str:
+        """Where the paragraph is: its headings and its number, for notes and prose."""
+        return sep.join(self.sections + [self.paragraph_label])
+
+    @property
+    def local_link(self) -> str:
+        """The paragraph's permalink when the address cited is the document's own, else ""."""
+        return self.local_url if self.source_url and self.local_url else ""
+
+    def unknowns(self) -> list[str]:
+        """What the document does not state, said in a note rather than guessed."""
+        out = [] if self.title else ["题名为编者所拟"]
+        out += [] if self.issuers else ["发文机关不详"]
+        return out + ([] if self.date else ["发布日期不详"])
 
 
 def paragraph_label(ordinal: int) -> str:
@@ -129,42 +183,35 @@ def _date_parts(date: str) -> list[int]:
 
 # -- formats ----------------------------------------------------------------------------------------
 def _gbt7714(f: _Fields) -> str:
-    out = ""
-    if f.issuers:
-        out += ", ".join(f.issuers) + ". "
-    out += f.display_title
+    out = (f.authors + ". " if f.authors else "") + f.cited_title
     if f.docno:
         out += ": " + f.docno
-    out += "[R/OL]" if f.url else "[R]"
-    pub = ""
-    if f.place:
-        pub = f.place + (": " + f.issuers[0] if f.issuers else "")
-    elif f.issuers:
-        pub = f.issuers[0]
-    if f.date:
-        pub = f"{pub}, {f.date}" if pub else f.date
-    out += ". " + (pub + ": " if pub else "") + f.location()
-    if f.accessed:
-        out += f"[{f.accessed}]"
-    out += "."
+    out += f"{f.type_mark}. {f.publication}: {f.paragraph_label}"
     if f.url:
-        out += " " + f.url + "."
-    return out
+        out += (f"[{f.accessed}]" if f.accessed else "") + ". " + f.url
+    return out + "."
+
+
+def _prose_date(f: _Fields) -> str:
+    parts = f.date_parts
+    if len(parts) == 3:
+        return f"{parts[0]}年{parts[1]}月{parts[2]}日"
+    return f"{parts[0]}年" + (f"{parts[1]}月" if len(parts) > 1 else "") if parts else "日期不详"
 
 
 def _text(f: _Fields) -> str:
-    head = f.display_title + (f"（{f.docno}）" if f.docno else "")
-    bits = [head]
-    if f.issuers:
-        bits.append("、".join(f.issuers))
-    if f.date:
-        bits.append(f.date)
-    bits.append(f.location(sep="，"))
-    out = "，".join(bits) + "。"
+    """The way Chinese legal writing cites a document: 发文机关《题名》（文号），日期，位置。"""
+    head = ("、".join(f.issuers) if f.issuers else "发文机关不详") + "："
+    head += f"《{f.title}》" if f.title else f.cited_title
+    if f.docno:
+        head += f"（{f.docno}）"
+    out = "，".join([head, _prose_date(f), f.location(sep="，")]) + "。"
     if f.url:
         out += " " + f.url
         if f.accessed:
             out += f"（{f.accessed}访问）"
+    if f.local_link:
+        out += f" 本地链接：{f.local_link}"
     return out
 
 
@@ -176,15 +223,15 @@ def _md_escape(s: str) -> str:
 
 
 def _markdown(f: _Fields) -> str:
-    label = _md_escape(f.display_title + (f"（{f.docno}）" if f.docno else "") + f" {f.paragraph_label}")
+    title = f"《{f.title}》" if f.title else f.cited_title
+    label = _md_escape(title + (f"（{f.docno}）" if f.docno else "") + f" {f.paragraph_label}")
     link = f"[{label}](<{f.url}>)" if f.url else label
-    bits = [link]
-    tail = [x for x in ("、".join(f.issuers), f.date, " › ".join(f.sections)) if x]
-    if tail:
-        bits.append(_md_escape("，".join(tail)))
-    out = " — ".join(bits)
+    tail = ["、".join(f.issuers) if f.issuers else "发文机关不详", _prose_date(f)] + f.sections
+    out = link + " — " + _md_escape("，".join(tail))
     if f.url and f.accessed:
         out += f"（{f.accessed}访问）"
+    if f.local_link:
+        out += f" [本地链接](<{f.local_link}>)"
     return out
 
 
@@ -207,11 +254,20 @@ def bibtex_key(pid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-:.]", "-", pid)
 
 
+# Each GB/T 7714 type code's entry type in BibTeX (biblatex), RIS and CSL.
+_ENTRY_TYPES = {"R": ("report", "RPRT", "report"), "EB": ("online", "GOVDOC", "document"),
+                "Z": ("misc", "GEN", "document")}
+
+
+def _note(f: _Fields) -> str:
+    return "；".join([f.location()] + f.unknowns() + ([f"本地链接：{f.local_link}"] if f.local_link else []))
+
+
 def _bibtex(f: _Fields) -> str:
-    fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(f.display_title) + "}")]
+    fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(f.cited_title) + "}")]
     if f.issuers:
         fields.append(("author", " and ".join("{" + bibtex_escape(i) + "}" for i in f.issuers)))
-        fields.append(("institution", bibtex_escape(f.issuers[0])))
+        fields.append(("institution", bibtex_escape(f.publisher)))
     if f.doc_type:
         fields.append(("type", bibtex_escape(f.doc_type)))
     if f.docno:
@@ -222,35 +278,35 @@ def _bibtex(f: _Fields) -> str:
         fields.append(("date", bibtex_escape(f.date)))
     if f.place:
         fields.append(("address", bibtex_escape(f.place)))
-    fields.append(("note", bibtex_escape(f.location(sep=", "))))
+    fields.append(("note", bibtex_escape(_note(f))))
     if f.url:
         fields.append(("url", _bib_url(f.url)))
-    if f.accessed:
+    if f.accessed and f.url:
         fields.append(("urldate", f.accessed))
     fields.append(("langid", "chinese"))
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
-    return f"@report{{{bibtex_key(f.pid)},\n{body}\n}}\n"
+    return f"@{_ENTRY_TYPES[f.type_code][0]}{{{bibtex_key(f.pid)},\n{body}\n}}\n"
 
 
 def _ris(f: _Fields) -> str:
-    lines = [("TY", "RPRT"), ("TI", f.display_title)]
+    lines = [("TY", _ENTRY_TYPES[f.type_code][1]), ("TI", f.cited_title)]
     lines += [("AU", i) for i in f.issuers]
     if f.date_parts:
         lines.append(("PY", str(f.date_parts[0])))
         lines.append(("DA", "/".join(f"{p:02d}" if k else str(p) for k, p in enumerate(f.date_parts))))
     if f.place:
         lines.append(("CY", f.place))
-    if f.issuers:
-        lines.append(("PB", f.issuers[0]))
+    if f.publisher:
+        lines.append(("PB", f.publisher))
     if f.docno:
         lines.append(("SN", f.docno))
     if f.doc_type:
         lines.append(("M3", f.doc_type))
     if f.url:
         lines.append(("UR", f.url))
-    if f.accessed:
-        lines.append(("Y2", f.accessed.replace("-", "/")))
-    lines.append(("N1", f.location(sep=", ")))
+        if f.accessed:
+            lines.append(("Y2", f.accessed.replace("-", "/")))
+    lines.append(("N1", _note(f)))
     lines.append(("LA", "zh-CN"))
     lines.append(("ID", f.pid))
     out = "".join(f"{tag}  - {_clean(value)}\n" for tag, value in lines)
@@ -258,10 +314,11 @@ def _ris(f: _Fields) -> str:
 
 
 def csl_item(f: _Fields) -> dict:
-    item: dict = {"id": f.pid, "type": "report", "title": f.display_title}
+    item: dict = {"id": f.pid, "type": _ENTRY_TYPES[f.type_code][2], "title": f.cited_title}
     if f.issuers:
         item["author"] = [{"literal": i} for i in f.issuers]
-        item["publisher"] = f.issuers[0]
+    if f.publisher:
+        item["publisher"] = f.publisher
     if f.date_parts:
         item["issued"] = {"date-parts": [f.date_parts]}
     if f.docno:
@@ -272,9 +329,9 @@ def csl_item(f: _Fields) -> dict:
         item["publisher-place"] = f.place
     if f.url:
         item["URL"] = f.url
-    if f.accessed:
-        item["accessed"] = {"date-parts": [_date_parts(f.accessed)]}
-    item["note"] = f.location(sep=", ")
+        if f.accessed:
+            item["accessed"] = {"date-parts": [_date_parts(f.accessed)]}
+    item["note"] = _note(f)
     item["language"] = "zh-CN"
     return item
 

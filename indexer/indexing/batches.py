@@ -23,6 +23,7 @@ from typing import Callable, Iterator, Protocol
 from indexer.model import ReadError, ReadLimits
 from indexer.reading.readers import load_file
 from indexer.reading.report import read_report
+from indexer.reading.sources import SourceRecord
 from indexer.store.schema import ParagraphDoc, ReportDoc, report_documents
 from indexer.store.segments import SegmentWithPiece
 
@@ -59,6 +60,7 @@ class ReadJob:
     max_chars: int
     limits: ReadLimits
     extra_words: tuple
+    sidecar: SourceRecord | None = None
 
 
 @dataclass
@@ -78,15 +80,23 @@ class BatchResult:
     failure: BaseException | None = None  # the batch as a whole could not be built (see _safely)
 
 
+def with_sidecar(digest: str, sidecar: SourceRecord | None) -> str:
+    """The hash a report is indexed under: its file's, and what its sidecar says of it, so that a
+    changed sources.csv row re-reads the file. A file without a sidecar keeps its file's hash."""
+    if sidecar is None:
+        return digest
+    return hashlib.sha256((digest + "\n" + sidecar.fingerprint()).encode("utf-8")).hexdigest()
+
+
 def read_job(job: ReadJob) -> tuple[list[ReportDoc | ParagraphDoc] | None, str, str]:
     """reader -> structure -> analyser for one file: (documents or None, reason, hash). The file
     is read once, and the hash is of exactly those bytes: a file changed while it is read is
     indexed as it was read, and its next change (or revert) is seen."""
     try:
         content = load_file(job.path, job.source, job.limits)
-        digest = hashlib.sha256(content).hexdigest()
+        digest = with_sidecar(hashlib.sha256(content).hexdigest(), job.sidecar)
         report = read_report(job.path, source=job.source, max_chars=job.max_chars, limits=job.limits,
-                             content=content)
+                             content=content, sidecar=job.sidecar)
         docs = report_documents(report, job.rid, job.source, str(Path(job.path).resolve()), digest, job.extra_words)
         return docs, "", digest
     except ReadError as exc:

@@ -2,6 +2,7 @@
 the user dictionary beside them, and the report id each file is indexed under."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Iterable
 
 from indexer.analysis import load_userdict_file
 from indexer.reading.readers import SUPPORTED_SUFFIXES
+from indexer.reading.sources import META_SUFFIX, SourceRecord, is_sidecar, read_sources
 from indexer.store.schema import report_id
 
 USERDICT_NAME = "userdict.txt"  # in a corpus folder: words for the segmenter, not a report
@@ -19,6 +21,7 @@ USERDICT_NAME = "userdict.txt"  # in a corpus folder: words for the segmenter, n
 class CorpusFile:
     path: Path  # as found, for reading (may hold surrogate escapes of undecodable bytes)
     source: str  # corpus-relative, posix, printable (see source_name)
+    sidecar: SourceRecord | None = None  # what sources.csv or its .meta.json says of it
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -70,7 +73,7 @@ def scan_corpus(roots: Iterable[Path]) -> tuple[list[CorpusFile], list[tuple[str
                     continue
                 path = Path(dirpath) / name
                 rel = path.relative_to(root).as_posix()
-                if rel == USERDICT_NAME:
+                if rel == USERDICT_NAME or is_sidecar(name):
                     continue
                 source = source_name(rel)
                 if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -83,6 +86,23 @@ def scan_corpus(roots: Iterable[Path]) -> tuple[list[CorpusFile], list[tuple[str
                     names[source] = path
                     found.append(CorpusFile(path, source))
     return found, passed
+
+
+def with_sidecars(roots: Iterable[Path], files: list[CorpusFile]) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
+    """The files, each with what its corpus folder's sidecars say of it (``reading.sources``), and
+    the sidecars' problems (name, reason). A single file given as a root has its .meta.json only."""
+    records: dict[str, SourceRecord] = {}
+    problems: list[tuple[str, str]] = []
+    for root in roots:
+        if root.is_dir():
+            found, trouble = read_sources(root, [cf.source for cf in files if (root / cf.source).exists()])
+        elif root.is_file() and root.with_name(root.name + META_SUFFIX).is_file():
+            found, trouble = read_sources(root.parent, [root.name])
+        else:
+            continue
+        records.update(found)
+        problems += trouble
+    return [dataclasses.replace(cf, sidecar=records.get(cf.source)) for cf in files], problems
 
 
 def corpus_words(roots: Iterable[Path], userdict: Path | None) -> tuple:

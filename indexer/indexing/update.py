@@ -20,8 +20,8 @@ from typing import Callable
 from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
-from indexer.indexing.batches import FileOutcome, ReadJob, adopt_segment, build_batches, plan_batches
-from indexer.indexing.corpus import CorpusFile, assign_report_ids, corpus_words, scan_corpus
+from indexer.indexing.batches import FileOutcome, ReadJob, adopt_segment, build_batches, plan_batches, with_sidecar
+from indexer.indexing.corpus import CorpusFile, assign_report_ids, corpus_words, scan_corpus, with_sidecars
 from indexer.indexing.merge import merged_segments
 from indexer.indexing.retire import retire
 from indexer.indexing.swap import build_folder, recover, swap_in
@@ -59,6 +59,7 @@ class IndexSummary:
     rebuilt: bool = False  # every file was read again into a new index that replaced the old one
     kept: list[str] = field(default_factory=list)  # skipped files whose indexed version was carried over
     recovered: list[str] = field(default_factory=list)  # what was mended of a dead run's leftovers
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (sidecar, reason): a row not applied
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +68,7 @@ class IndexSummary:
             "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
             "reports": self.reports, "paragraphs": self.paragraphs,
             "rebuilt": self.rebuilt, "kept": self.kept, "recovered": self.recovered,
+            "warnings": [{"source": s, "reason": r} for s, r in self.warnings],
         }
 
 
@@ -93,6 +95,7 @@ def update_index(
     index_dir = Path(index_dir)
     summary = IndexSummary(recovered=recover(index_dir))
     files, passed = scan_corpus(roots)
+    files, summary.warnings = with_sidecars(roots, files)
     summary.skipped.extend(passed)
     extra_words = corpus_words(roots, userdict)
     existing = _existing_index(index_dir, extra_words, rebuild)
@@ -354,7 +357,7 @@ def _files_to_read(run: _Run) -> list[ReadJob]:
                                                              run.indexed)))
                 continue
             previous = run.indexed.get(cf.source)
-            if previous and previous[1] == digest:
+            if previous and previous[1] == with_sidecar(digest, cf.sidecar):
                 run.summary.unchanged += 1
                 continue
         try:
@@ -362,7 +365,7 @@ def _files_to_read(run: _Run) -> list[ReadJob]:
         except OSError:
             size = 0  # the worker's read says why, and a full build carries the indexed version over
         jobs.append(ReadJob(str(cf.path), cf.source, rids[cf.source], size, run.max_chars, run.limits,
-                            run.extra_words))
+                            run.extra_words, cf.sidecar))
     return jobs
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from indexer.model import ReportMeta
+from indexer.model import SOURCE_URL_FIELD, ReportMeta
 from indexer.normalise import tidy_spaces, without_spaces
 from indexer.reading import gazetteer
+from indexer.reading.sources import SourceRecord
 
 _HEADER_LABELS = ["索引号", "发文字号", "发布机构", "公文时效", "主题分类", "发布日期", "成文日期", "文号", "标题", "浏览", "来源", "发文机关", "生成日期"]
 _LABEL_RE = re.compile(
@@ -174,6 +175,7 @@ def extract_meta(front: list[str], back: list[str], body: list[str], fields: dic
                 meta.date = iso_date(fields[label])
                 if meta.date:
                     break
+    meta.source_url = fields.get(SOURCE_URL_FIELD, "")
     if not meta.doc_number and fields.get("发文字号"):
         meta.doc_number = without_spaces(fields["发文字号"])
     if not meta.doc_number and fields.get("文号"):
@@ -203,4 +205,27 @@ def extract_meta(front: list[str], back: list[str], body: list[str], fields: dic
         place = counts.most_common(1)[0][0] if counts else None
     if place is not None:
         meta.region, meta.city, meta.province = place.county, place.city, place.province
+    return meta
+
+
+def with_source(meta: ReportMeta, record: SourceRecord) -> ReportMeta:
+    """The metadata with what the corpus's sidecar says of the file put in place of what was read
+    (``sources``); each field it gives is marked with where it came from."""
+    if record.title:
+        meta.title = record.title
+        meta.doc_type = _doc_type_of(record.title) or meta.doc_type
+        ym = re.search(r"((?:19|20)\d{2})\s*年", record.title)
+        if ym and meta.year is None:
+            meta.year = int(ym.group(1))
+    if record.issuers:
+        meta.issuers = list(record.issuers)
+    if record.date:
+        meta.date = record.date
+    if record.doc_number:
+        meta.doc_number = record.doc_number
+    if record.url:
+        meta.source_url = record.url
+    if record.publisher:
+        meta.publisher = record.publisher
+    meta.supplied = {name: record.origin for name in record.given()}
     return meta

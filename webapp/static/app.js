@@ -81,13 +81,14 @@
     d.text = make("textarea", { id: "cite-pop-text", "class": "cite-pop-text", rows: "5", readonly: "",
                                 "aria-label": "所选格式的引用文字", spellcheck: "false" });
     d.status = make("div", { "class": "cite-pop-status", role: "status", "aria-live": "polite" });
+    d.warning = make("p", { "class": "link-warning", role: "note", hidden: "" });
     var more = make("p", { "class": "cite-pop-more" });
     d.download = make("a", { "class": "cite-pop-download", download: "" }, "下载此格式");
     d.all = make("a", { "class": "cite-pop-all" }, "全部格式");
     more.appendChild(d.download);
     more.appendChild(document.createTextNode(" · "));
     more.appendChild(d.all);
-    [head, d.src, row, d.text, d.status, more].forEach(function (n) { d.el.appendChild(n); });
+    [head, d.src, row, d.text, d.warning, d.status, more].forEach(function (n) { d.el.appendChild(n); });
     document.body.appendChild(d.el);
 
     d.closeBtn.addEventListener("click", function () { d.el.close(); });
@@ -128,6 +129,8 @@
       var r = data.report || {};
       var where = (data.section || []).join(" › ");
       d.src.textContent = (r.display_title || r.title || "") + (where ? " · " + where : "") + " · 第 " + data.ordinal + " 段";
+      d.warning.textContent = data.link_warning || "";
+      d.warning.hidden = !data.link_warning;
       d.select.textContent = "";
       (data.entries || []).forEach(function (e) { d.select.appendChild(make("option", { value: e.format }, e.label)); });
       if (!d.entry(d.format)) d.format = "gbt7714";

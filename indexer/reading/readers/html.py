@@ -9,7 +9,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
-from indexer.model import RawText, ReadError, ReadLimits, over_limit
+from indexer.model import SOURCE_URL_FIELD, RawText, ReadError, ReadLimits, over_limit
 from indexer.normalise import collapse_spaces, without_spaces
 from indexer.reading.readers.plain import decode_bytes
 
@@ -85,6 +85,7 @@ def parse_html(data: bytes, source: str, suffix: str = ".html", limits: ReadLimi
     soup = BeautifulSoup(text, "lxml")
     title_hint = _page_title(soup)
     article_title = _meta_content(soup, "ArticleTitle")
+    canonical = _canonical_url(soup)
     _drop_non_text(soup)
 
     root = soup.body or soup
@@ -106,6 +107,8 @@ def parse_html(data: bytes, source: str, suffix: str = ".html", limits: ReadLimi
             del paragraphs[:2]
         paragraphs.insert(0, title)
         fields.setdefault("标题", title)
+    if canonical:
+        fields[SOURCE_URL_FIELD] = canonical
     if not paragraphs:
         raise ReadError(source, "HTML page has no article text")
     return RawText(source=source, text="\n\n".join(paragraphs), format="html", fields=fields)
@@ -137,6 +140,17 @@ def _meta_content(soup: BeautifulSoup, name: str) -> str:
     tag = soup.find("meta", attrs={"name": re.compile(f"^{name}$", re.IGNORECASE)})
     content = tag.get("content", "") if isinstance(tag, Tag) else ""
     return _clean(content) if isinstance(content, str) else ""
+
+
+def _canonical_url(soup: BeautifulSoup) -> str:
+    """The address the page says it lives at: <link rel="canonical">, else og:url; http(s) only."""
+    link = soup.find("link", attrs={"rel": lambda v: v and "canonical" in (v if isinstance(v, list) else v.split())})
+    url = link.get("href", "") if isinstance(link, Tag) else ""
+    if not url:
+        tag = soup.find("meta", attrs={"property": "og:url"})
+        url = tag.get("content", "") if isinstance(tag, Tag) else ""
+    url = _clean(url) if isinstance(url, str) else ""
+    return url if re.match(r"https?://[^\s<>\"]+$", url, re.IGNORECASE) else ""
 
 
 def _page_title(soup: BeautifulSoup) -> str:
