@@ -23,7 +23,7 @@ from indexer.config import ConfigError, load_settings
 from indexer.model import ReadError, ReadLimits
 from indexer.search.export import FORMATS as EXPORT_FORMATS
 from indexer.terminal import (SHOWN_CHARS, TEXT, counted, describe_os_error, echo_hit, echo_outline, printable, shown_citation,
-                              sidecar_lines, skipped_lines, to_json)
+                              shown_difference, sidecar_lines, skipped_lines, to_json)
 
 class PolicySearch(click.Group):
     """The command group; an error no verb foresaw still ends with a message, not a traceback."""
@@ -413,11 +413,16 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
       policy-search cite 000_0d8bbccb02c01f0a~2qkvku75b2               # GB/T 7714-2015
       policy-search cite 000_0d8bbccb02c01f0a~2qkvku75b2 -f bibtex
       policy-search cite --quote "行政机关负责人出庭应诉率为 89%"        # which paragraph is this?
-    Exit status: 0 found, 1 quote not found in this corpus, 2 usage errors.
+    A quote found is 完全一致 (word for word once folded: width, punctuation, traditional
+    characters and spaces aside) or 有出入, with the source shown and each difference in place
+    ([-source-]{+quote+}, or red and green), changed numbers, dates, 文号 and places named
+    (引文与原文不符：98% ≠ 89%). Exit status: 0 found, 1 未找到 (no paragraph holds most of the
+    quote), 2 usage errors.
     """
     import datetime as dt
 
     from indexer.citations.formats import FORMATS, UnknownFormat, format_citation
+    from indexer.citations.quote import THRESHOLD
     from indexer.search.engine import NotFound
 
     settings = _settings(index=index_dir, base_url=base_url)
@@ -438,19 +443,28 @@ def cite(paragraph_id: str | None, index_dir: Path | None, fmt: str, quote: str 
     if quote is not None:
         text = _stdin_text("the quote") if quote == "-" else quote
         matches = engine.quote(text, limit=limit)
+        verdict = matches[0].verification["verdict"] if matches else "未找到"
         if as_json:
-            click.echo(to_json({"ok": True, "found": bool(matches), "matches": [
-                dict(m.to_dict(), url=permalink(m.pid), citations=citations(m.pid)) for m in matches]}))
+            click.echo(to_json({"ok": True, "found": bool(matches), "verdict": verdict, "matches": [
+                dict(m.to_dict(), url=permalink(m.pid), citations=citations(m.pid)) for m in matches],
+                "link_warning": _local_links_warning(settings)}))
         elif not matches:
-            click.echo("not found in this corpus (no paragraph shares at least half of the quote)")
+            click.echo(f"未找到: not found in this corpus (no paragraph holds {THRESHOLD:.0%} of the quote)")
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         for m in [] if as_json else matches:
             view = engine.paragraph(m.pid)
+            checked = m.verification
             click.echo("")
-            click.echo(f"{m.score:.0%}  {printable(view.report.display_title)} · ¶{view.ordinal}  {printable(m.pid)}"
-                       + (f" (+ {len(m.pids) - 1} more paragraph)" if len(m.pids) > 1 else ""))
-            click.echo("  " + "\n  ".join(printable(line) for line in m.matched_text.split("\n")))
+            click.echo(f"{checked['verdict']}  {m.score:.0%}  {printable(view.report.display_title)} · ¶{view.ordinal}  "
+                       f"{printable(m.pid)}" + (f" (+ {len(m.pids) - 1} more paragraph)" if len(m.pids) > 1 else ""))
+            if checked["verdict"] != "完全一致":
+                click.echo("  " + printable(checked["summary"]))
+            shown = shown_difference(checked["segments"], color)
+            click.echo("  " + "\n  ".join(shown.split("\n")), color=color)
             for f, c in citations(m.pid).items():
                 click.echo(("" if len(fmts) == 1 else f"[{f}]\n") + shown_citation(c))
+        if matches and not as_json and _local_links_warning(settings):
+            click.echo(f"note: {_local_links_warning(settings)}", err=True)
         sys.exit(0 if matches else 1)
     try:
         out = citations(paragraph_id)

@@ -136,6 +136,22 @@ def highlighted(text: str, spans: list[list[int]], style: str) -> str:
     return "".join(out)
 
 
+def shown_difference(segments: list[dict], color: bool) -> str:
+    """A verified quote's source with the quote's differences in place: [-source-]{+quote+}, or in
+    red and green on a terminal that shows colour."""
+    out = []
+    for seg in segments:
+        text = printable(seg["text"])
+        if seg["kind"] == "same":
+            out.append(text)
+        elif color:
+            out.append(click.style(text, fg="red", strikethrough=True) if seg["kind"] == "del"
+                       else click.style(text, fg="green", bold=True))
+        else:
+            out.append(f"[-{text}-]" if seg["kind"] == "del" else f"{{+{text}+}}")
+    return "".join(out)
+
+
 def echo_hit(hit, style: str, with_report: bool) -> None:
     ref = hit.report
     color = style == "color"  # click drops styles on a pipe unless told (--color always)

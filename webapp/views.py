@@ -664,7 +664,9 @@ def quote_model(text: str, args) -> dict:
                   url=links.report_paragraph_url(view.report.id, m.pid), permalink=links.permalink(m.pid),
                   citation=format_citation(view, report_meta(view.report.id).meta, links.permalink(m.pid), "gbt7714"))
         matches.append(md)
-    return {"ok": True, "quote": text, "found": bool(matches), "matches": matches}
+    verdict = matches[0]["verification"]["verdict"] if matches else "未找到"
+    return {"ok": True, "quote": text, "found": bool(matches), "verdict": verdict, "matches": matches,
+            "link_warning": links.local_links_warning() if matches else None}
 
 
 MAX_CITING = 50  # citing paragraphs (and reports) listed with a cited document; the rest are its search_url away
