@@ -481,3 +481,37 @@ def test_advanced_search_writes_the_query_into_the_box(page, server):
     assert q == ["行政复议 -临猗 year:2020..2022"]
     assert pg.input_value("#q") == q[0] and summary_total(pg) >= 1
     assert not pg.problems
+
+
+@pytest.fixture(scope="module")
+def citing_server(tmp_path_factory):
+    """A server on the seeds and a report that cites one of them by 文号 and by title."""
+    from test_in_text_references import make_citing_corpus
+
+    base = tmp_path_factory.mktemp("browser-citing")
+    corpus = make_citing_corpus(base)
+    with serve_process(base / "index", corpus, cwd=base) as served:
+        yield served.url
+
+
+def test_references_in_the_text_are_links(browser, citing_server):
+    """In a report's text, a 文号 and a 《title》 of a report in the corpus open that report; a title
+    the corpus does not hold opens the paragraphs citing it."""
+    from test_in_text_references import CITING, R000
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(citing_server + f"reports/{CITING}")
+        link = pg.locator("a.ref-docno", has_text="互政〔2022〕4号")
+        assert link.count() == 1
+        link.click()
+        pg.wait_for_url(f"**/reports/{R000}")
+        assert "互助土族自治县人民政府关于互助县2021年度" in pg.inner_text("h1")
+        pg.go_back()
+        pg.click("a.ref-title >> text=《法治政府建设实施纲要（2021—2025年）》")
+        pg.wait_for_selector("#summary")
+        assert summary_total(pg) >= 3
+        assert pg.input_value("#q").startswith("cites:法治政府建设实施纲要")
+    finally:
+        ctx.close()

@@ -28,6 +28,29 @@ def highlight(text: str, spans, tag: str = "mark") -> Markup:
     return Markup("").join(out)
 
 
+def linked(text: str, marks, references) -> Markup:
+    """The text with the query's matches in <mark> and each reference it holds (a 《title》 or 文号:
+    ``references``, dicts with start, end, url, title) a link in place; a mark that crosses a
+    link's edge is cut there. Every piece of document text escaped."""
+    refs = sorted((r for r in references or [] if 0 <= r["start"] < r["end"] <= len(text)), key=lambda r: r["start"])
+    out, pos = [], 0
+    for r in refs:
+        if r["start"] < pos:
+            continue  # overlapping references: the first one keeps the text
+        out.append(highlight(text[pos:r["start"]], _shifted(marks, pos, r["start"])))
+        inner = highlight(text[r["start"]:r["end"]], _shifted(marks, r["start"], r["end"]))
+        out.append(Markup('<a class="ref ref-{}" href="{}" title="{}">').format(r["kind"], r["url"], r["title"])
+                   + inner + Markup("</a>"))
+        pos = r["end"]
+    out.append(highlight(text[pos:], _shifted(marks, pos, len(text))))
+    return Markup("").join(out)
+
+
+def _shifted(spans, lo: int, hi: int) -> list[list[int]]:
+    """The spans inside [lo, hi), relative to lo."""
+    return [[max(s, lo) - lo, min(e, hi) - lo] for s, e in spans or [] if e > lo and s < hi]
+
+
 def snippet(text: str, spans, tag: str = "mark") -> Markup:
     """A readable window around the first hit, cut at sentence ends, hits marked."""
     lo, hi = snippet_bounds(text, spans or [])
@@ -61,7 +84,8 @@ def section_path(section) -> str:
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.filters.update(highlight=highlight, snippet=snippet, short=short, section_path=section_path)
+    app.jinja_env.filters.update(highlight=highlight, snippet=snippet, short=short, section_path=section_path,
+                                 linked=linked)
     app.jinja_env.globals.update(chart_rows=chart_rows, page_window=page_window, syntax_rows=SYNTAX,
                                  syntax_note=SYNTAX_NOTE)
     app.jinja_env.trim_blocks = True

@@ -426,7 +426,22 @@ def report_model(rid: str, args, api: bool = False) -> dict:
     d["citations"] = report_citations(rid)
     for p in d["paragraphs"]:
         p.update(cite_links(p["id"]))
+        p["references"] = _in_text_references(p["text"], rid)
     return d
+
+
+def _in_text_references(text: str, rid: str) -> list[dict]:
+    """Each 《title》 and 文号 of a paragraph as a link in place: to the report of the corpus it
+    names, else to the search for the paragraphs citing it."""
+    out = []
+    for r in engine().references_in(text, rid):
+        if r.report_id is not None:
+            url, title = links.report_url(r.report_id), "打开本库中的这份文件"
+        else:
+            url, title = links.cites_search_url(r.key), "本库没有这份文件：查看引用它的段落"
+        out.append({"start": r.start, "end": r.end, "kind": r.kind, "report_id": r.report_id, "url": url,
+                    "title": title})
+    return out
 
 
 def _nearest_hit(hit_pages: list[int], page: int, step: int) -> int | None:

@@ -9,6 +9,8 @@ citation as first written) are read from the original text when an entry is firs
 """
 from __future__ import annotations
 
+import re
+
 import threading
 from dataclasses import dataclass, field
 
@@ -59,6 +61,14 @@ def entry_keys(value: str) -> list[str]:
     return out
 
 
+_VERSION = re.compile(r"\([^()]*\)$")
+
+
+def loose_title_key(key: str) -> str:
+    """A title key without the version in parentheses at its end (…纲要(2021-2025), …法(2023年修订))."""
+    return _VERSION.sub("", key).strip()
+
+
 def citing_candidates(store: ExactStore) -> np.ndarray:
     """Rows of the paragraphs that may cite something (those holding a marker), in report order."""
     rows = np.empty(0, dtype=np.int64)
@@ -83,6 +93,7 @@ class CitationIndex:
     _rank_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _rankings: dict = field(default_factory=dict, repr=False, compare=False)  # kind -> entries, most cited first
     _reports_maps: tuple | None = field(default=None, repr=False, compare=False)  # _per_report's, built once
+    _loose: dict | None = field(default=None, repr=False, compare=False)  # matching's, built once
 
     @classmethod
     def of(cls, store: ExactStore, *, include_self: bool = False) -> "CitationIndex":
@@ -179,6 +190,26 @@ class CitationIndex:
     def cites(self, rid: str) -> list[CitedEntry]:
         """What report ``rid`` cites (entries whose citing reports include it), in text order."""
         return self._labelled([self.entries[k] for k in self._per_report()[0].get(rid, [])])
+
+    def matching(self, value: str) -> list[CitedEntry]:
+        """Every entry a user's ``cites:`` value names: its 文号 or title exactly, else, for a title,
+        each one that is it but for a version in parentheses (法治政府建设实施纲要 names
+        …纲要(2015-2020) and …纲要(2021-2025)), with or without 《》."""
+        entry = self.get(value)
+        if entry is not None:
+            return [entry]
+        loose = loose_title_key(title_key(value))
+        if not loose:
+            return []
+        with self._rank_lock:
+            if self._loose is None:
+                grouped: dict[str, list[CitedEntry]] = {}
+                for e in self.entries.values():
+                    if e.kind == "title":
+                        grouped.setdefault(loose_title_key(e.key), []).append(e)
+                self._loose = grouped
+            found = list(self._loose.get(loose, []))
+        return self._labelled(found)
 
     def get(self, value: str) -> CitedEntry | None:
         """The entry for a title (with or without 《》) or a 文号 as a user types it."""

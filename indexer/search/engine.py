@@ -22,7 +22,7 @@ from indexer.search.match import TermCounts, matching_rows, ordered_candidates, 
 from indexer.search.query import FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
-from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, NotFound, ParagraphView, ReportGroup,
+from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
                                     ReportHits, ReportPage, ReportRef, ReportView, RetiredParagraph, SearchResult,
                                     Suggestion)
 from indexer.search.suggest import emptying_filters, suggestions
@@ -210,11 +210,33 @@ class SearchEngine:
         """Paragraphs citing ``value`` (a 文号, or a title with or without 《》); a report's own
         letterhead 文号 is not a citation of itself."""
         keep = np.zeros(len(self.store), dtype=bool)
-        entry = self.citations().get(value)
-        if entry is not None:
+        for entry in self.citations().matching(value):
             rows = [self.store.row_of(p) for p in entry.pids]
             keep[[i for i in rows if i is not None]] = True
         return keep
+
+    def references_in(self, text: str, rid: str = "") -> list[InTextReference]:
+        """The 《titles》 and 文号 a paragraph's text cites, each with its span and the report in the
+        corpus it names (None when it is not in the corpus, or while a server's citation index is
+        still being built); a report's mention of itself (``rid``) is left out."""
+        from indexer.citations.cited import entry_key
+        from indexer.citations.references import extract_references
+
+        refs = extract_references(text)
+        if not refs:
+            return []
+        try:
+            entries = self.citations().entries
+        except CitationsPending:
+            entries = {}
+        out = []
+        for r in refs:
+            entry = entries.get(entry_key(r.kind, r.normalized))
+            target = entry.report_id if entry is not None else None
+            if target is not None and target == rid:
+                continue
+            out.append(InTextReference(r.start, r.end, r.kind, r.normalized, r.raw, target))
+        return out
 
     def match(self, parsed: ParsedQuery, counts: TermCounts | None = None) -> np.ndarray:
         """Sorted indices (into the exact store) of every paragraph the query matches.

@@ -211,3 +211,16 @@ class EmptyingFilter:
     label: str  # in Chinese: 地区, 年份, …
     values: list[str]  # as written
     count: int
+
+
+@dataclass(frozen=True)
+class InTextReference:
+    """A 《title》 or 文号 in a paragraph's text: where it is, what it names, and the report of the
+    corpus it is (None when the corpus does not hold it)."""
+
+    start: int
+    end: int
+    kind: str  # "title" | "docno"
+    key: str
+    raw: str
+    report_id: str | None
