@@ -74,20 +74,29 @@ def main() -> None:
     """
 
 
+_pdf_password_option = click.option(
+    "--pdf-password", "pdf_passwords", multiple=True, metavar="PASSWORD", type=TEXT,
+    help="A password to try on encrypted PDFs (repeatable; setting pdf_passwords). One with only an owner "
+         "password (printing and copying restricted) needs none.")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
 @click.option("--max-chunk-chars", type=click.IntRange(min=50), default=None,
               help="Split longer paragraphs at sentence ends (default 1000).")
-def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None) -> None:
+@_pdf_password_option
+def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None, pdf_passwords: tuple[str, ...]) -> None:
     """Read files into paragraphs with section paths and report metadata.
 
-    Supports .txt .md .pdf .html .htm .docx. Exit status: 0 when every file was read, 1 when some
-    were skipped (each named with its reason), 2 for usage errors.
+    Supports .txt .md .pdf .html .htm .docx. An encrypted PDF opens with the empty password (one
+    with only an owner password) or one given with --pdf-password; else it is skipped as
+    "encrypted: password required". Exit status: 0 when every file was read, 1 when some were
+    skipped (each named with its reason), 2 for usage errors.
     """
     from indexer.reading.report import read_report
 
-    settings = _settings(max_chunk_chars=max_chunk_chars)
+    settings = _settings(max_chunk_chars=max_chunk_chars, pdf_passwords=pdf_passwords or None)
     limits = ReadLimits.from_settings(settings)
     failed = 0
     for path in paths:
@@ -145,7 +154,9 @@ def _require_index_folder(index_dir: Path) -> None:
 @click.option("--userdict", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Extra jieba user dictionary (corpus/userdict.txt is always used when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (every skipped file, with its reason).")
-def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdict: Path | None, as_json: bool) -> None:
+@_pdf_password_option
+def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdict: Path | None, as_json: bool,
+          pdf_passwords: tuple[str, ...]) -> None:
     """Build or update the index from corpus files or folders (default: the bundled corpus/).
 
     Incremental by content hash: new files are added, changed ones re-read, files no longer in the
@@ -162,7 +173,7 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     from indexer.store.layout import IndexMissing
     from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, update_index
 
-    settings = _settings(index=index_dir, userdict=userdict)
+    settings = _settings(index=index_dir, userdict=userdict, pdf_passwords=pdf_passwords or None)
     roots = list(paths) or [settings.corpus]
     if not paths and not settings.corpus.is_dir():
         raise click.UsageError(f"the corpus {printable(str(settings.corpus), SHOWN_CHARS)} is not a directory: "

@@ -38,6 +38,9 @@ class Settings:
     max_inflated_mb: int = 64  # text a compressed container (.docx) unpacks to
     max_report_paragraphs: int = 20_000  # paragraphs one report may have
     max_pdf_pages: int = 10_000  # pages of one PDF
+    # Passwords to try on an encrypted PDF (--pdf-password, repeatable; a list in the config file;
+    # one a line in POLICY_SEARCH_PDF_PASSWORDS). Never printed or kept in the index.
+    pdf_passwords: tuple[str, ...] = ()
     # The server (waitress): many slow or half-open connections must not starve real users.
     server_threads: int = 8  # per worker process
     server_workers: int = 1  # serving processes on one port (serve --workers)
@@ -63,6 +66,12 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(os.path.expanduser(str(value)))
         if kind == "int" or kind is int:
             return int(value)
+        if "tuple" in str(kind):
+            if isinstance(value, str):  # the environment: one a line
+                return tuple(v for v in value.splitlines() if v)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise TypeError("a list of strings is expected")
+            return tuple(value)
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: {value!r} is not valid ({exc})") from exc

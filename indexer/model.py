@@ -39,16 +39,20 @@ class ReadLimits:
     max_inflated_bytes: int = 64 << 20
     max_paragraphs: int = 20_000
     max_pages: int = 10_000
+    # Not a bound but what a reader may also use on one file: the passwords to try on an encrypted
+    # PDF (the empty one is always tried first: a PDF with only an owner password opens with it).
+    pdf_passwords: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings) -> "ReadLimits":
         """From ``indexer.config.Settings`` (max_file_mb, max_inflated_mb, max_report_paragraphs,
-        max_pdf_pages)."""
+        max_pdf_pages, pdf_passwords)."""
         return cls(
             max_file_bytes=settings.max_file_mb << 20,
             max_inflated_bytes=settings.max_inflated_mb << 20,
             max_paragraphs=settings.max_report_paragraphs,
             max_pages=settings.max_pdf_pages,
+            pdf_passwords=tuple(settings.pdf_passwords),
         )
 
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,9 +13,10 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from indexer.model import ReadError
+from indexer.model import ReadError, ReadLimits
 from indexer.reading.readers import read_file
 from indexer.reading.readers.pdf import tidy_spaces
+from conftest import ROOT
 from pdf_factory import make_gov_pdf
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -179,29 +183,73 @@ def _small_pdf(path: Path) -> None:
     make_gov_pdf(path, "互助县2021年度法治政府建设工作情况报告", SECTIONED[:3])
 
 
-def test_encrypted_pdf(tmp_path):
-    plain = tmp_path / "plain.pdf"
-    _small_pdf(plain)
+def _encrypted(plain: Path, path: Path, user: str, owner: str, algorithm: str) -> Path:
     writer = PdfWriter(clone_from=str(plain))
-    writer.encrypt(user_password="secret", owner_password="owner")
-    path = tmp_path / "locked.pdf"
+    writer.encrypt(user_password=user, owner_password=owner, algorithm=algorithm)
     with path.open("wb") as handle:
         writer.write(handle)
+    return path
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_an_encrypted_pdf_opens_with_its_password_and_says_so_without(tmp_path, algorithm):
+    """Issue 15: a PDF that needs a password is "encrypted: password required", never "corrupt";
+    with the right password (AES needs the cryptography package, a dependency) its text is the
+    unencrypted PDF's; wrong ones are counted, never printed."""
+    plain = tmp_path / "plain.pdf"
+    _small_pdf(plain)
+    path = _encrypted(plain, tmp_path / "locked.pdf", "secret", "owner", algorithm)
     with pytest.raises(ReadError) as info:
         read_file(path)
-    assert info.value.reason == "PDF is encrypted"
+    assert info.value.reason == "encrypted: password required (give it with --pdf-password or the setting pdf_passwords)"
     assert str(path) in str(info.value)
+    with pytest.raises(ReadError) as info:
+        read_file(path, limits=ReadLimits(pdf_passwords=("wrong", "guess")))
+    assert info.value.reason == "encrypted: password required (none of the 2 passwords given opens it)"
+    assert "wrong" not in str(info.value)
+    opened = read_file(path, limits=ReadLimits(pdf_passwords=("wrong", "secret")))
+    assert opened.text == read_file(plain).text
+    assert read_file(path, limits=ReadLimits(pdf_passwords=("owner",))).text == opened.text  # the owner's opens too
 
 
-def test_owner_password_only_pdf_reads(tmp_path):
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_owner_password_only_pdf_reads(tmp_path, algorithm):
+    """Government sites restrict printing and copying with an owner password: such a PDF reads."""
     plain = tmp_path / "plain.pdf"
     _small_pdf(plain)
-    writer = PdfWriter(clone_from=str(plain))
-    writer.encrypt(user_password="", owner_password="owner")
-    path = tmp_path / "restricted.pdf"
-    with path.open("wb") as handle:
-        writer.write(handle)
-    assert compact(read_file(path).text) == compact(read_file(plain).text)
+    path = _encrypted(plain, tmp_path / "restricted.pdf", "", "owner", algorithm)
+    assert read_file(path).text == read_file(plain).text
+
+
+def test_pdf_passwords_from_the_command_line_and_the_config_file(tmp_path):
+    plain = tmp_path / "plain.pdf"
+    _small_pdf(plain)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _encrypted(plain, corpus / "locked.pdf", "s3cret", "owner", "AES-256")
+    env = {**os.environ, "POLICY_SEARCH_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("POLICY_SEARCH_PDF_PASSWORDS", None)
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+
+    def cli(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "indexer.cli", *args], capture_output=True, text=True,
+                              cwd=ROOT, timeout=300, env={**env, **extra})
+
+    run = cli("parse", str(corpus / "locked.pdf"))
+    assert run.returncode == 1 and "encrypted: password required" in run.stderr
+    run = cli("parse", str(corpus / "locked.pdf"), "--pdf-password", "x", "--pdf-password", "s3cret", "--json")
+    assert run.returncode == 0 and "互助县2021年度法治政府建设工作情况报告" in run.stdout
+    assert "s3cret" not in run.stdout + run.stderr
+    (tmp_path / "none.toml").write_text('pdf_passwords = ["nope", "s3cret"]\n', encoding="utf-8")
+    run = cli("index", str(corpus), "--index", str(tmp_path / "ix"))
+    assert run.returncode == 0, run.stderr
+    assert "1 reports" in run.stdout or "1 report" in run.stdout
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    run = cli("parse", str(corpus / "locked.pdf"), POLICY_SEARCH_PDF_PASSWORDS="a\ns3cret\n")
+    assert run.returncode == 0, run.stderr
+    (tmp_path / "none.toml").write_text("pdf_passwords = 3\n", encoding="utf-8")
+    run = cli("parse", str(corpus / "locked.pdf"))
+    assert run.returncode == 2 and "pdf_passwords" in run.stderr and "list of strings" in run.stderr
 
 
 def test_truncated_pdf(tmp_path):

@@ -197,12 +197,7 @@ def _open(data: bytes, source: str, limits: ReadLimits) -> PdfReader:
     try:
         reader = PdfReader(BytesIO(data), strict=False)
         if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")
-            except DependencyError:
-                raise ReadError(source, "PDF is encrypted with AES and the cryptography package is not installed") from None
-            if opened == PasswordType.NOT_DECRYPTED:
-                raise ReadError(source, "PDF is encrypted")
+            _decrypt(reader, source, limits.pdf_passwords)
         # The page tree's own count first: listing the pages builds an object for each (10 s
         # for 30,000 pages). The count may lie; the pages listed are checked again below.
         _check_page_count(_declared_page_count(reader), source, limits)
@@ -211,10 +206,29 @@ def _open(data: bytes, source: str, limits: ReadLimits) -> PdfReader:
     except ReadError:
         raise
     except FileNotDecryptedError:
-        raise ReadError(source, "PDF is encrypted") from None
+        raise ReadError(source, _PASSWORD_REQUIRED) from None
     except Exception as exc:  # noqa: BLE001 - see above
         raise ReadError(source, f"PDF is corrupt or truncated: {_describe(exc)}") from None
     return reader
+
+
+_PASSWORD_REQUIRED = "encrypted: password required (give it with --pdf-password or the setting pdf_passwords)"
+
+
+def _decrypt(reader: PdfReader, source: str, passwords: tuple[str, ...]) -> None:
+    """Opens an encrypted PDF with the empty password (one with only an owner password, which
+    restricts printing or copying, opens so) or one of ``passwords``; ReadError when none does."""
+    for password in ("", *passwords):
+        try:
+            if reader.decrypt(password) != PasswordType.NOT_DECRYPTED:
+                return
+        except DependencyError:
+            raise ReadError(source, "encrypted with AES, which needs the cryptography package: "
+                                    "pip install 'cryptography>=3.1'") from None
+    if passwords:
+        raise ReadError(source, f"encrypted: password required (none of the {len(passwords)} passwords "
+                                "given opens it)")
+    raise ReadError(source, _PASSWORD_REQUIRED)
 
 
 def _declared_page_count(reader: PdfReader) -> int:
