@@ -17,6 +17,7 @@ from pathlib import Path
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 from indexer.reading.readers.docx import parse_docx
 from indexer.reading.readers.html import parse_html
+from indexer.reading.readers.ofd import parse_ofd
 from indexer.reading.readers.pdf import parse_pdf
 from indexer.reading.readers.plain import parse_plain
 
@@ -28,6 +29,7 @@ _READERS: dict[str, Callable[[bytes, str, str, ReadLimits], RawText]] = {
     ".html": parse_html,
     ".htm": parse_html,
     ".docx": parse_docx,
+    ".ofd": parse_ofd,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_READERS)

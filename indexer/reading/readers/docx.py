@@ -3,7 +3,6 @@ markdown headings, headers and footers left out."""
 from __future__ import annotations
 
 import re
-import warnings
 import zipfile
 from dataclasses import dataclass
 from io import BytesIO
@@ -14,6 +13,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
+from indexer.reading.readers.archive import bounded_zip
 from indexer.normalise import between_ascii, collapse_spaces
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -40,7 +40,7 @@ def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimi
     # python-docx reports damage as whatever its zip, XML and part layers happen to raise
     # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
     try:
-        package = _bounded_package(data, source, limits)
+        package = bounded_zip(data, source, limits, "DOCX")
         _check_body_size(package, source, limits)
         document = docx.Document(package)
         paragraphs = list(_paragraphs(document))
@@ -56,47 +56,7 @@ def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimi
     return RawText(source=source, text="\n\n".join(paragraphs), format="docx", fields=fields)
 
 
-_CHUNK = 1 << 20
 _DOCUMENT_PART = "word/document.xml"
-
-
-def _bounded_package(data: bytes, source: str, limits: ReadLimits) -> BytesIO:
-    """The package re-stored uncompressed, after checking what it unpacks to.
-
-    python-docx reads every part whole (``ZipFile.read``), which inflates a member's entire
-    stream before cutting it to its declared size, so a zip that declares small members but
-    holds a 300 MB document.xml would take it all. Here the declared sizes are checked against
-    ``max_inflated_bytes`` and every member is inflated a chunk at a time (zipfile then stops at
-    the declared size and checks the CRC), so memory stays near the limit whatever the zip says.
-    """
-    limit = limits.max_inflated_bytes
-    stored = BytesIO()
-    with (
-        zipfile.ZipFile(BytesIO(data)) as archive,
-        zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as copy,
-        # A member name twice is copied twice, as it was (the last one is read); zipfile's
-        # warning about it would go to stderr.
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore", UserWarning)
-        members = [info for info in archive.infolist() if not info.is_dir()]
-        declared = sum(info.file_size for info in members)
-        if declared > limit:
-            raise ReadError(source, _inflated_over(declared, limit))
-        inflated = 0
-        for info in members:
-            with archive.open(info) as member, copy.open(info.filename, "w") as out:
-                while chunk := member.read(_CHUNK):
-                    inflated += len(chunk)
-                    if inflated > limit:  # cannot happen while zipfile enforces declared sizes
-                        raise ReadError(source, _inflated_over(inflated, limit))
-                    out.write(chunk)
-    stored.seek(0)
-    return stored
-
-
-def _inflated_over(size: int, limit: int) -> str:
-    return over_limit(f"DOCX unpacks to {byte_size(size)}", byte_size(limit), "max_inflated_mb")
 
 
 # python-docx builds the whole tree of every XML part, some 350 bytes per element, so the

@@ -182,8 +182,7 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     pages = _page_texts(reader, source, limits)
     if not any(text.strip() for text in pages):
         raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with text")
-    lines = _drop_running_lines([_page_lines(i, text) for i, text in enumerate(pages)])
-    paragraphs = _paragraphs(lines)
+    paragraphs = layout_paragraphs(pages)
     if not paragraphs:
         raise ReadError(source, f"PDF has no text but page numbers: {_pages(len(pages))}")
     fields = _fields(reader)
@@ -308,6 +307,13 @@ def _fields(reader: PdfReader) -> dict[str, str]:
     title = re.sub(r"^Microsoft Word\s*-\s*", "", title)
     title = re.sub(r"\.(?:docx?|wps|pdf)$", "", title, flags=re.IGNORECASE).strip()
     return {"标题": title} if title else {}
+
+
+def layout_paragraphs(pages: list[str]) -> list[str]:
+    """The paragraphs of pages laid out as text, one line a printed line, each indented by spaces
+    as far as it stands from the left (pypdf's layout mode; the OFD reader writes its pages so),
+    with running headers, footers and page numbers dropped."""
+    return _paragraphs(_drop_running_lines([_page_lines(i, text) for i, text in enumerate(pages)]))
 
 
 def _page_lines(page: int, text: str) -> list[_Line]:
