@@ -3,7 +3,8 @@
 The README's test command (`python3 -m pip install -e '.[test]' && python3 -m pytest -q`) must pass
 on a fresh Debian machine with nothing else done first, and `.ci/run` runs that same command. So
 the first pytest run installs Debian's chromium (browser tests, through Playwright), a CJK
-TrueType font (PDF tests embed it) and ripgrep (a benchmark reference) with apt when it runs as root, or stops at once with the one
+TrueType font (PDF tests embed it), ripgrep (a benchmark reference) and LibreOffice (it converts .doc
+and .wps files) with apt when it runs as root, or stops at once with the one
 line to run otherwise. Browser tests are never skipped for want of a browser.
 """
 from __future__ import annotations
@@ -28,6 +29,8 @@ REQUIRED = (
     SystemPackage("fonts-droid-fallback", Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
                   "PDF tests (a CJK TrueType font to embed)"),
     SystemPackage("ripgrep", Path("/usr/bin/rg"), "the benchmark's ripgrep reference (tests/test_bench_references.py)"),
+    SystemPackage("libreoffice-writer-nogui", Path("/usr/bin/soffice"),
+                  "the .doc and .wps reader's tests (LibreOffice converts them)"),
 )
 
 

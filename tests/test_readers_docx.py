@@ -117,14 +117,6 @@ def test_not_a_zip(tmp_path):
     assert info.value.reason.startswith("DOCX is corrupt or not a Word document")
 
 
-def test_legacy_doc_renamed(tmp_path):
-    bad = tmp_path / "old.docx"
-    bad.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    with pytest.raises(ReadError) as info:
-        read_file(bad)
-    assert "Word 97-2003" in info.value.reason
-
-
 def test_docx_without_text(tmp_path):
     document = docx.Document()
     document.add_paragraph("  ")

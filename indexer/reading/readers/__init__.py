@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
-from indexer.reading.readers.docx import parse_docx
+from indexer.reading.readers.docx import OLE_MAGIC, parse_docx
 from indexer.reading.readers.html import parse_html
 from indexer.reading.readers.ofd import parse_ofd
+from indexer.reading.readers.office import parse_legacy_word
 from indexer.reading.readers.pdf import parse_pdf
 from indexer.reading.readers.plain import parse_plain
 
@@ -30,6 +31,8 @@ _READERS: dict[str, Callable[[bytes, str, str, ReadLimits], RawText]] = {
     ".htm": parse_html,
     ".docx": parse_docx,
     ".ofd": parse_ofd,
+    ".doc": parse_legacy_word,
+    ".wps": parse_legacy_word,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_READERS)
@@ -99,4 +102,6 @@ def read_file(
         raise ReadError(source, "file is empty")
     elif len(content) > limits.max_file_bytes:
         raise ReadError(source, _too_large(len(content), limits.max_file_bytes))
+    if suffix == ".docx" and content.startswith(OLE_MAGIC):  # a Word 97-2003 file named .docx
+        return parse_legacy_word(content, source, ".doc", limits)
     return reader(content, source, suffix, limits)

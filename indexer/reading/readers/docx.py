@@ -21,7 +21,7 @@ _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 # so a break is never at either end).
 _LINE_BREAK = re.compile(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0]*")
 _TITLE_STYLES = {"title", "标题"}
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 (and WPS) files: OLE compound documents
 
 _P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
 _TR, _TC = qn("w:tr"), qn("w:tc")
@@ -35,7 +35,7 @@ _HMERGE, _VMERGE, _TCPR = qn("w:hMerge"), qn("w:vMerge"), qn("w:tcPr")
 def parse_docx(data: bytes, source: str, suffix: str = ".docx", limits: ReadLimits = ReadLimits()) -> RawText:
     if not data:
         raise ReadError(source, "file is empty")
-    if data[:8] == _OLE_MAGIC:
+    if data[:8] == OLE_MAGIC:
         raise ReadError(source, "an old Word 97-2003 .doc file renamed to .docx; save it as .docx first")
     # python-docx reports damage as whatever its zip, XML and part layers happen to raise
     # (BadZipFile, KeyError, XMLSyntaxError, ValueError ...); all of them mean a damaged file.
