@@ -7,6 +7,7 @@ from docx.shared import Pt
 
 from indexer.model import ReadError
 from indexer.reading.readers import read_file
+from indexer.reading.report import read_report
 
 TITLE = "盐池县2021年度法治政府建设工作情况总结"
 INTRO = (
@@ -133,3 +134,45 @@ def test_empty_docx_file(tmp_path):
     with pytest.raises(ReadError) as info:
         read_file(path)
     assert info.value.reason == "file is empty"
+
+
+def _numbered_docx(path, items):
+    """A .docx whose headings are numbered by Word's list numbering, not typed: 一、 （一） 1."""
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    numbering.append(parse_xml(
+        f'<w:abstractNum {w} w:abstractNumId="90">'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl>'
+        '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/></w:lvl>'
+        '<w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%3."/></w:lvl>'
+        '<w:lvl w:ilvl="3"><w:start w:val="1"/><w:numFmt w:val="bullet"/><w:lvlText w:val="•"/></w:lvl>'
+        '</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    for level, text in items:
+        paragraph = document.add_paragraph(text)
+        if level is not None:
+            paragraph._p.get_or_add_pPr().append(parse_xml(
+                f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
+    document.save(path)
+
+
+def test_word_list_numbering_is_written_into_the_text(tmp_path):
+    """Issue 15: 一、 （一） 1. written by Word's numbering (not typed) were lost, and with them the
+    sections; counters restart below a higher level, bullets add nothing."""
+    path = tmp_path / "numbered.docx"
+    _numbered_docx(path, [
+        (None, "互助县2021年度法治政府建设工作情况报告"),
+        (0, "总体情况"), (1, "加强组织领导"), (2, "压实工作责任。"), (None, "年内，县政府听取专题汇报2次。"),
+        (2, "完善工作机制。"), (1, "依法履行职责"), (2, "深化放管服改革。"), (3, "一项要点"),
+        (0, "存在的问题"), (1, "推进不均衡"),
+    ])
+    assert read_file(path).text.split("\n\n") == [
+        "互助县2021年度法治政府建设工作情况报告", "一、总体情况", "（一）加强组织领导", "1.压实工作责任。",
+        "年内，县政府听取专题汇报2次。", "2.完善工作机制。", "（二）依法履行职责", "1.深化放管服改革。", "一项要点",
+        "二、存在的问题", "（一）推进不均衡"]
+    report = read_report(path)
+    body = next(p for p in report.paragraphs if p.text.startswith("年内"))
+    assert list(body.section)[:2] == ["一、总体情况", "（一）加强组织领导"]

@@ -121,7 +121,7 @@ def _count_paragraphs(part, budget: _ElementBudget) -> int:
 
 def _paragraphs(document: Document):
     styles = _style_levels(document)
-    yield from _blocks(document.element.body, styles)
+    yield from _blocks(document.element.body, styles, _Numbering.of(document))
 
 
 def _style_levels(document: Document) -> dict[str, int]:
@@ -143,22 +143,152 @@ def _style_levels(document: Document) -> dict[str, int]:
     return levels
 
 
-def _blocks(container, styles: dict[str, int]):
+def _blocks(container, styles: dict[str, int], numbering: "_Numbering"):
     for child in container.iterchildren():
         if child.tag == _P:
             text = _paragraph_text(child)
+            label = numbering.label(child)  # counted for every numbered paragraph, with text or not
             if text:
+                text = label + text
                 level = _level(child, styles)
                 yield f"{'#' * level} {text}" if level else text
         elif child.tag == _TBL:
             for row in child.iterchildren(_TR):
                 for cell in row.iterchildren(_TC):
                     if not _merged_continuation(cell):
-                        yield from _blocks(cell, styles)
+                        yield from _blocks(cell, styles, numbering)
         elif child.tag == _SDT:
             content = child.find(_SDT_CONTENT)
             if content is not None:
-                yield from _blocks(content, styles)
+                yield from _blocks(content, styles, numbering)
+
+
+_CN_DIGITS = "零一二三四五六七八九"
+_CN_LEGAL = "零壹贰叁肆伍陆柒捌玖"
+
+
+def _chinese(n: int, digits: str = _CN_DIGITS, ten: str = "十") -> str:
+    """1..99 the way Chinese numbering counts (一 … 十 十一 … 二十 … 九十九); larger as digits."""
+    if n <= 0 or n >= 100:
+        return "".join(digits[int(d)] for d in str(max(n, 0)))
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else digits[tens]) + ten if tens else "") + (digits[ones] if ones else "")
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+                           (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= value:
+            out += numeral
+            n -= value
+    return out
+
+
+def _letter(n: int) -> str:
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+
+
+# w:numFmt values -> the number as written; bullets and "none" write no number.
+_FORMATS = {
+    "decimal": str, "decimalZero": lambda n: f"{n:02d}",
+    "decimalFullWidth": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "decimalFullWidth2": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "chineseCounting": _chinese, "chineseCountingThousand": _chinese, "taiwaneseCounting": _chinese,
+    "taiwaneseCountingThousand": _chinese, "japaneseCounting": _chinese, "ideographTraditional": lambda n: "甲乙丙丁戊己庚辛壬癸"[(n - 1) % 10],
+    "chineseLegalSimplified": lambda n: _chinese(n, _CN_LEGAL, "拾"),
+    "ideographDigital": lambda n: "".join(_CN_DIGITS[int(d)] for d in str(n)).replace("零", "〇"),
+    "decimalEnclosedCircle": lambda n: chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n),
+    "decimalEnclosedCircleChinese": lambda n: chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n),
+    "decimalEnclosedParen": lambda n: f"({n})", "decimalEnclosedFullstop": lambda n: f"{n}.",
+    "lowerLetter": _letter, "upperLetter": lambda n: _letter(n).upper(),
+    "lowerRoman": _roman, "upperRoman": lambda n: _roman(n).upper(),
+}
+_NUM_PR, _NUM_ID, _ILVL = qn("w:numPr"), qn("w:numId"), qn("w:ilvl")
+_ABSTRACT, _ABSTRACT_ID, _NUM, _LVL = qn("w:abstractNum"), qn("w:abstractNumId"), qn("w:num"), qn("w:lvl")
+_NUM_FMT, _LVL_TEXT, _START, _OVERRIDE, _START_OVERRIDE = (qn("w:numFmt"), qn("w:lvlText"), qn("w:start"),
+                                                           qn("w:lvlOverride"), qn("w:startOverride"))
+
+
+class _Numbering:
+    """Word's automatic numbering (一、 （一） 1. written by list numbering, not typed), so that the
+    labels sections come from are in the text: numbering.xml's levels (format, text, start) and a
+    counter per list, counted in document order as Word counts them."""
+
+    def __init__(self, numbering_xml=None, style_numbers: dict[str, tuple[str, int]] | None = None):
+        self._levels: dict[str, dict[int, tuple[str, str, int]]] = {}  # numId -> ilvl -> (fmt, text, start)
+        self._counts: dict[str, list[int]] = {}
+        self._style_numbers = style_numbers or {}
+        if numbering_xml is None:
+            return
+        abstract: dict[str, dict[int, tuple[str, str, int]]] = {}
+        for a in numbering_xml.iterchildren(_ABSTRACT):
+            levels = {}
+            for lvl in a.iterchildren(_LVL):
+                fmt, text, start = lvl.find(_NUM_FMT), lvl.find(_LVL_TEXT), lvl.find(_START)
+                levels[int(lvl.get(_ILVL, "0"))] = (fmt.get(_VAL, "decimal") if fmt is not None else "decimal",
+                                                   text.get(_VAL, "") if text is not None else "",
+                                                   int(start.get(_VAL, "1")) if start is not None else 1)
+            abstract[a.get(_ABSTRACT_ID, "")] = levels
+        for num in numbering_xml.iterchildren(_NUM):
+            ref = num.find(_ABSTRACT_ID)
+            levels = dict(abstract.get(ref.get(_VAL, "") if ref is not None else "", {}))
+            for override in num.iterchildren(_OVERRIDE):
+                start = override.find(_START_OVERRIDE)
+                ilvl = int(override.get(_ILVL, "0"))
+                if start is not None and ilvl in levels:
+                    fmt, text, _ = levels[ilvl]
+                    levels[ilvl] = (fmt, text, int(start.get(_VAL, "1")))
+            self._levels[num.get(_NUM_ID, "")] = levels
+
+    @classmethod
+    def of(cls, document: Document) -> "_Numbering":
+        try:
+            xml = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            return cls()
+        style_numbers = {}
+        for style in document.styles:
+            ppr = style.element.find(_PPR)
+            numpr = ppr.find(_NUM_PR) if ppr is not None else None
+            if numpr is not None and numpr.find(_NUM_ID) is not None:
+                ilvl = numpr.find(_ILVL)
+                style_numbers[style.style_id] = (numpr.find(_NUM_ID).get(_VAL, ""),
+                                                 int(ilvl.get(_VAL, "0")) if ilvl is not None else 0)
+        return cls(xml, style_numbers)
+
+    def label(self, paragraph) -> str:
+        """The paragraph's number as Word shows it ("一、", "（一）", "1."), "" if it has none."""
+        ppr = paragraph.find(_PPR)
+        if ppr is None:
+            return ""
+        numpr = ppr.find(_NUM_PR)
+        if numpr is not None and numpr.find(_NUM_ID) is not None:
+            ilvl = numpr.find(_ILVL)
+            num_id, level = numpr.find(_NUM_ID).get(_VAL, ""), int(ilvl.get(_VAL, "0")) if ilvl is not None else 0
+        else:
+            style = ppr.find(_PSTYLE)
+            found = self._style_numbers.get(style.get(_VAL, "")) if style is not None else None
+            if found is None:
+                return ""
+            num_id, level = found
+        levels = self._levels.get(num_id)
+        if not levels or level not in levels or not 0 <= level < 9:
+            return ""  # numId 0 switches numbering off
+        counts = self._counts.setdefault(num_id, [levels.get(k, ("", "", 1))[2] - 1 for k in range(9)])
+        counts[level] += 1
+        for deeper in range(level + 1, 9):
+            counts[deeper] = levels.get(deeper, ("", "", 1))[2] - 1
+        fmt, text, _ = levels[level]
+        if fmt not in _FORMATS or not text:
+            return ""  # a bullet, or no number
+
+        def number(m: re.Match) -> str:
+            k = int(m.group(1)) - 1
+            kfmt = levels.get(k, (fmt, "", 1))[0]
+            return _FORMATS.get(kfmt, str)(max(counts[k], 1))
+
+        return re.sub(r"%([1-9])", number, text)
 
 
 def _merged_continuation(cell) -> bool:
