@@ -201,3 +201,27 @@ def test_short_body_in_named_container_beats_wrappers(tmp_path):
     raw = read_file(path)
     assert raw.text.split("\n\n") == [TITLE, BODY[2]]
     assert raw.fields["索引号"] == "hzxrmzfbgs/2024-00018"
+
+
+def test_headings_of_the_article_body_are_headings(tmp_path):
+    """Issue 15: <h1>-<h6> inside the article were read as body text."""
+    from indexer.reading.report import read_report
+
+    page = tmp_path / "article.html"
+    page.write_text(
+        "<html><head><title>互助县2021年度法治政府建设工作情况报告</title></head><body><div class='article'>"
+        "<h1>互助县2021年度法治政府建设工作情况报告</h1>"
+        "<h2>主要工作措施</h2><p>" + "县政府坚持依法行政，全面推进法治政府建设。" * 3 + "</p>"
+        "<h3>强化组织保障</h3><p>" + "成立领导小组，定期研究法治政府建设工作。" * 3 + "</p>"
+        "<h2>存在的问题</h2><p>" + "法治宣传教育的针对性还需加强。" * 3 + "</p></div></body></html>",
+        encoding="utf-8")
+    raw = read_file(page)
+    assert raw.text.split("\n\n")[:3] == ["互助县2021年度法治政府建设工作情况报告", "## 主要工作措施",
+                                          "县政府坚持依法行政，全面推进法治政府建设。" * 3]
+    report = read_report(page)
+    kinds = [(p.kind, p.text[:6]) for p in report.paragraphs]
+    assert ("heading", "主要工作措施") in kinds and ("heading", "强化组织保障") in kinds
+    body = next(p for p in report.paragraphs if p.text.startswith("成立领导小组"))
+    assert list(body.section) == ["主要工作措施", "强化组织保障"]
+    problem = next(p for p in report.paragraphs if p.text.startswith("法治宣传"))
+    assert list(problem.section) == ["存在的问题"]

@@ -53,6 +53,17 @@ def test_encodings_read_back_identical(tmp_path, encoding):
     assert "\r" not in raw.text and "\ufeff" not in raw.text
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark(tmp_path, encoding):
+    """Issue 15: Windows' 'Unicode' text saved without a BOM was 'binary data'."""
+    source = seed_text()
+    path = tmp_path / "report.txt"
+    path.write_bytes(source.replace("\n", "\r\n").encode(encoding))
+    assert read_file(path).text == source
+    path.write_bytes("法治政府建设工作要点".encode(encoding))  # no ASCII at all
+    assert read_file(path).text == "法治政府建设工作要点"
+
+
 def test_short_gbk_text(tmp_path):
     path = tmp_path / "short.txt"
     path.write_bytes("法治政府建设工作要点".encode("gbk"))
@@ -142,7 +153,7 @@ def test_unsupported_extension(tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(ReadError) as info:
         read_file(path, source="corpus/table.xls")
-    assert info.value.reason == "unsupported file type '.xls' (supported: .txt .md .pdf .html .htm .docx)"
+    assert info.value.reason == "unsupported file type '.xls' (supported: .txt .md .pdf .html .htm .docx .ofd .doc .wps)"
     assert info.value.source == "corpus/table.xls"
     assert str(info.value).startswith("corpus/table.xls: ")
 
@@ -184,7 +195,7 @@ def test_source_defaults_to_path_and_can_be_given(tmp_path):
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".ofd", ".doc", ".wps")
 
 
 def test_twenty_megabyte_single_line(tmp_path):

@@ -38,7 +38,7 @@ _INLINE_SPACE = re.compile("[ \t\u3000\xa0]{2,}|[\t\u3000\xa0]")
 class _Line:
     text: str  # markup removed
     bold_prefix: str = ""  # text of a leading **bold** run, if any
-    markdown_heading: bool = False
+    markdown_level: int = 0  # the # count of a markdown heading (a docx heading style, an HTML <hN>), else 0
     gap_before: bool = False  # a blank line preceded it (a page break in these dumps)
 
 
@@ -53,6 +53,20 @@ def heading_level(text: str) -> int | None:
         if pattern.match(text):
             return level
     return None
+
+
+_TITLE_ENDS = ("文件", "报告", "总结", "通知", "要点", "方案", "意见", "规划", "计划", "决定", "办法")
+
+
+def _title_like(text: str) -> bool:
+    """A document's title or red head (关于…的报告, …人民政府文件), not a section heading."""
+    t = text.rstrip("。 ")
+    return "关于" in t or t.endswith(_TITLE_ENDS)
+
+
+def _plain_heading(text: str) -> bool:
+    """Short, not a sentence, not a title: what a marked-up heading without a number looks like."""
+    return len(text) <= 30 and text[-1] not in _SENTENCE_END and not _title_like(text)
 
 
 def _clean_inline(text: str) -> str:
@@ -78,7 +92,8 @@ def _lines(raw: str) -> Iterator[_Line]:
         if not stripped:
             gap = True
             continue
-        md = bool(_MD_HEADING.match(stripped))
+        md_match = _MD_HEADING.match(stripped)
+        md = len(md_match.group().strip()) if md_match else 0
         if md:
             stripped = _MD_HEADING.sub("", stripped)
         bold_prefix = ""
@@ -186,12 +201,19 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         if len(blocks) > limit:
             raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
         level = heading_level(line.text)
+        # A heading marked up but not numbered (an HTML <h2>, a docx heading style) is a heading
+        # at its markup's depth, once the document's title is behind it.
+        marked = min(line.markdown_level, 4) if level is None and line.markdown_level and _plain_heading(line.text) \
+            and (not in_front or any(_title_like(t) for t in front)) else None
         if in_front:
-            if level is None and not _looks_like_prose(line.text):
+            if level is None and marked is None and not _looks_like_prose(line.text):
                 front.append(line.text)
                 blocks.append(_Block(line.text, "front"))
                 continue
             in_front = False
+        if marked is not None:
+            blocks.append(_Block(line.text, "heading", marked, line.gap_before))
+            continue
         if level is not None:
             split = _split_run_in(line)
             if split is not None:

@@ -94,19 +94,25 @@ def parse_html(data: bytes, source: str, suffix: str = ".html", limits: ReadLimi
     title = article_title or _title(root, body, title_hint)
 
     paragraphs: list[str] = []
+    levels: list[int] = []  # the <h1>-<h6> level of each paragraph, 0 for the others
     if body is not None:
         for line, owner in _lines(body, skip=lambda tag: id(tag) in metadata_owners or _is_boilerplate(tag)):
             if not _is_boilerplate_text(line) and not _metadata_pairs(line):
                 paragraphs.append(line)
+                levels.append(_heading_level(owner))
     if title:
         key = without_spaces(title)
         # The body often repeats the title at its top, on one line or two.
         if paragraphs and without_spaces(paragraphs[0]) == key:
-            paragraphs.pop(0)
+            del paragraphs[0], levels[0]
         elif len(paragraphs) > 1 and without_spaces(paragraphs[0] + paragraphs[1]) == key:
-            del paragraphs[:2]
+            del paragraphs[:2], levels[:2]
         paragraphs.insert(0, title)
+        levels.insert(0, 0)
         fields.setdefault("标题", title)
+    # A heading of the article body is marked as the docx reader marks heading styles (a hint to
+    # the structure stage, which still takes levels from the numbering where there is one).
+    paragraphs = [f"{'#' * level} {text}" if level else text for text, level in zip(paragraphs, levels)]
     if canonical:
         fields[SOURCE_URL_FIELD] = canonical
     if not paragraphs:
@@ -140,6 +146,16 @@ def _meta_content(soup: BeautifulSoup, name: str) -> str:
     tag = soup.find("meta", attrs={"name": re.compile(f"^{name}$", re.IGNORECASE)})
     content = tag.get("content", "") if isinstance(tag, Tag) else ""
     return _clean(content) if isinstance(content, str) else ""
+
+
+def _heading_level(block: Tag) -> int:
+    """1-6 for a line of an <h1>-<h6> (or of a block inside one), else 0."""
+    for tag in (block, *block.parents):
+        if isinstance(tag, Tag) and re.fullmatch(r"h[1-6]", tag.name or ""):
+            return int(tag.name[1])
+        if isinstance(tag, Tag) and tag.name in ("body", "article", "main"):
+            break
+    return 0
 
 
 def _canonical_url(soup: BeautifulSoup) -> str:

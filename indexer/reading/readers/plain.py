@@ -47,6 +47,28 @@ def decode_bytes(data: bytes, source: str, declared: str | None = None) -> str:
     return text
 
 
+_TEXTUAL = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f\x20-\x7e\t\n\r]")
+MIN_TEXTUAL_SHARE = 0.95  # of the characters a UTF-16 reading gives, for it to be taken as the text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (Windows' 'Unicode' text files often are): the
+    reading, little- or big-endian, that decodes cleanly into Chinese and ASCII text, else None."""
+    if len(data) % 2:
+        return None
+    best, share = None, 0.0
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:_GARBAGE_SAMPLE]
+        textual = len(_TEXTUAL.findall(sample)) / max(1, len(sample))
+        if textual > share:
+            best, share = text, textual
+    return best if share >= MIN_TEXTUAL_SHARE else None
+
+
 def _decode(data: bytes, source: str, declared: str | None) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -55,7 +77,10 @@ def _decode(data: bytes, source: str, declared: str | None) -> str:
             except UnicodeDecodeError as exc:
                 raise ReadError(source, f"invalid {encoding.upper()} text after the byte-order mark: {exc.reason}") from None
     if b"\x00" in data:
-        raise ReadError(source, "binary data in an unknown encoding")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise ReadError(source, "binary data in an unknown encoding")
+        return text
     if declared:
         encoding = _preferred(declared)
         try:
