@@ -41,6 +41,8 @@ class Settings:
     # Passwords to try on an encrypted PDF (--pdf-password, repeatable; a list in the config file;
     # one a line in POLICY_SEARCH_PDF_PASSWORDS). Never printed or kept in the index.
     pdf_passwords: tuple[str, ...] = ()
+    # OCR results (scans, images) kept by file hash, outside the index: a scan is read once.
+    ocr_cache: Path | None = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "policy-search" / "ocr"
     # The server (waitress): many slow or half-open connections must not starve real users.
     server_threads: int = 8  # per worker process
     server_workers: int = 1  # serving processes on one port (serve --workers)

@@ -7,6 +7,7 @@ file -> reader (RawText) -> structure (Report of Paragraphs with SectionPaths an
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 ParagraphKind = Literal["heading", "body"]
@@ -42,6 +43,7 @@ class ReadLimits:
     # Not a bound but what a reader may also use on one file: the passwords to try on an encrypted
     # PDF (the empty one is always tried first: a PDF with only an owner password opens with it).
     pdf_passwords: tuple[str, ...] = ()
+    ocr_cache: Path | None = None  # where OCR results are kept by file hash (None: not kept)
 
     @classmethod
     def from_settings(cls, settings) -> "ReadLimits":
@@ -53,6 +55,7 @@ class ReadLimits:
             max_paragraphs=settings.max_report_paragraphs,
             max_pages=settings.max_pdf_pages,
             pdf_passwords=tuple(settings.pdf_passwords),
+            ocr_cache=settings.ocr_cache,
         )
 
 
@@ -83,6 +86,7 @@ class RawText:
     text: str
     format: str
     fields: dict[str, str] = field(default_factory=dict)
+    ocr_confidence: float | None = None  # read by OCR (some pages or all): the mean confidence of its text
 
 
 # The RawText field of the address a page says it lives at (an HTML page's canonical URL).
@@ -106,6 +110,8 @@ class ReportMeta:
     source_url: str = ""  # the address it was published at (a sidecar's url, an HTML page's canonical URL)
     publisher: str = ""  # who published it, when a sidecar says (else the first issuer is)
     supplied: dict[str, str] = field(default_factory=dict)  # field -> the sidecar that gave it
+    ocr: bool = False  # its text (some pages or all) was read from scans by OCR
+    ocr_confidence: float | None = None  # OCR's mean confidence (0..1)
 
     def to_dict(self) -> dict:
         return asdict(self)

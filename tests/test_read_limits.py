@@ -16,8 +16,8 @@ REPORT = "关于2021年法治政府建设工作的报告\n\n一、主要工作\n
 
 def test_limits_from_settings():
     settings = Settings(max_file_mb=3, max_inflated_mb=5, max_report_paragraphs=7)
-    assert ReadLimits.from_settings(settings) == ReadLimits(3 << 20, 5 << 20, 7)
-    assert ReadLimits.from_settings(Settings()) == ReadLimits()
+    assert ReadLimits.from_settings(settings) == ReadLimits(3 << 20, 5 << 20, 7, ocr_cache=settings.ocr_cache)
+    assert ReadLimits.from_settings(Settings()) == ReadLimits(ocr_cache=Settings().ocr_cache)
 
 
 def test_load_file_returns_the_bytes(tmp_path):

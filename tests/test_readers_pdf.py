@@ -158,7 +158,7 @@ def test_scanned_pdf_without_text(tmp_path):
     c.save()
     with pytest.raises(ReadError) as info:
         read_file(path)
-    assert info.value.reason == "PDF has no text layer (scanned image?): 2 pages, none with text"
+    assert info.value.reason == "PDF has no text layer and OCR found none: 2 pages"  # lines, not letters
 
 
 def test_scanned_pdf_with_image(tmp_path):
@@ -176,7 +176,7 @@ def test_scanned_pdf_with_image(tmp_path):
     c.save()
     with pytest.raises(ReadError) as info:
         read_file(path)
-    assert info.value.reason == "PDF has no text layer (scanned image?): 1 page, none with text"
+    assert info.value.reason == "PDF has no text layer and OCR found none: 1 page"
 
 
 def _small_pdf(path: Path) -> None:

@@ -249,6 +249,8 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         [b.text for b in blocks if b.kind in ("body", "heading")],
         fields,
     )
+    if raw.ocr_confidence is not None:
+        meta.ocr, meta.ocr_confidence = True, raw.ocr_confidence
 
     # Source paragraphs numbered 1, 2, … in reading order; a run-in body shares its heading's.
     sources: dict[int, int] = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 from indexer.reading.readers.docx import OLE_MAGIC, parse_docx
 from indexer.reading.readers.html import parse_html
+from indexer.reading.readers.ocr import parse_image
 from indexer.reading.readers.ofd import parse_ofd
 from indexer.reading.readers.office import parse_legacy_word
 from indexer.reading.readers.pdf import parse_pdf
@@ -33,6 +34,11 @@ _READERS: dict[str, Callable[[bytes, str, str, ReadLimits], RawText]] = {
     ".ofd": parse_ofd,
     ".doc": parse_legacy_word,
     ".wps": parse_legacy_word,
+    ".png": parse_image,
+    ".jpg": parse_image,
+    ".jpeg": parse_image,
+    ".tif": parse_image,
+    ".tiff": parse_image,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_READERS)

@@ -6,35 +6,23 @@ and the default page size; each page's ``Content.xml`` holds ``TextObject`` elem
 its ``Boundary`` ("x y width height", millimetres, y downwards) with ``TextCode`` runs at X, Y (the
 baseline) inside it, in font ``Size`` millimetres.
 
-The text is put back in reading order from those positions: the runs of a page are grouped into
-lines by baseline, each line ordered left to right and written indented by as many characters as
-it stands from the page's leftmost text, a blank line where the gap to the previous line is wide.
-The PDF reader's paragraph recovery then reads these pages as it reads a PDF's layout text, so
-indents, centred titles, running headers and page numbers come out the same.
+The text is put back in reading order from those positions (``layout.page_layout``), and the PDF
+reader's paragraph recovery then reads these pages as it reads a PDF's layout text, so indents,
+centred titles, running headers and page numbers come out the same.
 """
 from __future__ import annotations
 
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from indexer.model import RawText, ReadError, ReadLimits, over_limit
 from indexer.reading.readers.archive import bounded_zip
+from indexer.reading.readers.layout import Run, page_layout
 from indexer.reading.readers.pdf import layout_paragraphs
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-GAP_LINES = 1.8  # a baseline this many line pitches below the one above starts after a blank line
-SAME_LINE = 0.4  # runs whose baselines differ by less than this share of the font size are one line
-
-
-@dataclass
-class _Run:
-    x: float
-    y: float  # baseline
-    size: float
-    text: str
 
 
 def parse_ofd(data: bytes, source: str, suffix: str = ".ofd", limits: ReadLimits = ReadLimits()) -> RawText:
@@ -52,7 +40,7 @@ def parse_ofd(data: bytes, source: str, suffix: str = ".ofd", limits: ReadLimits
         if len(page_paths) > limits.max_pages:
             raise ReadError(source, over_limit(f"OFD has {len(page_paths):,} pages", f"{limits.max_pages:,}",
                                                "max_pdf_pages"))
-        pages = [_page_layout(_runs(_xml(archive, path, source))) for path in page_paths if path]
+        pages = [page_layout(_runs(_xml(archive, path, source))) for path in page_paths if path]
         fields = _doc_info(body)
     except ReadError:
         raise
@@ -106,7 +94,7 @@ def _numbers(value: str | None) -> list[float]:
     return [float(n) for n in _NUMBER.findall(value or "")]
 
 
-def _runs(page: ElementTree.Element) -> list[_Run]:
+def _runs(page: ElementTree.Element) -> list[Run]:
     out = []
     for obj in page.findall(".//{*}TextObject"):
         box = _numbers(obj.get("Boundary"))
@@ -117,43 +105,5 @@ def _runs(page: ElementTree.Element) -> list[_Run]:
             if text.strip():
                 x = (_numbers(code.get("X")) or [0.0])[0]
                 y = (_numbers(code.get("Y")) or [0.0])[0]
-                out.append(_Run(bx + x, by + y, size, text))
+                out.append(Run(bx + x, by + y, size, text))
     return out
-
-
-def _page_layout(runs: list[_Run]) -> str:
-    """The page as layout text: a line per baseline, indented by characters from the left."""
-    if not runs:
-        return ""
-    runs.sort(key=lambda r: (r.y, r.x))
-    lines: list[list[_Run]] = []
-    for run in runs:
-        if lines and abs(run.y - lines[-1][0].y) < SAME_LINE * run.size:
-            lines[-1].append(run)
-        else:
-            lines.append([run])
-    left = min(r.x for r in runs)
-    pitches = [b[0].y - a[0].y for a, b in zip(lines, lines[1:])]
-    pitch = sorted(pitches)[len(pitches) // 2] if pitches else 0.0
-    out: list[str] = []
-    for k, line in enumerate(lines):
-        line.sort(key=lambda r: r.x)
-        if k and pitch and line[0].y - lines[k - 1][0].y > GAP_LINES * pitch:
-            out.append("")
-        size = line[0].size
-        out.append(" " * round((line[0].x - left) / size) + _joined(line))
-    return "\n".join(out)
-
-
-def _joined(line: list[_Run]) -> str:
-    """A line's runs left to right, with a space where a gap of a character or more parts them."""
-    text = line[0].text
-    end = line[0].x + _advance(line[0])
-    for run in line[1:]:
-        text += (" " if run.x - end > run.size * 0.9 else "") + run.text
-        end = run.x + _advance(run)
-    return text
-
-
-def _advance(run: _Run) -> float:
-    return sum(run.size if ord(c) > 0x2E80 else run.size / 2 for c in run.text)

@@ -44,6 +44,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedErr
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 from indexer.normalise import between_ascii, collapse_spaces, without_spaces
+from indexer.reading.readers.ocr import ocr_available, ocr_pdf_pages
 
 log = logging.getLogger(__name__)
 # pypdf logs every repair it makes to a damaged file as a WARNING under "pypdf" (tens of thousands
@@ -79,6 +80,7 @@ _CLOSERS = "”’」』）)》〉】〕\"'"
 _PAGE_NUMBER = re.compile(
     r"""^(?:
         [-—–－―─~～.·•]*(?:\d+|[IVX]{1,6}|[ivx]{1,6})[-—–－―─~～.·•]*   # 3, — 3 —, - 3 -, ~3~
+      | [一—-]\d+[一—-]                                           # — 3 — as OCR reads it: 一3一
       | 第\d+页(?:[,，/]?共\d+页)?                               # 第3页, 第3页共10页, 第3页/共10页
       | 共\d+页[,，/]?第\d+页
       | \d+/\d+                                                 # 3/10
@@ -180,13 +182,26 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
 
     reader = _open(data, source, limits)
     pages = _page_texts(reader, source, limits)
+    # Pages without a text layer (a scan, or scanned pages inside a text PDF) are read by OCR.
+    scanned = [i for i, text in enumerate(pages) if not text.strip()]
+    confidence = None
+    if scanned:
+        if not ocr_available():
+            if len(scanned) == len(pages):
+                raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with "
+                                        "text, and OCR is not installed (pip install 'rapidocr-onnxruntime>=1.4,<1.5')")
+        else:
+            texts, confidence = ocr_pdf_pages(data, scanned, source, limits)
+            for i, text in zip(scanned, texts):
+                pages[i] = text
     if not any(text.strip() for text in pages):
-        raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with text")
+        raise ReadError(source, f"PDF has no text layer and OCR found none: {_pages(len(pages))}")
     paragraphs = layout_paragraphs(pages)
     if not paragraphs:
         raise ReadError(source, f"PDF has no text but page numbers: {_pages(len(pages))}")
     fields = _fields(reader)
-    return RawText(source=source, text="\n\n".join(paragraphs), format="pdf", fields=fields)
+    return RawText(source=source, text="\n\n".join(paragraphs), format="pdf", fields=fields,
+                   ocr_confidence=round(confidence, 3) if confidence is not None else None)
 
 
 def _open(data: bytes, source: str, limits: ReadLimits) -> PdfReader:
