@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import random
 import re
 import sys
@@ -27,7 +26,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from run import machine  # noqa: E402
+from run import conditions, machine, publish  # noqa: E402
 
 DOCUMENTS = [
     ("互助县2021年度法治政府建设工作情况报告", 0),
@@ -96,17 +95,13 @@ def main() -> None:
                 recovered = sum(1 for p in wanted if p in got) / len(wanted)
                 rows[kind].append((accuracy("\n".join(got), want), recovered, len(pages), seconds))
     out = [f"## OCR: {args.documents} documents, {sum(r[2] for r in rows['clean'])} pages each way", "",
-           f"{start['date']} · {start['nproc']} cores · commit {start['commit']} · load avg {start['loadavg']:.1f} at "
-           f"start, {os.getloadavg()[0]:.1f} at end · 200 dpi greyscale", "",
+           conditions(start, "200 dpi greyscale"), "",
            "| scans | character accuracy (min / mean) | paragraphs recovered (mean) | pages/s |", "|---|---:|---:|---:|"]
     for kind, rs in rows.items():
         acc = [r[0] for r in rs]
         out.append(f"| {kind} | {min(acc):.4f} / {sum(acc) / len(acc):.4f} | {sum(r[1] for r in rs) / len(rs):.3f} | "
                    f"{sum(r[2] for r in rs) / sum(r[3] for r in rs):.2f} |")
-    text = "\n".join(out) + "\n"
-    print(text)
-    (BENCH / "out").mkdir(exist_ok=True)
-    (BENCH / "out" / "ocr.md").write_text(text, encoding="utf-8")
+    publish("ocr", out)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import random
 import re
 import shutil
@@ -41,7 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from run import machine  # noqa: E402  (bench/run.py, beside this file)
+from run import conditions, machine, publish  # noqa: E402  (bench/run.py, beside this file)
 
 # Not from the corpus: other subjects, and other kinds of government work the corpus does not cover.
 OTHER = [
@@ -250,15 +249,9 @@ def main() -> None:
             if q["source"] and not q["right"]:
                 print(q["kind"], q["score"], repr(q["text"]), "->", repr(q["matched"][:80]), file=sys.stderr)
     out = [f"## Quote finding: {len(quotes)} quotes on {args.reports} generated reports + the 5 seeds "
-           f"({paragraphs:,} paragraphs)", "",
-           f"{load_before['date']} · {load_before['nproc']} cores · commit {load_before['commit']}"
-           f"{' (indexer modified)' if load_before['indexer_dirty'] else ''} · load avg {load_before['loadavg']:.1f} at start, "
-           f"{os.getloadavg()[0]:.1f} at end · {seconds / len(quotes) * 1000:.0f} ms a quote", "",
-           *table(quotes, THRESHOLD), "", f"Verdicts at the threshold {THRESHOLD}:", "", *verdicts(quotes, THRESHOLD)]
-    text = "\n".join(out) + "\n"
-    print(text)
-    (BENCH / "out").mkdir(exist_ok=True)
-    (BENCH / "out" / "quotes.md").write_text(text, encoding="utf-8")
+           f"({paragraphs:,} paragraphs)", "", conditions(load_before, f"{seconds / len(quotes) * 1000:.0f} ms a quote"),
+           "", *table(quotes, THRESHOLD), "", f"Verdicts at the threshold {THRESHOLD}:", "", *verdicts(quotes, THRESHOLD)]
+    publish("quotes", out)
 
 
 if __name__ == "__main__":

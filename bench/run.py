@@ -144,6 +144,22 @@ def machine() -> dict:
             "indexer_dirty": bool(dirty), "loadavg": os.getloadavg()[0]}
 
 
+def conditions(start: dict, extra: str = "") -> str:
+    """The line under a result's heading: when, where, which commit, the load at start and now."""
+    dirty = " (indexer modified)" if start.get("indexer_dirty") else ""
+    return (f"{start['date']} · {start['nproc']} cores · commit {start['commit']}{dirty} · load avg "
+            f"{start['loadavg']:.1f} at start, {os.getloadavg()[0]:.1f} at end" + (f" · {extra}" if extra else ""))
+
+
+def publish(name: str, lines: list[str]) -> None:
+    """A benchmark's Markdown, on stdout and in bench/out/<name>.md."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
+
+
 def load_queries(path: Path) -> list[tuple[str, str]]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
