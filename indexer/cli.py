@@ -89,7 +89,8 @@ _pdf_password_option = click.option(
 def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None, pdf_passwords: tuple[str, ...]) -> None:
     """Read files into paragraphs with section paths and report metadata.
 
-    Supports .txt .md .pdf .html .htm .docx .ofd .doc .wps (the last two through LibreOffice). An encrypted PDF opens with the empty password (one
+    Supports .txt .md .pdf .html .htm .docx .ofd .doc .wps (through LibreOffice) and scans as PDF
+    or .png .jpg .tif (by OCR, the [ocr] extra). An encrypted PDF opens with the empty password (one
     with only an owner password) or one given with --pdf-password; else it is skipped as
     "encrypted: password required". Exit status: 0 when every file was read, 1 when some were
     skipped (each named with its reason), 2 for usage errors.

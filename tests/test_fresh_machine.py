@@ -23,7 +23,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
     install_and_serve, install_and_test = readme_commands()
     assert printed == install_and_test
     assert "pip install -e '.[test]'" in printed and "pytest" in printed
-    assert "pip install -e ." in install_and_serve and "policy-search serve" in install_and_serve
+    assert "pip install -e '.[ocr]'" in install_and_serve and "policy-search serve" in install_and_serve
 
 
 def test_the_packages_the_tests_need_are_present_after_the_session_started():

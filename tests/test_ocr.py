@@ -108,4 +108,5 @@ def test_what_ocr_cannot_read_says_why(tmp_path, monkeypatch):
     monkeypatch.setattr(ocr, "ocr_available", lambda: False)
     with pytest.raises(ReadError) as info:
         read_file(blank, limits=ReadLimits(ocr_cache=None))
-    assert "needs OCR, which is not installed" in info.value.reason
+    assert info.value.reason == ("has no text layer and needs OCR. OCR is not installed: pip install "
+                                 "'policy-search[ocr]' (from the repository: pip install -e '.[ocr]')")

@@ -153,7 +153,7 @@ def test_unsupported_extension(tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(ReadError) as info:
         read_file(path, source="corpus/table.xls")
-    assert info.value.reason == "unsupported file type '.xls' (supported: .txt .md .pdf .html .htm .docx .ofd .doc .wps)"
+    assert info.value.reason == "unsupported file type '.xls' (supported: .txt .md .pdf .html .htm .docx .ofd .doc .wps .png .jpg .jpeg .tif .tiff)"
     assert info.value.source == "corpus/table.xls"
     assert str(info.value).startswith("corpus/table.xls: ")
 
@@ -195,7 +195,8 @@ def test_source_defaults_to_path_and_can_be_given(tmp_path):
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".ofd", ".doc", ".wps")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".ofd", ".doc", ".wps", ".png", ".jpg",
+                                  ".jpeg", ".tif", ".tiff")
 
 
 def test_twenty_megabyte_single_line(tmp_path):

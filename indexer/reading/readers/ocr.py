@@ -1,7 +1,8 @@
 """Pages without a text layer (scanned PDFs, scanned pages inside text PDFs) and images (.png .jpg
 .tif, multi-page TIFF too), read by OCR: RapidOCR (PP-OCRv4 Chinese detection and recognition,
 whose models ship inside the rapidocr-onnxruntime wheel) on onnxruntime's CPU build, so it works
-offline. PDF pages are rendered by pypdfium2 at ``DPI``, greyscale.
+offline. PDF pages are rendered by pypdfium2 at ``DPI``, greyscale. Both are the ``ocr`` extra
+(OpenCV with them is some 480 MB): without it a scan is skipped with what to install.
 
 OCR's text boxes become layout text (``layout.page_layout``: lines by position, indents in
 characters) and the PDF reader's paragraph recovery reads it, so page numbers and running headers
@@ -33,8 +34,14 @@ _engine_lock = threading.Lock()  # loads the engine once
 _run_lock = threading.Lock()  # one page at a time through the engine's onnxruntime sessions
 
 
+NOT_INSTALLED = ("OCR is not installed: pip install 'policy-search[ocr]' (from the repository: "
+                 "pip install -e '.[ocr]')")
+
+
 def ocr_available() -> bool:
+    """Whether the OCR extra is installed (rapidocr-onnxruntime, and pypdfium2 for PDF pages)."""
     try:
+        import pypdfium2  # noqa: F401
         import rapidocr_onnxruntime  # noqa: F401
     except ImportError:
         return False
@@ -105,8 +112,7 @@ def _read(images, source: str, count: int, data: bytes, pages: list[int] | None,
     kept = cache.get()
     if kept is None:
         if not ocr_available():
-            raise ReadError(source, "has no text layer and needs OCR, which is not installed "
-                                    "(pip install 'rapidocr-onnxruntime>=1.4,<1.5')")
+            raise ReadError(source, f"has no text layer and needs OCR. {NOT_INSTALLED}")
         deadline = time.monotonic() + OCR_SECONDS
         texts, confidences = [], []
         for n, image in enumerate(images, 1):

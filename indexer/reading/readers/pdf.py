@@ -44,7 +44,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedErr
 
 from indexer.model import RawText, ReadError, ReadLimits, byte_size, over_limit
 from indexer.normalise import between_ascii, collapse_spaces, without_spaces
-from indexer.reading.readers.ocr import ocr_available, ocr_pdf_pages
+from indexer.reading.readers.ocr import NOT_INSTALLED, ocr_available, ocr_pdf_pages
 
 log = logging.getLogger(__name__)
 # pypdf logs every repair it makes to a damaged file as a WARNING under "pypdf" (tens of thousands
@@ -189,7 +189,7 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
         if not ocr_available():
             if len(scanned) == len(pages):
                 raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with "
-                                        "text, and OCR is not installed (pip install 'rapidocr-onnxruntime>=1.4,<1.5')")
+                                        f"text. {NOT_INSTALLED}")
         else:
             texts, confidence = ocr_pdf_pages(data, scanned, source, limits)
             for i, text in zip(scanned, texts):
