@@ -95,16 +95,23 @@ def parse(paths: tuple[Path, ...], as_json: bool, max_chunk_chars: int | None, p
     "encrypted: password required". Exit status: 0 when every file was read, 1 when some were
     skipped (each named with its reason), 2 for usage errors.
     """
+    from indexer.reading.readers.ocr import observing_pages, page_note
     from indexer.reading.report import read_report
 
     settings = _settings(max_chunk_chars=max_chunk_chars, pdf_passwords=pdf_passwords or None)
     limits = ReadLimits.from_settings(settings)
+
+    def pages_read(source: str, page: int, pages: int) -> None:
+        if sys.stderr.isatty():  # a scan takes seconds a page
+            click.echo("\r" + page_note(source, page, pages), err=True, nl=page == pages)
+
     failed = 0
     for path in paths:
         try:
             if path.is_dir():
                 raise ReadError(str(path), "is a directory (give the files in it, or index it)")
-            report = read_report(path, max_chars=settings.max_chunk_chars, limits=limits)
+            with observing_pages(pages_read):
+                report = read_report(path, max_chars=settings.max_chunk_chars, limits=limits)
         except ReadError as exc:
             reason = exc.reason
         except OSError as exc:  # a name too long, a path through a file, ...
@@ -382,6 +389,47 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
     for p in before + [view] + after:
         mark = ">" if p.id == view.id else " "
         click.echo(f"{mark} ¶{p.ordinal} {printable(p.text)}")
+
+
+@main.command()
+@click.argument("paragraph_id", type=TEXT)
+@_index_dir_option
+@click.option("--limit", "-n", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="Relatives to list at most.")
+@click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Only relatives sharing at least this share of the paragraph's characters.")
+@click.option("--json", "as_json", is_flag=True)
+def similar(paragraph_id: str, index_dir: Path | None, limit: int, min_share: float, as_json: bool) -> None:
+    """The paragraphs of other reports that share a passage with this one (同源段落), numbers and
+    place names changed or not; the most shared characters first, with what changed."""
+    from indexer.search.engine import NotFound
+
+    engine = _engine(_settings(index=index_dir))
+    try:
+        found = engine.similar(paragraph_id, limit=limit, min_share=min_share)
+    except NotFound:
+        try:
+            engine.report(paragraph_id, limit=0)
+            hint = " (that is a report's id: give one of its paragraphs' ids, as search prints them)"
+        except NotFound:
+            hint = ""
+        raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index{hint}")
+    if as_json:
+        click.echo(to_json(found.to_dict()))
+        return
+    if not found.complete:
+        click.echo("note: part of this index was built before text reuse was; rebuild it "
+                   "(policy-search index --rebuild) to find relatives there", err=True)
+    if not found.relatives:
+        click.echo("no paragraph of another report shares a passage with this one")
+        return
+    for rel in found.relatives:
+        ref = rel.paragraph.report
+        click.echo(printable(f"{rel.shared} shared characters ({rel.share:.0%}) · {ref.display_title} · "
+                             f"{ref.region or '—'} · {ref.year or '—'} · {rel.paragraph.id}"))
+        changes = [f"{c.a or '∅'}→{c.b or '∅'}（{c.kind}）" for passage in rel.passages for c in passage.changes]
+        if changes:
+            click.echo("  changed: " + printable("；".join(changes[:12]) + (" …" if len(changes) > 12 else "")))
 
 
 

@@ -87,6 +87,8 @@ class RawText:
     format: str
     fields: dict[str, str] = field(default_factory=dict)
     ocr_confidence: float | None = None  # read by OCR (some pages or all): the mean confidence of its text
+    # Runs OCR read with low confidence, as (before, run, after) anchors (readers.ocr.unsure_runs).
+    ocr_unsure: tuple[tuple[str, str, str], ...] = ()
 
 
 # The RawText field of the address a page says it lives at (an HTML page's canonical URL).
@@ -112,6 +114,7 @@ class ReportMeta:
     supplied: dict[str, str] = field(default_factory=dict)  # field -> the sidecar that gave it
     ocr: bool = False  # its text (some pages or all) was read from scans by OCR
     ocr_confidence: float | None = None  # OCR's mean confidence (0..1)
+    ocr_unsure: list[list[int]] = field(default_factory=list)  # [paragraph ordinal, start, end] read unsure
 
     def to_dict(self) -> dict:
         return asdict(self)

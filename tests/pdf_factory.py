@@ -117,9 +117,11 @@ def make_gov_pdf(
     # Lay out first, so that the page count is known when page numbers are drawn.
     pages: list[list[tuple[float, float, str, float]]] = [[]]
     y = TOP
-    if title:
-        pages[-1].append(((A4[0] - _width(title, TITLE_SIZE)) / 2, y, title, TITLE_SIZE))
-        y -= LINE_HEIGHT * 2
+    for k, line in enumerate(title.split("\n") if title else []):  # a long title: lines split at "\n", each centred
+        y -= LINE_HEIGHT * 0.6 if k else 0
+        pages[-1].append(((A4[0] - _width(line, TITLE_SIZE)) / 2, y, line, TITLE_SIZE))
+        y -= LINE_HEIGHT
+    y -= LINE_HEIGHT if title else 0
     for index, paragraph in enumerate(paragraphs):
         indent = 0.0 if (index in headings or is_heading(paragraph)) else 2 * BODY_SIZE
         for line_no, line in enumerate(_wrap(paragraph, LINE_WIDTH - indent, LINE_WIDTH, BODY_SIZE)):
@@ -130,7 +132,7 @@ def make_gov_pdf(
             y -= LINE_HEIGHT
 
     c = canvas.Canvas(str(path), pagesize=A4)
-    c.setTitle(title)
+    c.setTitle(title.replace("\n", ""))
     for number, lines in enumerate(pages, start=1):
         if header:
             _draw(c, (A4[0] - _width(header, 10.5)) / 2, A4[1] - 50, header, 10.5)

@@ -379,3 +379,14 @@ def test_one_line_pages_after_a_fuller_first_page_keep_their_line(tmp_path):
     c.save()
     text = compact(read_file(path).text)
     assert all(f"Lineoftextonpage{n}." in text for n in range(2, 31))
+
+
+def test_a_title_centred_over_two_lines_is_one_paragraph(tmp_path):
+    from indexer.reading.report import read_report
+
+    path = tmp_path / "two-line-title.pdf"
+    make_gov_pdf(path, "互助县人民政府关于2021年度法治政府\n建设工作情况的报告", SECTIONED[:4], header=None)
+    report = read_report(path)
+    assert report.meta.title == "互助县人民政府关于2021年度法治政府建设工作情况的报告"
+    assert report.paragraphs[0].text == report.meta.title and "互助县人民政府" in report.meta.issuers
+    assert report.paragraphs[1].text == "一、总体情况"

@@ -154,3 +154,37 @@ def test_large_single_line_file_is_chunked_with_bounded_memory(tmp_path):
     reassembled = "".join(p.text for p in report.paragraphs) == big.read_text(encoding="utf-8").replace("**", "").strip()
     assert reassembled, "the chunks do not reassemble the file's text"
     assert peak < 12 * size, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"
+
+
+def test_attachment_title_after_the_closing_lines_heads_its_sections_seed_002():
+    report = read_report(CORPUS / "002_6785f9f2da4cfcb2.txt")
+    title = "互助县2024年法治政府建设工作要点"
+    heading = next(p for p in report.paragraphs if p.text == title)
+    assert heading.kind == "heading" and heading.section == (title,)
+    first = next(p for p in report.paragraphs if p.text.startswith("一、进一步加强党的领导"))
+    assert first.section == (title, first.text)
+    intro = next(p for p in report.paragraphs if p.text.startswith("2024年是实现"))
+    assert intro.section == (title,)
+    # The notice before it, its issuer and its date stay outside any section.
+    assert all(p.section == () for p in report.paragraphs[:heading.ordinal - 1])
+    # A title after a 附件 line too; an issuer line after the closing lines is no title.
+    raw = RawText("a.txt", "关于印发某某方案的通知\n\n各单位：现将方案印发给你们，请认真贯彻执行。\n\n某某县人民政府办公室\n\n"
+                           "2024年3月1日\n\n附件\n\n某某县2024年普法工作方案\n\n一、总体要求\n\n坚持依法治县，全面推进各项工作。",
+                  "txt")
+    paragraphs = build_report(raw).paragraphs
+    plan = next(p for p in paragraphs if p.text == "某某县2024年普法工作方案")
+    assert plan.kind == "heading"
+    assert next(p for p in paragraphs if p.text == "一、总体要求").section == ("某某县2024年普法工作方案", "一、总体要求")
+    assert next(p for p in paragraphs if p.text == "某某县人民政府办公室").kind == "body"
+
+
+def test_a_title_over_two_lines_is_one_title_and_red_heads_stay_apart():
+    raw = RawText("t.txt", "互助土族自治县人民政府文件\n\n互政〔2022〕4号\n\n签发人：杨生辉\n\n"
+                           "互助县人民政府关于2021年度法治政府\n\n建设工作情况的报告\n\n海东市人民政府：\n\n"
+                           "2021年，全县法治政府建设取得新进展，各项工作有序推进。", "txt")
+    report = build_report(raw)
+    assert report.meta.title == "互助县人民政府关于2021年度法治政府建设工作情况的报告"
+    texts = [p.text for p in report.paragraphs]
+    assert texts[:5] == ["互助土族自治县人民政府文件", "互政〔2022〕4号", "签发人：杨生辉",
+                         "互助县人民政府关于2021年度法治政府建设工作情况的报告", "海东市人民政府："]
+    assert report.meta.signer == "杨生辉" and report.meta.doc_number == "互政〔2022〕4号"

@@ -81,6 +81,12 @@ def paragraph(pid: str):
     return jsonify(views.paragraph_model(pid, request.args))
 
 
+@bp.get("/paragraphs/<path:pid>/similar")
+def similar(pid: str):
+    """The paragraphs of other reports sharing a passage with this one (``?limit=``, ``?min_share=``)."""
+    return jsonify(views.similar_model(pid, request.args))
+
+
 @bp.get("/cite/<path:pid>")
 def cite(pid: str):
     """Citations of a paragraph (?format=gbt7714|text|markdown|bibtex|ris|csl-json; &download=1 for the file)."""

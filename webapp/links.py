@@ -81,6 +81,16 @@ def paragraph_api_url(pid: str) -> str:
     return url_for("api.paragraph", pid=pid)
 
 
+def similar_url(pid: str) -> str:
+    """The page of a paragraph's relatives (text reuse)."""
+    return url_for("pages.similar", pid=pid)
+
+
+def similar_api_url(pid: str) -> str:
+    """A paragraph's relatives (text reuse), as JSON."""
+    return url_for("api.similar", pid=pid)
+
+
 # -- reports --------------------------------------------------------------------------------------
 def report_url(rid: str, q: str = "", page: int = 1, at: str | None = None) -> str:
     """A page of a report, keeping the query ``q``, scrolled to paragraph ``at`` when given."""

@@ -99,25 +99,33 @@ def _retired_page(err: WebError):
 @bp.get("/p/<path:pid>")
 def paragraph(pid: str):
     """Permalink of a paragraph: lands on it in its report, scrolled and marked."""
+    return _of_live_paragraph(lambda: views.paragraph_model(pid, request.args),
+                              lambda model: redirect(model["url"], code=302))
+
+
+def _of_live_paragraph(model_of, page_of):
+    """``page_of(model_of())``; a paragraph id no longer live gets the page that says what became of it."""
     try:
-        model = views.paragraph_model(pid, request.args)
+        model = model_of()
     except WebError as err:
         if "history" in err.extra:
             return _retired_page(err)
         raise
-    return redirect(model["url"], code=302)
+    return page_of(model)
+
+
+@bp.get("/similar/<path:pid>")
+def similar(pid: str):
+    """A paragraph's relatives in other reports, each shared passage side by side, changes marked."""
+    return _of_live_paragraph(lambda: views.similar_model(pid, request.args),
+                              lambda model: render_template("similar.html", model=model, q=""))
 
 
 @bp.get("/cite/<path:pid>")
 def cite(pid: str):
     """Every citation format of a paragraph, each with a download link (the 引用 control without JS)."""
-    try:
-        model = views.cite_model(pid, {})
-    except WebError as err:
-        if "history" in err.extra:
-            return _retired_page(err)
-        raise
-    return render_template("cite.html", model=model, q="")
+    return _of_live_paragraph(lambda: views.cite_model(pid, {}),
+                              lambda model: render_template("cite.html", model=model, q=""))
 
 
 @bp.route("/quote", methods=["GET", "POST"])

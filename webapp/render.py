@@ -11,8 +11,12 @@ from indexer.search.query import SYNTAX, SYNTAX_NOTE
 MARK_TAGS = ("mark", "ins", "del")
 
 
-def highlight(text: str, spans, tag: str = "mark") -> Markup:
-    """The text with each span wrapped in <mark> (or <ins>, <del>); every piece of document text escaped."""
+UNSURE_OPEN = Markup('<span class="ocr-unsure" title="识别置信度低，请核对原件">')
+
+
+def highlight(text: str, spans, tag: str = "mark", unsure=()) -> Markup:
+    """The text with each span wrapped in <mark> (or <ins>, <del>), and the characters OCR read
+    unsure (``unsure`` spans) in a span of their own inside; every piece of document text escaped."""
     if tag not in MARK_TAGS:
         raise ValueError(tag)
     open_, close = Markup(f"<{tag}>"), Markup(f"</{tag}>")
@@ -21,28 +25,46 @@ def highlight(text: str, spans, tag: str = "mark") -> Markup:
         s, e = max(s, pos), min(e, len(text))
         if e <= s:
             continue
-        out.append(escape(text[pos:s]))
-        out.append(open_ + escape(text[s:e]) + close)
+        out.append(_unsure(text, pos, s, unsure))
+        out.append(open_ + _unsure(text, s, e, unsure) + close)
         pos = e
-    out.append(escape(text[pos:]))
+    out.append(_unsure(text, pos, len(text), unsure))
     return Markup("").join(out)
 
 
-def linked(text: str, marks, references) -> Markup:
+def _unsure(text: str, lo: int, hi: int, unsure) -> Markup:
+    """text[lo:hi] escaped, its unsure characters marked."""
+    out, pos = [], lo
+    for s, e in sorted(unsure or []):
+        s, e = max(s, pos), min(e, hi)
+        if e <= s:
+            continue
+        out.append(escape(text[pos:s]))
+        out.append(UNSURE_OPEN + escape(text[s:e]) + Markup("</span>"))
+        pos = e
+    out.append(escape(text[pos:hi]))
+    return Markup("").join(out)
+
+
+def linked(text: str, marks, references, unsure=()) -> Markup:
     """The text with the query's matches in <mark> and each reference it holds (a 《title》 or 文号:
     ``references``, dicts with start, end, url, title) a link in place; a mark that crosses a
-    link's edge is cut there. Every piece of document text escaped."""
+    link's edge is cut there; the characters OCR read unsure (``unsure`` spans) marked. Every
+    piece of document text escaped."""
     refs = sorted((r for r in references or [] if 0 <= r["start"] < r["end"] <= len(text)), key=lambda r: r["start"])
     out, pos = [], 0
+
+    def plain(lo: int, hi: int) -> Markup:
+        return highlight(text[lo:hi], _shifted(marks, lo, hi), unsure=_shifted(unsure, lo, hi))
+
     for r in refs:
         if r["start"] < pos:
             continue  # overlapping references: the first one keeps the text
-        out.append(highlight(text[pos:r["start"]], _shifted(marks, pos, r["start"])))
-        inner = highlight(text[r["start"]:r["end"]], _shifted(marks, r["start"], r["end"]))
+        out.append(plain(pos, r["start"]))
         out.append(Markup('<a class="ref ref-{}" href="{}" title="{}">').format(r["kind"], r["url"], r["title"])
-                   + inner + Markup("</a>"))
+                   + plain(r["start"], r["end"]) + Markup("</a>"))
         pos = r["end"]
-    out.append(highlight(text[pos:], _shifted(marks, pos, len(text))))
+    out.append(plain(pos, len(text)))
     return Markup("").join(out)
 
 

@@ -424,9 +424,14 @@ def report_model(rid: str, args, api: bool = False) -> dict:
                   "prev_hit": _nearest_hit(hit_pages, page, -1), "next_hit": _nearest_hit(hit_pages, page, +1)}
     d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
     d["citations"] = report_citations(rid)
+    unsure: dict[int, list[list[int]]] = {}
+    for ordinal, start, end in d["meta"].get("ocr_unsure") or []:
+        unsure.setdefault(ordinal, []).append([start, end])
     for p in d["paragraphs"]:
         p.update(cite_links(p["id"]))
+        p["similar_url"] = links.similar_url(p["id"]) if p["kind"] == "body" else None
         p["references"] = _in_text_references(p["text"], rid)
+        p["unsure"] = unsure.get(p["ordinal"], [])
     return d
 
 
@@ -538,6 +543,37 @@ def paragraph_model(pid: str, args) -> dict:
             d["highlights"] = engine().query_highlights(view.text, q)
         except QueryError as exc:
             raise WebError.from_query_error(exc, q) from exc
+    return d
+
+
+def similar_model(pid: str, args) -> dict:
+    """A paragraph's relatives (engine.similar), each with its links."""
+    view = live_paragraph(pid)
+    limit = _int_arg(args, "limit", 20, 1, 200)
+    raw = args.get("min_share", "")
+    try:
+        min_share = float(raw) if raw else 0.0
+    except ValueError:
+        raise WebError("bad_request", f"参数 min_share 必须是 0–1 之间的小数（收到 {raw[:20]!r}）") from None
+    if not 0.0 <= min_share <= 1.0:
+        raise WebError("bad_request", "参数 min_share 超出范围（0–1）")
+    found = engine().similar(view.id, limit=limit, min_share=min_share)
+    d = {"ok": True, **found.to_dict()}
+    d["paragraph"]["report"] = _ref_dict(view.report)
+    d["paragraph"]["permalink"] = links.permalink(view.id)
+    d["paragraph"]["url"] = links.report_paragraph_url(view.report.id, view.id)
+    d["limit"], d["min_share"], d["api_url"] = limit, min_share, links.similar_api_url(view.id)
+    for rel, r in zip(found.relatives, d["relatives"]):
+        other = rel.paragraph
+        r["paragraph"]["report"] = _ref_dict(other.report)
+        r["paragraph"]["permalink"] = links.permalink(other.id)
+        r["paragraph"]["url"] = links.report_paragraph_url(other.report.id, other.id)
+        # Each passage's two sides, with the differences' spans relative to each side's start.
+        for passage, shown in zip(rel.passages, r["passages"]):
+            shown["a_text"] = view.text[passage.a_start:passage.a_end]
+            shown["b_text"] = other.text[passage.b_start:passage.b_end]
+            shown["a_marks"] = [[s - passage.a_start, e - passage.a_start] for s, e, _, _ in passage.spans]
+            shown["b_marks"] = [[bs - passage.b_start, be - passage.b_start] for _, _, bs, be in passage.spans]
     return d
 
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Protocol
 
 from indexer.model import ReadError, ReadLimits
 from indexer.reading.readers import load_file
+from indexer.reading.readers.ocr import observing_pages, page_note
 from indexer.reading.report import read_report
 from indexer.reading.sources import SourceRecord
 from indexer.store.schema import ParagraphDoc, ReportDoc, report_documents
@@ -33,19 +34,25 @@ BATCH_BYTES_MAX = 40 << 20
 
 
 class Progress(Protocol):
-    """Told of every file read: a multiprocessing queue in a worker, BarProgress in-process."""
+    """Told of every file read (``put(1)``) and of each page OCR reads (``put("OCR file: page 2/9")``,
+    shown beside the bar): a multiprocessing queue in a worker, BarProgress in-process."""
 
-    def put(self, n: int) -> None: ...
+    def put(self, n: int | str) -> None: ...
 
 
 class BarProgress:
-    """Progress straight to a bar (``update(n)``), or nowhere if there is none."""
+    """Progress straight to a bar (``update(n)``, ``set_postfix_str(s)``), or nowhere if there is none."""
 
     def __init__(self, bar):
         self.bar = bar
 
-    def put(self, n: int) -> None:
-        if self.bar is not None:
+    def put(self, n: int | str) -> None:
+        if self.bar is None:
+            return
+        if isinstance(n, str):
+            if hasattr(self.bar, "set_postfix_str"):
+                self.bar.set_postfix_str(n)
+        else:
             self.bar.update(n)
 
 
@@ -132,7 +139,8 @@ def build_batch(jobs: list[ReadJob], staging: str, schema, progress: Progress) -
     segment = SegmentWithPiece.in_folder(staging, schema)
     outcomes = []
     for job in jobs:
-        docs, reason, digest = read_job(job)
+        with observing_pages(lambda source, page, pages: progress.put(page_note(source, page, pages))):
+            docs, reason, digest = read_job(job)
         if docs is None:
             outcomes.append(FileOutcome(job.source, job.rid, None, reason))
         else:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from indexer.model import Paragraph, RawText, ReadError, Report, over_limit
-from indexer.reading.metadata import WebHeader, extract_meta, is_back_matter_line
+from indexer.reading.metadata import DOCNO_RE, WebHeader, extract_meta, is_back_matter_line
+from indexer.reading.readers.ocr import unsure_spans
 
 DEFAULT_MAX_CHARS = 1000
 
@@ -62,6 +63,41 @@ def _title_like(text: str) -> bool:
     """A document's title or red head (关于…的报告, …人民政府文件), not a section heading."""
     t = text.rstrip("。 ")
     return "关于" in t or t.endswith(_TITLE_ENDS)
+
+
+def _title_continues(first: str, line: str) -> bool:
+    """A title printed over two lines (a long title centred on the cover: 关于2021年度法治政府 /
+    建设工作情况的报告): ``line`` ends the title ``first`` began. Red heads, 文号, issuers, dates
+    and salutations are lines of their own."""
+    def own_line(t: str) -> bool:
+        return bool(DOCNO_RE.search(t)) or is_back_matter_line(t) or t.endswith("文件") or ":" in t or "：" in t
+
+    a, b = first.rstrip(), line.strip()
+    return (
+        len(a) >= 6 and len(a) + len(b) <= 80
+        and not a.endswith(_TITLE_ENDS + tuple("）)》」”")) and not any(ch in a for ch in _SENTENCE_END + "，,；;")
+        and b.rstrip("。 》").endswith(_TITLE_ENDS) and not b.startswith("关于")
+        # a whole title of its own below a line (a running header): only the end of one is joined on
+        and (len(b) < 15 or "关于" in a)
+        and not own_line(a) and not own_line(b)
+    )
+
+
+# An attachment's own heading line (附件 / 附件2：) before its title.
+_ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:：]?$")
+
+
+def _attachment_title(text: str, prev: "_Block | None") -> bool:
+    """The title of a document attached after the report's closing lines (its issuer and date, or
+    a 附件 line): 互助县2024年法治政府建设工作要点 after 关于印发…的通知. It heads what follows."""
+    return (
+        prev is not None
+        and (prev.kind == "back" or bool(_ATTACHMENT.match(prev.text)))
+        and len(text) <= HEADING_MAX_CHARS
+        and _title_like(text)
+        and not _looks_like_prose(text)
+        and not is_back_matter_line(text)
+    )
 
 
 def _plain_heading(text: str) -> bool:
@@ -207,8 +243,12 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             and (not in_front or any(_title_like(t) for t in front)) else None
         if in_front:
             if level is None and marked is None and not _looks_like_prose(line.text):
-                front.append(line.text)
-                blocks.append(_Block(line.text, "front"))
+                if blocks and blocks[-1].kind == "front" and _title_continues(front[-1], line.text):
+                    front[-1] += line.text
+                    blocks[-1].join(line.text)
+                else:
+                    front.append(line.text)
+                    blocks.append(_Block(line.text, "front"))
                 continue
             in_front = False
         if marked is not None:
@@ -226,6 +266,9 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             blocks.append(_Block(line.text, "back", gap_before=line.gap_before))
             continue
         prev = blocks[-1] if blocks else None
+        if level is None and _attachment_title(line.text, prev):
+            blocks.append(_Block(line.text, "heading", 0, line.gap_before))
+            continue
         if (
             prev is not None
             and prev.kind == "body"
@@ -275,6 +318,9 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk, sources[id(block)]))
         if len(paragraphs) > limit:
             raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
+    if raw.ocr_unsure:
+        meta.ocr_unsure = [[k + 1, start, end] for k, start, end in
+                           unsure_spans([p.text for p in paragraphs], list(raw.ocr_unsure))]
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
 
 

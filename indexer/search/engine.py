@@ -25,6 +25,7 @@ from indexer.search.reports import ReportColumns
 from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
                                     ReportHits, ReportPage, ReportRef, ReportView, RetiredParagraph, SearchResult,
                                     Suggestion)
+from indexer.search.similar import Relatives, relatives_of
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
 from indexer.store.integrity import latest_generation, toc_name
@@ -440,6 +441,13 @@ class SearchEngine:
         if i is None:
             raise NotFound(pid)
         return self._view(i)
+
+    def similar(self, pid: str, *, limit: int = 20, min_share: float = 0.0) -> Relatives:
+        """The paragraphs of other reports that share a passage with paragraph ``pid`` (``similar``)."""
+        i = self.store.row_of(pid)
+        if i is None:
+            raise NotFound(pid)
+        return relatives_of(self.store, self._view, i, limit=limit, min_share=min_share)
 
     def paragraph_history(self, pid: str, limit: int = 3) -> RetiredParagraph | None:
         """What became of a paragraph id that is not live (``history.paragraph_history``)."""

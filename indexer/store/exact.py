@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.normalise import fold
+from indexer.reuse.keys import fingerprints, place_names
 from indexer.store.pieces import KIND_NAMES, REPORT_COLUMNS, SEPARATOR, Piece, piece_of
 from indexer.store.schema import rid_of
 
@@ -131,6 +132,9 @@ def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
             continue
         cand = cand[codes[cand + j] == units[j]]
     return cand
+
+
+HOT_KEY = 2000  # a fingerprint in more paragraphs of one piece than this is boilerplate there
 
 
 class ExactStore:
@@ -327,6 +331,42 @@ class ExactStore:
             with self._lock:
                 self._folded_sections[key] = value
         return value
+
+    # -- text reuse ---------------------------------------------------------------------------
+    def reuse_places(self, i: int) -> tuple[str, ...]:
+        """The place names masked in paragraph i's fingerprints (its report's)."""
+        r = int(self.report_idx[i])
+        return place_names(*(self.reports.column(name)[r] for name in ("region", "city", "province")))
+
+    def reuse_candidates(self, i: int, least: int = 2) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(rows, shared): the body paragraphs of other reports that share at least ``least`` of
+        paragraph i's fingerprints, most shared first, and how many each shares; and whether
+        every piece has fingerprints (False: pieces from before text reuse, answering none). A
+        fingerprint found in more than HOT_KEY paragraphs of a piece (boilerplate) finds none
+        there: it would cost more than it tells."""
+        keys, _ = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
+        complete, found = True, []
+        for part in self.parts:
+            piece = part.piece
+            if piece.reuse_keys is None:
+                complete = False
+                continue
+            lo = np.searchsorted(piece.reuse_keys, keys, "left")
+            hi = np.searchsorted(piece.reuse_keys, keys, "right")
+            take = (hi > lo) & (hi - lo <= HOT_KEY)
+            if not take.any():
+                continue
+            spans = [np.arange(a, b) for a, b in zip(lo[take], hi[take])]
+            local = piece.reuse_rows[np.concatenate(spans)].astype(np.int64)
+            rows = local + part.base if part.global_of is None else part.global_of[local]
+            found.append(rows[rows >= 0])
+        if not found:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), complete
+        rows, shared = np.unique(np.concatenate(found), return_counts=True)
+        keep = (shared >= least) & (self.report_idx[rows] != self.report_idx[i])
+        rows, shared = rows[keep], shared[keep]
+        order = np.lexsort((rows, -shared))
+        return rows[order], shared[order], complete
 
     def row_of(self, pid: str) -> int | None:
         """The row of a paragraph id, None if no live paragraph has it: looked for among its

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.normalise import fold, fold_docno
+from indexer.reuse.keys import fingerprints, place_names
 from indexer.store.layout import IndexDamaged, damaged
 from indexer.store.mapped import MappedArrays, MappedFileError, write_arrays
 from indexer.store.postings import SEPARATOR, PairPostings, build_postings
@@ -212,6 +213,10 @@ class Piece:
         self.sections = StringColumn(arrays["section_blob"], arrays["section_ends"])  # JSON lists
         self.texts = TextBlocks(arrays["text_dictionary"].tobytes(), arrays["text_blob"], arrays["text_block_ends"],
                                 arrays["text_ends"])
+        # The fingerprints of its body paragraphs (sorted) and their rows, for text reuse; None
+        # in a piece written before them (its index answers no relatives until it is rebuilt).
+        self.reuse_keys = arrays["reuse_keys"] if "reuse_keys" in arrays else None
+        self.reuse_rows = arrays["reuse_rows"] if "reuse_rows" in arrays else None
 
     def __len__(self) -> int:
         return int(self.docnums.size)
@@ -313,9 +318,24 @@ class PieceBuilder:
             "text_block_ends": texts.block_ends,
             "text_ends": texts.ends,
             "report_row_blob": row_blob, "report_row_ends": row_ends,
+            **self._reuse_keys(),
         }
         write_arrays(path, arrays, {"rid_table": list(self.rid_table),
                                     "report_columns": report_table_columns(self.reports)})
+
+
+    def _reuse_keys(self) -> dict[str, np.ndarray]:
+        """The fingerprints of the body paragraphs (reuse.keys), sorted: ``reuse_keys`` and the
+        row of each, ``reuse_rows``; a report's own place names masked."""
+        places_of: dict[str, tuple[str, ...]] = {}
+        for _, row in self.reports:
+            meta = row.get("meta") or {}
+            places_of[row["rid"]] = place_names(meta.get("region", ""), meta.get("city", ""), meta.get("province", ""))
+        rids = list(self.rid_table)
+        body = [j for j, kind in enumerate(self.kinds) if kind == KIND_CODES["body"]]
+        keys, owners = fingerprints([self.folded[j] for j in body],
+                                    [places_of.get(rids[self.rid_ids[j]], ()) for j in body], folded=True)
+        return {"reuse_keys": keys, "reuse_rows": np.array(body, dtype=np.int32)[owners] if body else owners}
 
 
 def _separator_rank(codes: np.ndarray) -> dict[str, np.ndarray]:

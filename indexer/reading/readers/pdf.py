@@ -184,15 +184,15 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
     pages = _page_texts(reader, source, limits)
     # Pages without a text layer (a scan, or scanned pages inside a text PDF) are read by OCR.
     scanned = [i for i, text in enumerate(pages) if not text.strip()]
-    confidence = None
+    ocr = None
     if scanned:
         if not ocr_available():
             if len(scanned) == len(pages):
                 raise ReadError(source, f"PDF has no text layer (scanned image?): {_pages(len(pages))}, none with "
                                         f"text. {NOT_INSTALLED}")
         else:
-            texts, confidence = ocr_pdf_pages(data, scanned, source, limits)
-            for i, text in zip(scanned, texts):
+            ocr = ocr_pdf_pages(data, scanned, source, limits)
+            for i, text in zip(scanned, ocr.pages):
                 pages[i] = text
     if not any(text.strip() for text in pages):
         raise ReadError(source, f"PDF has no text layer and OCR found none: {_pages(len(pages))}")
@@ -201,7 +201,8 @@ def _parse_pdf(data: bytes, source: str, limits: ReadLimits) -> RawText:
         raise ReadError(source, f"PDF has no text but page numbers: {_pages(len(pages))}")
     fields = _fields(reader)
     return RawText(source=source, text="\n\n".join(paragraphs), format="pdf", fields=fields,
-                   ocr_confidence=round(confidence, 3) if confidence is not None else None)
+                   ocr_confidence=round(ocr.confidence, 3) if ocr is not None else None,
+                   ocr_unsure=tuple(ocr.unsure) if ocr is not None else ())
 
 
 def _open(data: bytes, source: str, limits: ReadLimits) -> PdfReader:
