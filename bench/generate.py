@@ -77,6 +77,13 @@ class Seed:
     sections: list[Node]
 
 
+def template_id(template: str) -> str:
+    """The id of a seed paragraph (as templatised): what the reuse truth says a paragraph came from."""
+    import hashlib
+
+    return hashlib.sha1(template.encode("utf-8")).hexdigest()[:12]
+
+
 def _strip_number(title: str) -> str:
     for pat in (_L1, _L2, _L3):
         m = pat.match(title)
@@ -190,6 +197,12 @@ def _cn_number(n: int) -> str:
     return _cn_number(tens) + "十" + (_cn_number(ones) if ones else "")
 
 
+def _walk(node: Node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
 class ReportMaker:
     def __init__(self, seeds: list[Seed], counties: list[County]):
         self.seeds = seeds
@@ -209,6 +222,8 @@ class ReportMaker:
             ("存在的不足", -1), ("存在的问题和不足", -1)]
         self.next_titles = [(sec.title, sec.seed) for sec in self.by_class["next"]] + [(t, -1) for t in [
             "{next_year}年工作打算", "下一步工作计划", "下一步工作安排"]]
+        self.templates = {b for s in seeds for sec in s.sections for n in _walk(sec) for b, _ in n.bodies}
+        self.truth: dict[str, set[str]] = {}
 
     # -- text ----------------------------------------------------------------------------------
     def _fill(self, text: str, rng: random.Random, ctx: dict, k: int) -> str:
@@ -293,18 +308,34 @@ class ReportMaker:
                     bodies.append((lead, child.seed))
             children = []
         merged: list[str] = []
+        sources: list[set[str]] = []
         for text, k in bodies:
+            ids = self._sources_of(text)
             text = self._fill(text, rng, ctx, k)
             # join short neighbours now and then: fewer, longer paragraphs, as in PDF dumps
             if merged and len(merged[-1]) + len(text) < 950 and rng.random() < 0.7:
                 merged[-1] += text
+                sources[-1] |= ids
             else:
                 merged.append(text)
+                sources.append(set(ids))
         out.extend(merged)
+        for text, ids in zip(merged, sources):
+            self.truth.setdefault(text, set()).update(ids)
         for k, child in enumerate(children, 1):
             self._emit_node(child, 3, k, out, rng, ctx, style)
 
+    def _sources_of(self, text: str) -> set[str]:
+        """The seed paragraphs a body text is made of: itself, or for a run-in lead made of a
+        title and a seed paragraph (see make), that paragraph."""
+        if text in self.templates:
+            return {template_id(text)}
+        return {template_id(t) for t in self.templates if len(t) >= 20 and t in text}
+
     def make(self, index: int, seed: int) -> tuple[str, str]:
+        """(file name, text); ``self.truth`` then maps each body paragraph's text to the ids of the
+        seed paragraphs it was made from (``template_id``)."""
+        self.truth: dict[str, set[str]] = {}
         rng = random.Random(seed * 1_000_003 + index)
         county = rng.choice(self.counties)
         year = rng.randint(2015, 2025)
@@ -330,6 +361,7 @@ class ReportMaker:
             out.append(f"{county.city}人民政府：")
         k, intro = rng.choice(self.intros)
         out.append(self._fill(intro, rng, ctx, k))
+        self.truth.setdefault(out[-1], set()).add(template_id(intro))
 
         # the closing sections first, so the main sections can fill up to the target size
         tail: list[tuple[str, Node | None, list[Node]]] = []
@@ -378,6 +410,7 @@ class ReportMaker:
             if src is not None:
                 for b, k in src.bodies:
                     out.append(self._fill(b, rng, ctx, k))
+                    self.truth.setdefault(out[-1], set()).add(template_id(b))
             for k2, kid in enumerate(kids, 1):
                 self._emit_node(kid, 2, k2, out, rng, ctx, style)
 
@@ -387,15 +420,28 @@ class ReportMaker:
         return name, "\n\n".join(out) + "\n"
 
 
-def generate(n: int, out_dir: Path, seed: int = 1) -> dict:
+def generate(n: int, out_dir: Path, seed: int = 1, truth: Path | None = None) -> dict:
+    """Writes the reports; with ``truth``, a JSON line per report there: its file name and, per body
+    paragraph, its text and the seed paragraphs it was made from (the truth of text reuse: two
+    paragraphs share a passage when they share a seed paragraph)."""
+    import json
+
     out_dir.mkdir(parents=True, exist_ok=True)
     maker = ReportMaker(load_seeds(), load_counties(200, seed))
     total = 0
-    for i in range(n):
-        name, text = maker.make(i, seed)
-        data = text.encode("utf-8")
-        (out_dir / name).write_bytes(data)
-        total += len(data)
+    lines = truth.open("w", encoding="utf-8") if truth is not None else None
+    try:
+        for i in range(n):
+            name, text = maker.make(i, seed)
+            data = text.encode("utf-8")
+            (out_dir / name).write_bytes(data)
+            total += len(data)
+            if lines is not None:
+                lines.write(json.dumps({"file": name, "paragraphs": [[t, sorted(ids)] for t, ids in maker.truth.items()]},
+                                       ensure_ascii=False) + "\n")
+    finally:
+        if lines is not None:
+            lines.close()
     return {"reports": n, "bytes": total}
 
 
@@ -404,9 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reports", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--truth", type=Path, default=None,
+                    help="Also write the reuse truth (which seed paragraphs each paragraph came from) as JSON lines here.")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    info = generate(args.reports, args.out, args.seed)
+    info = generate(args.reports, args.out, args.seed, args.truth)
     took = time.perf_counter() - started
     print(f"wrote {info['reports']} reports, {info['bytes'] / 1e6:.1f} MB "
           f"({info['bytes'] / max(1, info['reports']) / 1000:.1f} KB each) to {args.out} in {took:.1f} s")

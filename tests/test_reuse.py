@@ -173,3 +173,46 @@ def test_the_relatives_page_shows_the_passages_side_by_side(reuse_index, reuse_e
     assert "没有与这一段共同的文字" in client.get(f"/similar/{unrelated.id}").get_data(as_text=True)
     hostile = client.get("/similar/<script>alert(1)</script>")
     assert hostile.status_code == 404 and "<script>alert" not in hostile.get_data(as_text=True)
+
+
+def test_the_generators_truth_names_each_paragraphs_seed_and_the_engine_finds_its_kin(tmp_path):
+    import importlib.util
+
+    from indexer.indexing.update import update_index
+    from indexer.search.engine import SearchEngine
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = generate  # its dataclasses look their module up
+    spec.loader.exec_module(generate)
+    corpus, truth = tmp_path / "corpus", tmp_path / "truth.jsonl"
+    generate.generate(12, corpus, truth=truth)
+    rows = [json.loads(line) for line in truth.read_text(encoding="utf-8").splitlines()]
+    assert [r["file"] for r in rows] == sorted(p.name for p in corpus.iterdir())
+    sources = {(r["file"], text): set(ids) for r in rows for text, ids in r["paragraphs"]}
+    assert sum(1 for ids in sources.values() if ids) > 0.9 * len(sources)
+    update_index([corpus], tmp_path / "index")
+    engine = SearchEngine(tmp_path / "index")
+    by_pid, by_source = {}, {}
+    for ref in engine.reports():
+        for p in engine.report(ref.id).paragraphs:
+            ids = sources.get((ref.source, p.text))
+            if ids:
+                by_pid[p.id] = (p, ids)
+                for s in ids:
+                    by_source.setdefault(s, set()).add(p.id)
+    assert len(by_pid) > 0.8 * len(sources)  # the text indexed is the text generated
+    # A paragraph made from a seed paragraph that other reports used too has them among its relatives.
+    checked = 0
+    for pid, (p, ids) in list(by_pid.items()):
+        others = {q for s in ids for q in by_source[s] if not q.startswith(p.report.id + "~")}
+        if len(p.text) < 80 or not others:
+            continue
+        found = {r.paragraph.id for r in engine.similar(pid, limit=500, candidates=500).relatives}
+        assert len(found & others) >= 0.8 * len(others), p.text
+        checked += 1
+        if checked == 15:
+            break
+    assert checked == 15

@@ -442,12 +442,14 @@ class SearchEngine:
             raise NotFound(pid)
         return self._view(i)
 
-    def similar(self, pid: str, *, limit: int = 20, min_share: float = 0.0) -> Relatives:
-        """The paragraphs of other reports that share a passage with paragraph ``pid`` (``similar``)."""
+    def similar(self, pid: str, *, limit: int = 20, min_share: float = 0.0, candidates: int | None = None) -> Relatives:
+        """The paragraphs of other reports that share a passage with paragraph ``pid`` (``similar``;
+        ``candidates``: how many to align, by default a few times ``limit``)."""
         i = self.store.row_of(pid)
         if i is None:
             raise NotFound(pid)
-        return relatives_of(self.store, self._view, i, limit=limit, min_share=min_share)
+        return relatives_of(self.store, self._view, i, limit=limit, min_share=min_share,
+                            candidates=candidates)
 
     def paragraph_history(self, pid: str, limit: int = 3) -> RetiredParagraph | None:
         """What became of a paragraph id that is not live (``history.paragraph_history``)."""

@@ -2,9 +2,9 @@
 it, numbers and places changed or not.
 
 Candidates are the paragraphs sharing at least ``LEAST_KEYS`` of its fingerprints (reuse.keys;
-the store looks them up in every piece), most shared first; the best ``CANDIDATES`` of them are
-aligned with it (reuse.align) and those with a shared passage are its relatives, the most shared
-characters first.
+the store looks them up in every piece), most shared first; the best of them (``CANDIDATES_PER``
+times as many as asked for, at least ``CANDIDATES``; alignment is what costs) are aligned with it
+(reuse.align) and those with a shared passage are its relatives, the most shared characters first.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from indexer.reuse.align import Passage, shared_passages
 from indexer.search.results import ParagraphView
 
 LEAST_KEYS = 2
-CANDIDATES = 200
+CANDIDATES = 30
+CANDIDATES_PER = 3
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,19 @@ class Relatives:
                 "relatives": [r.to_dict() for r in self.relatives]}
 
 
-def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 0.0) -> Relatives:
+def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 0.0,
+                 candidates: int | None = None) -> Relatives:
     """Paragraph i's relatives (at most ``limit``, each sharing at least ``min_share`` of its
-    characters); ``view_of(row)`` is the engine's ParagraphView of a row."""
+    characters; the best ``candidates`` are aligned); ``view_of(row)`` is the engine's
+    ParagraphView of a row."""
     me = view_of(i)
     rows, _, complete = store.reuse_candidates(i, LEAST_KEYS)
     places = store.reuse_places(i)
     text = me.text
     found: list[tuple[int, int, tuple[Passage, ...]]] = []
-    for row in rows[:CANDIDATES].tolist():
+    if candidates is None:
+        candidates = max(CANDIDATES, CANDIDATES_PER * limit)
+    for row in rows[:candidates].tolist():
         other = store.text(row)
         passages = tuple(shared_passages(text, other, places + store.reuse_places(row)))
         if passages:
