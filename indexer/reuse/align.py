@@ -55,25 +55,39 @@ class Passage:
                 "spans": [list(s) for s in self.spans]}
 
 
-def _comparable(text: str) -> str:
-    """One character for each of the text's: folded where folding keeps one, digits alike."""
-    out = []
-    for ch in text:
+class _OneForOne(dict):
+    """str.translate's table for ``comparable``: each character's folded form where folding keeps
+    it one character, digits alike; filled as characters are first seen (a race writes the same)."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
         f = fold(ch)
-        out.append("0" if ch.isdigit() else (f if len(f) == 1 else ch))
-    return "".join(out)
+        out = "0" if ch.isdigit() else (f if len(f) == 1 else ch)
+        self[cp] = out
+        return out
 
 
-def shared_passages(a: str, b: str, places: Sequence[str] = ()) -> list[Passage]:
+_ONE_FOR_ONE = _OneForOne()
+
+
+def comparable(text: str) -> str:
+    """One character for each of the text's: folded where folding keeps one, digits alike."""
+    return text.translate(_ONE_FOR_ONE)
+
+
+def shared_passages(a: str, b: str, places: Sequence[str] = (), *, detail: bool = True,
+                    a_form: str | None = None) -> list[Passage]:
     """Every passage ``a`` and ``b`` share (at least MIN_SHARED equal characters, MIN_SAME of
-    its length), in ``a``'s order. ``places``: names of places, to say a change is of a place."""
-    steps = _steps(Indel.opcodes(_comparable(a), _comparable(b)))
+    its length), in ``a``'s order. ``places``: names of places, to say a change is of a place;
+    ``detail=False``: the passages' extents and equal characters only, no changes (what ranking
+    many candidates needs); ``a_form``: ``comparable(a)``, when a is compared with many."""
+    steps = _steps(Indel.opcodes(a_form if a_form is not None else comparable(a), comparable(b)))
     out: list[Passage] = []
     score, start, best, best_end = 0.0, 0, 0.0, -1
 
     def close() -> None:
         if best_end >= start:
-            passage = _passage(a, b, steps[start:best_end + 1], places)
+            passage = _passage(a, b, steps[start:best_end + 1], places, detail)
             if passage.same >= MIN_SHARED and passage.share >= MIN_SAME:
                 out.append(passage)
 
@@ -106,16 +120,19 @@ def _steps(opcodes) -> list[tuple[bool, int, int, int, int]]:
 _DIGIT_RUN = re.compile(r"[0-9]+(?:[.．][0-9]+)?")
 
 
-def _passage(a: str, b: str, steps, places: Sequence[str]) -> Passage:
+def _passage(a: str, b: str, steps, places: Sequence[str], detail: bool = True) -> Passage:
     same = sum(s1 - s0 for equal, s0, s1, _, _ in steps if equal)
     spans: list[list[int]] = [[s0, s1, d0, d1] for equal, s0, s1, d0, d1 in steps if not equal]
     # A changed number is equal where digits are alike: the digits of equal runs that differ.
     for equal, s0, s1, d0, d1 in steps:
         if equal:
-            for k in range(s1 - s0):
+            for m in _DIGIT.finditer(a, s0, s1):  # only a digit can differ where the two are alike
+                k = m.start() - s0
                 if a[s0 + k] != b[d0 + k]:
                     same -= 1
                     spans.append([s0 + k, s0 + k + 1, d0 + k, d0 + k + 1])
+    if not detail:
+        return Passage(steps[0][1], steps[-1][2], steps[0][3], steps[-1][4], same)
     # A difference inside a number is the whole number on both sides; touching ones are one.
     for span in spans:
         span[0], span[1] = _widened(a, span[0], span[1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from indexer.reuse.align import Passage, shared_passages
+from indexer.reuse.align import Passage, comparable, shared_passages
 from indexer.search.results import ParagraphView
 
 LEAST_KEYS = 2
@@ -50,20 +50,23 @@ def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 
     rows, _, complete = store.reuse_candidates(i, LEAST_KEYS)
     places = store.reuse_places(i)
     text = me.text
-    found: list[tuple[int, int, tuple[Passage, ...]]] = []
+    form = comparable(text)
     if candidates is None:
         candidates = max(CANDIDATES, CANDIDATES_PER * limit)
+    # Ranked by their passages' extents alone; only the relatives returned get their changes.
+    found: list[tuple[int, int]] = []
     for row in rows[:candidates].tolist():
-        other = store.text(row)
-        passages = tuple(shared_passages(text, other, places + store.reuse_places(row)))
+        passages = shared_passages(text, store.text(row), detail=False, a_form=form)
         if passages:
-            found.append((sum(p.same for p in passages), row, passages))
+            found.append((sum(p.same for p in passages), row))
     found.sort(key=lambda f: (-f[0], f[1]))
     out = []
-    for shared, row, passages in found:
+    for shared, row in found:
         share = shared / max(len(text), 1)
-        if share >= min_share:
-            out.append(Relative(view_of(row), passages, shared, share))
+        if share < min_share:
+            continue
+        passages = tuple(shared_passages(text, store.text(row), places + store.reuse_places(row), a_form=form))
+        out.append(Relative(view_of(row), passages, shared, share))
         if len(out) >= limit:
             break
     return Relatives(me, out, complete)
