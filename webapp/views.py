@@ -559,15 +559,16 @@ def similar_model(pid: str, args) -> dict:
         raise WebError("bad_request", "参数 min_share 超出范围（0–1）")
     found = engine().similar(view.id, limit=limit, min_share=min_share)
     d = {"ok": True, **found.to_dict()}
-    d["paragraph"]["report"] = _ref_dict(view.report)
-    d["paragraph"]["permalink"] = links.permalink(view.id)
-    d["paragraph"]["url"] = links.report_paragraph_url(view.report.id, view.id)
+
+    def linked_paragraph(shown: dict, paragraph) -> None:
+        shown.update(report=_ref_dict(paragraph.report), permalink=links.permalink(paragraph.id),
+                     url=links.report_paragraph_url(paragraph.report.id, paragraph.id))
+
+    linked_paragraph(d["paragraph"], view)
     d["limit"], d["min_share"], d["api_url"] = limit, min_share, links.similar_api_url(view.id)
     for rel, r in zip(found.relatives, d["relatives"]):
         other = rel.paragraph
-        r["paragraph"]["report"] = _ref_dict(other.report)
-        r["paragraph"]["permalink"] = links.permalink(other.id)
-        r["paragraph"]["url"] = links.report_paragraph_url(other.report.id, other.id)
+        linked_paragraph(r["paragraph"], other)
         # Each passage's two sides, with the differences' spans relative to each side's start.
         for passage, shown in zip(rel.passages, r["passages"]):
             shown["a_text"] = view.text[passage.a_start:passage.a_end]

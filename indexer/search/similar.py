@@ -54,18 +54,19 @@ def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 
     if candidates is None:
         candidates = max(CANDIDATES, CANDIDATES_PER * limit)
     # Ranked by their passages' extents alone; only the relatives returned get their changes.
-    found: list[tuple[int, int]] = []
+    found: list[tuple[int, int, str]] = []
     for row in rows[:candidates].tolist():
-        passages = shared_passages(text, store.text(row), detail=False, a_form=form)
+        other = store.text(row)
+        passages = shared_passages(text, other, detail=False, a_form=form)
         if passages:
-            found.append((sum(p.same for p in passages), row))
+            found.append((sum(p.same for p in passages), row, other))
     found.sort(key=lambda f: (-f[0], f[1]))
     out = []
-    for shared, row in found:
+    for shared, row, other in found:
         share = shared / max(len(text), 1)
         if share < min_share:
             continue
-        passages = tuple(shared_passages(text, store.text(row), places + store.reuse_places(row), a_form=form))
+        passages = tuple(shared_passages(text, other, places + store.reuse_places(row), a_form=form))
         out.append(Relative(view_of(row), passages, shared, share))
         if len(out) >= limit:
             break
