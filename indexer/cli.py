@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -225,6 +226,8 @@ def _search_help() -> str:
 @click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date", "report"]), default="relevance", show_default=True)
 @click.option("--by-report", is_flag=True, help="Group hits by report.")
+@click.option("--collapse", is_flag=True,
+              help="Fold near-duplicate hits (the same paragraph copied into other reports) into the first of them.")
 @click.option("--all", "every_hit", is_flag=True,
               help="Every hit, not one page (streamed, no cap; with --format, an export).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", *EXPORT_FORMATS]), default="text", show_default=True,
@@ -239,8 +242,8 @@ def _search_help() -> str:
 @click.option("--marks", is_flag=True,
               help="Without colour, put 【】 around the matches (off by default: 文号 hold real 【】).")
 @click.option("--json", "as_json", is_flag=True, help="The result page as one JSON object (hits, facets, counts).")
-def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, every_hit: bool,
-           fmt: str, output: Path | None, base_url: str | None, color_when: str, marks: bool, as_json: bool) -> None:
+def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, collapse: bool,
+           every_hit: bool, fmt: str, output: Path | None, base_url: str | None, color_when: str, marks: bool, as_json: bool) -> None:
     from indexer.search.query import QueryError
 
     if as_json and fmt != "text":
@@ -249,6 +252,8 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         raise click.UsageError("--format xlsx needs --output FILE (a workbook is not text)")
     if by_report and (every_hit or fmt != "text"):
         raise click.UsageError("--by-report groups one page of hits: it does not go with --all or --format")
+    if collapse and (by_report or every_hit or fmt != "text"):
+        raise click.UsageError("--collapse folds one page of hits: it does not go with --by-report, --all or --format")
     if output is not None and fmt == "text":
         raise click.UsageError("--output writes an export: give --format too (jsonl, csv, tsv, json or xlsx)")
     settings = _settings(index=index_dir, base_url=base_url)
@@ -260,7 +265,7 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
             total, hits = engine.all_hits(query, sort=sort, highlights=fmt == "text")
             result = None
         else:
-            result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report)
+            result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report, collapse=collapse)
             total, hits = result.total, iter(result.hits)
     except QueryError as exc:
         _query_failed(exc, query, as_json)
@@ -279,7 +284,8 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
                    " — every hit")
     else:
         unit = f"report {result.page}/{result.pages}" if by_report else f"page {result.page}/{result.pages}"
-        click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')} for "
+        folded = f", {result.collapsed} once near-duplicates are folded" if result.collapsed is not None else ""
+        click.echo(f"{counted(result.total, 'paragraph')} in {counted(result.reports, 'report')}{folded} for "
                    f"{printable(result.folded or query, SHOWN_CHARS)} ({result.took_ms:.0f} ms) — {unit}")
     if result is not None and result.near:
         near = result.near
@@ -392,34 +398,41 @@ def show(paragraph_id: str, index_dir: Path | None, context: int, as_json: bool)
 
 
 @main.command()
-@click.argument("paragraph_id", type=TEXT)
+@click.argument("item_id", metavar="ID", type=TEXT)
 @_index_dir_option
 @click.option("--limit", "-n", type=click.IntRange(1, 200), default=20, show_default=True,
               help="Relatives to list at most.")
 @click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Only relatives sharing at least this share of the paragraph's characters.")
+              help="Only relatives sharing at least this share of the paragraph's (the report's) characters.")
+@click.option("--boilerplate", type=click.IntRange(min=1), default=None,
+              help="For a report: a paragraph shared with more reports than this is boilerplate "
+                   "(default: the setting boilerplate_reports, 10).")
 @click.option("--json", "as_json", is_flag=True)
-def similar(paragraph_id: str, index_dir: Path | None, limit: int, min_share: float, as_json: bool) -> None:
-    """The paragraphs of other reports that share a passage with this one (同源段落), numbers and
-    place names changed or not; the most shared characters first, with what changed."""
+def similar(item_id: str, index_dir: Path | None, limit: int, min_share: float, boilerplate: int | None,
+            as_json: bool) -> None:
+    """What shares text with a paragraph or a report (同源段落), numbers and place names changed
+    or not. For a paragraph id: the paragraphs of other reports sharing a passage with it, the
+    most shared characters first, with what changed. For a report id: the reports sharing the most
+    of its text (the share of its characters found in each, estimated from fingerprints), and how
+    many of its paragraphs are original, shared or boilerplate."""
     from indexer.search.engine import NotFound
 
-    engine = _engine(_settings(index=index_dir))
+    settings = _settings(index=index_dir, boilerplate_reports=boilerplate)
+    engine = _engine(settings)
     try:
-        found = engine.similar(paragraph_id, limit=limit, min_share=min_share)
+        found = engine.similar(item_id, limit=limit, min_share=min_share)
     except NotFound:
         try:
-            engine.report(paragraph_id, limit=0)
-            hint = " (that is a report's id: give one of its paragraphs' ids, as search prints them)"
+            found = engine.report_similar(item_id, limit=limit, min_share=min_share,
+                                          boilerplate_reports=settings.boilerplate_reports)
         except NotFound:
-            hint = ""
-        raise click.ClickException(f"no paragraph with id {printable(repr(paragraph_id), SHOWN_CHARS)} in this index{hint}")
+            raise click.ClickException(f"no paragraph or report with id {printable(repr(item_id), SHOWN_CHARS)} "
+                                       "in this index") from None
+        return _echo_report_relatives(found, as_json)
     if as_json:
         click.echo(to_json(found.to_dict()))
         return
-    if not found.complete:
-        click.echo("note: part of this index was built before text reuse was; rebuild it "
-                   "(policy-search index --rebuild) to find relatives there", err=True)
+    _rebuild_note(found.complete)
     if not found.relatives:
         click.echo("no paragraph of another report shares a passage with this one")
         return
@@ -431,6 +444,103 @@ def similar(paragraph_id: str, index_dir: Path | None, limit: int, min_share: fl
         if changes:
             click.echo("  changed: " + printable("；".join(changes[:12]) + (" …" if len(changes) > 12 else "")))
 
+
+def _rebuild_note(complete: bool) -> None:
+    if not complete:
+        click.echo("note: part of this index was built before text reuse was; rebuild it "
+                   "(policy-search index --rebuild) to find relatives there", err=True)
+
+
+def _echo_report_relatives(found, as_json: bool) -> None:
+    if as_json:
+        click.echo(to_json(found.to_dict()))
+        return
+    _rebuild_note(found.complete)
+    standing = Counter(s for s, _ in found.status.values())
+    click.echo(printable(f"{found.report.display_title}: {counted(len(found.status), 'paragraph')}, "
+                         f"{standing['original']} original, {standing['shared']} shared, "
+                         f"{standing['boilerplate']} boilerplate (shared with more than "
+                         f"{found.boilerplate_reports} reports)"))
+    if not found.relatives:
+        click.echo("no other report shares text with this one")
+        return
+    for rel in found.relatives:
+        ref = rel.report
+        click.echo(printable(f"{rel.share:.1%} of its characters ({rel.shared}) in {counted(rel.passages, 'paragraph')} · "
+                             f"{ref.display_title} · {ref.region or '—'} · {ref.year or '—'} · {ref.id}"))
+
+
+@main.command()
+@click.argument("filters", metavar="[FILTERS]", default="", type=TEXT)
+@_index_dir_option
+@click.option("--limit", "-n", type=click.IntRange(1, 500), default=20, show_default=True, help="Passages per page.")
+@click.option("--page", "-p", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--pairs", is_flag=True,
+              help="Instead: every pair of paragraphs of two reports sharing text, as CSV (report A, paragraph A, "
+                   "report B, paragraph B, shared characters, share of A), for network analysis.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --pairs: write to this file (replaced whole once complete) instead of standard output.")
+@click.option("--json", "as_json", is_flag=True)
+def reuse(filters: str, index_dir: Path | None, limit: int, page: int, pairs: bool, output: Path | None,
+          as_json: bool) -> None:
+    """The most reused passages: paragraphs copied, numbers and places changed or not, into the
+    most reports; each with the reports and regions that have it and the earliest report.
+    FILTERS, in the query language, limit the reports counted: "region:青海 year:2021..2022"."""
+    from indexer.search.query import QueryError
+
+    if output is not None and not pairs:
+        raise click.UsageError("--output writes the pairs: give --pairs too")
+    engine = _engine(_settings(index=index_dir))
+    try:
+        chosen = engine.report_filters(filters)
+    except QueryError as exc:
+        _query_failed(exc, filters, as_json)
+    if pairs:
+        return _write_pairs(engine, chosen, output)
+    found = engine.reuse(chosen, start=(page - 1) * limit, limit=limit)
+    if as_json:
+        click.echo(to_json(found.to_dict()))
+        return
+    _rebuild_note(found.complete)
+    click.echo(f"{counted(found.total, 'passage')} in two or more reports"
+               + (f" — page {page}/{max(1, -(-found.total // limit))}" if found.total else ""))
+    for n, c in enumerate(found.clusters, start=found.start + 1):
+        ref = c.earliest
+        click.echo("")
+        click.echo(printable(f"{n}. {counted(c.reports, 'report')}, {counted(c.regions, 'region')}, "
+                             f"{counted(c.paragraphs, 'paragraph')}; earliest {ref.display_title} · "
+                             f"{ref.region or '—'} · {ref.date or ref.year or '—'}"))
+        click.echo("  " + printable(c.paragraph.text, 160))
+        click.echo(f"  similar:{printable(c.paragraph.id)}")
+
+
+def _write_pairs(engine, chosen, output: Path | None) -> None:
+    from indexer.search.export import PAIR_COLUMNS, text_chunks
+
+    written = 0
+
+    def counted_rows():
+        nonlocal written
+        for row in engine.reuse_pairs(chosen):
+            written += 1
+            yield row
+
+    rows = counted_rows()
+    if output is None:
+        for chunk in text_chunks(rows, "csv", columns=PAIR_COLUMNS):
+            click.echo(chunk, nl=False)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as f:
+            for chunk in text_chunks(rows, "csv", bom=True, columns=PAIR_COLUMNS):
+                f.write(chunk.encode("utf-8"))
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, "cannot write the pairs")) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {counted(written, 'pair')} to {printable(str(output))} (csv)", err=True)
 
 
 def _permalink_base(settings) -> str:

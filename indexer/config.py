@@ -56,6 +56,10 @@ class Settings:
     # A server builds the citation index within the first request that needs it when it reads at
     # most this many paragraphs (about 2 s), else on a thread of its own (503 citations_pending meanwhile).
     citations_wait_paragraphs: int = 20_000
+    # Likewise the clusters of near-duplicate paragraphs (/reuse, a hit's 相似段落 N, folding
+    # near-duplicate hits) when there are at most this many fingerprints (about 1 s).
+    reuse_wait_fingerprints: int = 2_000_000
+    boilerplate_reports: int = 10  # a paragraph shared with more reports than this is boilerplate (a report's relatives)
     max_export_hits: int = 200_000  # hits one web export (/api/search.csv …) may hold; the CLI has no cap
 
 

@@ -161,8 +161,13 @@ def echo_hit(hit, style: str, with_report: bool) -> None:
         click.echo(click.style(head, bold=True) if color else head, color=color)
     if hit.section:
         click.echo("  " + printable(" › ".join(hit.section)))
-    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}" + (f"  (near match: {hit.gap} characters between the words)"
-                                                           if hit.gap is not None else ""))
+    notes = [f"near match: {hit.gap} characters between the words"] if hit.gap is not None else []
+    if hit.similar:
+        notes.append(f"{hit.similar} similar in other reports")
+    if hit.folded:
+        notes.append(f"and {hit.folded} near-duplicate {'hit' if hit.folded == 1 else 'hits'} folded in: "
+                     f"similar:{hit.id}")
+    click.echo(f"  ¶{hit.ordinal}  {printable(hit.id)}" + "".join(f"  ({printable(n)})" for n in notes))
     click.echo("  " + highlighted(hit.text, hit.highlights, style), color=color)
 
 

@@ -50,7 +50,7 @@ def test_pages_do_not_wait_for_the_citation_index(seed_index, held_build):
         assert html.status_code == 503 and "正在统计全部" in html.get_data(as_text=True)
     finally:
         release.set()
-    eng._citations_thread.join(60)
+    eng._citations.thread.join(60)
     d = client.get(f"/api/reports/{rid}").get_json()
     assert d["citations"]["pending"] is None
     ci = eng.citations()
@@ -72,7 +72,7 @@ def test_the_command_line_engine_waits_for_it(seed_index):
             t.start()
         for t in threads:
             t.join(60)
-        assert eng.citations() is eng._citations and eng._citations_thread is None  # built once, in the caller
+        assert eng.citations() is eng._citations.value and eng._citations.thread is None  # built once, in the caller
         top = eng.citations().most_cited(1)[0]
         assert eng.search(f'cites:"{top.key}"').total == top.count > 0
     finally:
@@ -86,4 +86,4 @@ def test_a_small_corpus_is_built_within_the_request(seed_index):
     app = create_app(seed_index)
     eng = app.extensions["policy_search_engine"]
     assert eng.serving and 0 < citation_work(eng.store) <= eng.citations_wait_rows
-    assert app.test_client().get("/api/citations").status_code == 200 and eng._citations_thread is None
+    assert app.test_client().get("/api/citations").status_code == 200 and eng._citations.thread is None

@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, jsonify, request
 
-from . import views
+from . import links, views
 from .views import WebError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -83,8 +83,44 @@ def paragraph(pid: str):
 
 @bp.get("/paragraphs/<path:pid>/similar")
 def similar(pid: str):
-    """The paragraphs of other reports sharing a passage with this one (``?limit=``, ``?min_share=``)."""
+    """The paragraphs of other reports sharing a passage with this one (``?limit=``, ``?min_share=``);
+    for a report's id, /api/reports/<id>/similar."""
+    if views.is_report(pid):
+        from flask import redirect
+
+        return redirect(links.report_similar_api_url(pid) + ("?" + request.query_string.decode() if request.query_string else ""),
+                        code=302)
     return jsonify(views.similar_model(pid, request.args))
+
+
+@bp.get("/reports/<rid>/similar")
+def report_similar(rid: str):
+    """The reports sharing the most text with this one, with the pairs of paragraphs, and each of
+    its paragraphs' standing: original, shared, boilerplate (``?limit=``, ``?min_share=``, ``?boilerplate=``)."""
+    return jsonify(views.report_similar_model(rid, request.args))
+
+
+@bp.get("/reuse")
+def reuse():
+    """The most reused passages (clusters of near-duplicate paragraphs), under report filters
+    (``region``, ``year``, ``type``, ``issuer``), ``n`` a page."""
+    return jsonify(views.reuse_model(request.args, api=True))
+
+
+@bp.get("/reuse/pairs.csv")
+def reuse_pairs():
+    """Every pair of paragraphs of two reports sharing text, under the report filters, as CSV
+    (streamed as each report's pairs are found), for network analysis."""
+    from flask import Response, stream_with_context
+
+    from indexer.search.export import MEDIA_TYPES, PAIR_COLUMNS, text_chunks
+
+    from .pages import attachment_disposition
+
+    rows = views.reuse_pairs_rows(request.args)
+    chunks = text_chunks(rows, "csv", bom=True, columns=PAIR_COLUMNS)
+    return Response(stream_with_context(c.encode("utf-8") for c in chunks), mimetype=MEDIA_TYPES["csv"],
+                    headers={"Content-Disposition": attachment_disposition("policy-search reuse pairs.csv")})
 
 
 @bp.get("/cite/<path:pid>")

@@ -35,8 +35,9 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
     """Give ``app`` an engine (``engine``, or one opened on ``settings``' index) and keep it fresh."""
     if engine is None:
         engine = SearchEngine.from_settings(settings)
-    engine.serving = True  # no request waits for a slow first build (the citation index)
+    engine.serving = True  # no request waits for a slow first build (citations, reuse)
     engine.citations_wait_rows = settings.citations_wait_paragraphs
+    engine.reuse_wait_keys = settings.reuse_wait_fingerprints
     app.extensions[_ENGINE] = engine
     app.extensions[_CHECKED] = time.monotonic()
     reopening = threading.Lock()  # one reopen at a time

@@ -91,6 +91,21 @@ def similar_api_url(pid: str) -> str:
     return url_for("api.similar", pid=pid)
 
 
+def report_similar_api_url(rid: str) -> str:
+    """The reports sharing the most text with a report, and its paragraphs' standing, as JSON."""
+    return url_for("api.report_similar", rid=rid)
+
+
+def reuse_url(**filters: list[str]) -> str:
+    """The most reused passages (/reuse), under report filters (``region=[…]`` …)."""
+    return url_for("pages.reuse", **{dim: values for dim, values in filters.items() if values})
+
+
+def reuse_pairs_url() -> str:
+    """Every pair of paragraphs sharing text, as CSV, under the current page's report filters."""
+    return url_for("api.reuse_pairs", **_current_args(("page", "n")))
+
+
 # -- reports --------------------------------------------------------------------------------------
 def report_url(rid: str, q: str = "", page: int = 1, at: str | None = None) -> str:
     """A page of a report, keeping the query ``q``, scrolled to paragraph ``at`` when given."""
@@ -209,7 +224,8 @@ def current_url_with(endpoint: str = "pages.search", _drop=(), **changes) -> str
 
 # Every page with a JSON twin (the same parameters, the dict the page renders): its endpoint.
 _JSON_TWINS = {"pages.search": "api.search", "pages.report": "api.report", "pages.citations": "api.citations",
-               "pages.quote": "api.quote", "pages.cite": "api.cite", "pages.advanced": "api.advanced"}
+               "pages.quote": "api.quote", "pages.cite": "api.cite", "pages.advanced": "api.advanced",
+               "pages.reuse": "api.reuse", "pages.similar": "api.similar"}
 
 
 def json_twin_url() -> str | None:

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, send_f
 from werkzeug.exceptions import HTTPException
 
 from indexer.citations.quote import MAX_QUOTE_CHARS
-from indexer.search.results import CitationsPending
+from indexer.search.results import Pending
 
 from . import links, views
 from .views import WebError
@@ -18,7 +18,7 @@ from .views import WebError
 bp = Blueprint("pages", __name__)
 
 ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了", 503: "请稍后再试"}
-CITATIONS_RETRY_S = 15  # Retry-After of a page that needs the citation index while it is being built
+PENDING_RETRY_S = 15  # Retry-After of a page that needs a corpus-wide index (citations, reuse) being built
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
 
 
@@ -116,7 +116,10 @@ def _of_live_paragraph(model_of, page_of):
 
 @bp.get("/similar/<path:pid>")
 def similar(pid: str):
-    """A paragraph's relatives in other reports, each shared passage side by side, changes marked."""
+    """A paragraph's relatives in other reports, each shared passage side by side, changes marked;
+    for a report's id, its relatives on its page."""
+    if views.is_report(pid):
+        return redirect(links.report_url(pid) + "#reuse", code=302)
     return _of_live_paragraph(lambda: views.similar_model(pid, request.args),
                               lambda model: render_template("similar.html", model=model, q=""))
 
@@ -153,6 +156,12 @@ def advanced():
     return render_template("advanced.html", model=model, q=model["query"]), status
 
 
+@bp.get("/reuse")
+def reuse():
+    """The most reused passages of the corpus (text reuse), under report filters."""
+    return render_template("reuse.html", model=views.reuse_model(request.args), q="")
+
+
 @bp.get("/citations")
 def citations():
     """The most cited documents, with counts and a bar chart."""
@@ -177,11 +186,11 @@ def install_error_handlers(app) -> None:
         return render_template("error.html", status=err.status, title=ERROR_TITLES.get(err.status, "出错了"),
                                message=err.message, q=""), err.status
 
-    @app.errorhandler(CitationsPending)
-    def _citations_pending(exc: CitationsPending):
-        headers = {"Retry-After": str(CITATIONS_RETRY_S)}
+    @app.errorhandler(Pending)
+    def _pending(exc: Pending):
+        headers = {"Retry-After": str(PENDING_RETRY_S)}
         if _wants_json():
-            return jsonify({"ok": False, "error": {"code": "citations_pending", "message": exc.message}}), 503, headers
+            return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 503, headers
         return render_template("error.html", status=503, title=ERROR_TITLES[503], message=exc.message, q=""), 503, \
             headers
 

@@ -132,6 +132,7 @@ def search_params(args) -> dict:
         "per_page": _int_arg(args, "per_page", 10, 1, 100),
         "sort": sort,
         "group": args.get("group", "") in ("1", "true", "on", "yes"),
+        "collapse": args.get("collapse", "") in ("1", "true", "on", "yes"),
         "region": _values(args, "region"),
         "year": _values(args, "year"),
         "type": _values(args, "type"),
@@ -194,6 +195,8 @@ def _decorate_hit(h: dict, q: str) -> dict:
     h["url"] = links.report_paragraph_url(ref["id"], h["id"], q)
     h["citation"] = inline_citation(ref["display_title"], h["section"], h["ordinal"], h["permalink"])
     h.update(cite_links(h["id"]))
+    h["similar_url"] = links.similar_url(h["id"]) if h.get("similar") else None
+    h["folded_url"] = links.search_url(f"{q} similar:{h['id']}".strip()) if h.get("folded") else None
     return h
 
 
@@ -263,7 +266,7 @@ def search_model(args) -> dict:
     _require_something_to_search(params)
     filters = chosen_filters(params)
     result = _run(params["q"], filters, page=params["page"], per_page=params["per_page"],
-                  sort=params["sort"], by_report=params["group"])
+                  sort=params["sort"], by_report=params["group"], collapse=params["collapse"])
     d = {"ok": True, **result.to_dict()}
     d["query"] = params["q"]
     d["searched"] = result.query
@@ -424,6 +427,7 @@ def report_model(rid: str, args, api: bool = False) -> dict:
                   "prev_hit": _nearest_hit(hit_pages, page, -1), "next_hit": _nearest_hit(hit_pages, page, +1)}
     d["hl"] = hl if any(p["target"] for p in d["paragraphs"]) else ""
     d["citations"] = report_citations(rid)
+    d["reuse"] = report_reuse(rid)
     unsure: dict[int, list[list[int]]] = {}
     for ordinal, start, end in d["meta"].get("ocr_unsure") or []:
         unsure.setdefault(ordinal, []).append([start, end])
@@ -432,6 +436,91 @@ def report_model(rid: str, args, api: bool = False) -> dict:
         p["similar_url"] = links.similar_url(p["id"]) if p["kind"] == "body" else None
         p["references"] = _in_text_references(p["text"], rid)
         p["unsure"] = unsure.get(p["ordinal"], [])
+        p["reuse"] = d["reuse"]["status"].get(p["id"])
+    return d
+
+
+REPORT_RELATIVES_SHOWN = 10  # reports listed beside a report (its JSON twin /api/reports/<id>/similar has all asked)
+REUSE_STATUS_LABELS = {"original": "原创", "shared": "共有", "boilerplate": "套话"}
+
+
+def report_reuse(rid: str) -> dict:
+    """The reports sharing the most text with report ``rid``, with links, and each body
+    paragraph's standing (original, shared, boilerplate), for the report page."""
+    found = engine().report_similar(rid, limit=REPORT_RELATIVES_SHOWN)
+    relatives = [{"id": rel.report.id, "display_title": rel.report.display_title, "region": rel.report.region,
+                  "year": rel.report.year, "share": rel.share, "percent": _percent(rel.share),
+                  "passages": rel.passages, "url": links.report_url(rel.report.id)} for rel in found.relatives]
+    counts = {k: 0 for k in REUSE_STATUS_LABELS}
+    status = {}
+    for pid, (standing, n) in found.status.items():
+        counts[standing] += 1
+        status[pid] = {"status": standing, "label": REUSE_STATUS_LABELS[standing], "reports": n}
+    return {"relatives": relatives, "counts": counts, "status": status, "complete": found.complete,
+            "boilerplate_reports": found.boilerplate_reports, "api_url": links.report_similar_api_url(rid)}
+
+
+def _percent(share: float) -> str:
+    """A share as the page shows it: 96.8%, 0.4%, <0.1%."""
+    return "<0.1%" if 0 < share < 0.001 else f"{share:.1%}"
+
+
+def report_similar_model(rid: str, args) -> dict:
+    """A report's relatives (engine.report_similar; ``?limit=``, ``?min_share=``, ``?boilerplate=``)."""
+    limit = _int_arg(args, "limit", 20, 1, 500)
+    min_share = _share_arg(args)
+    boilerplate = _int_arg(args, "boilerplate", settings().boilerplate_reports, 1, 1_000_000)
+    try:
+        found = engine().report_similar(rid, limit=limit, min_share=min_share, boilerplate_reports=boilerplate)
+    except NotFound:
+        raise WebError("not_found", f"没有这份报告：{rid}", 404) from None
+    d = {"ok": True, **found.to_dict()}
+    d["report"]["url"] = links.report_url(rid)
+    for rel in d["relatives"]:
+        rel["report"]["url"] = links.report_url(rel["report"]["id"])
+        for pair in rel["pairs"]:
+            pair["a_url"] = links.report_paragraph_url(rid, pair["a"])
+            pair["b_url"] = links.report_paragraph_url(rel["report"]["id"], pair["b"])
+            pair["similar_url"] = links.similar_url(pair["a"])
+    return d
+
+
+def reuse_params(args) -> dict:
+    """The report filters of /reuse (region, year, type, issuer, as the search page's)."""
+    params = {dim: _values(args, dim) for dim in ("region", "year", "type", "issuer")}
+    for y in params["year"]:
+        if not _YEAR.fullmatch(y):
+            raise WebError("bad_request", f"参数 year 应为年份（如 2021）或范围（如 2020..2022），收到 {y[:20]!r}")
+    return params
+
+
+def reuse_pairs_rows(args) -> Iterator[dict]:
+    """The pairs export's rows under /reuse's report filters."""
+    return engine().reuse_pairs(chosen_filters(reuse_params(args)))
+
+
+def reuse_model(args, api: bool = False) -> dict:
+    """The most reused passages under the report filters, a page at a time, each with its
+    earliest paragraph, its spread over years and regions and its links (``api``: pages linked
+    as JSON)."""
+    params = reuse_params(args)
+    filters = chosen_filters(params)
+    n = _int_arg(args, "n", 20, 1, 200)
+    found = engine().reuse(filters, start=(_int_arg(args, "page", 1, 1, MAX_PAGE) - 1) * n, limit=n)
+    page, pages = list_page(args, found.total, n, "相同段落列表")
+    page_url = (lambda p: links.current_url_with("api.reuse", page=p if p > 1 else None)) if api else \
+        (lambda p: links.current_url_with("pages.reuse", page=p if p > 1 else None))
+    d = {"ok": True, **found.to_dict(), **_paging(page, pages, n, found.total, page_url), "params": params,
+         "filter_labels": UI_FILTER_LABELS, "pairs_url": links.reuse_pairs_url()}
+    for c, shown in zip(found.clusters, d["clusters"]):
+        para = shown["paragraph"]
+        para["report"] = _ref_dict(c.paragraph.report)
+        para["url"] = links.report_paragraph_url(c.paragraph.report.id, c.paragraph.id)
+        shown["search_url"] = links.search_url(f"similar:{c.paragraph.id}", **{k: v for k, v in params.items()})
+        shown["similar_url"] = links.similar_url(c.paragraph.id)
+        shown["earliest"]["url"] = links.report_url(c.earliest.id)
+        shown["year_chart"] = [{"value": f"{y}年" if y else UNKNOWN, "count": k} for y, k in c.years]
+        shown["place_chart"] = [{"value": p, "count": k} for p, k in c.places]
     return d
 
 
@@ -514,6 +603,14 @@ def history_model(pid: str) -> dict | None:
     return d
 
 
+def is_report(rid: str) -> bool:
+    try:
+        engine().report(rid, limit=0)
+        return True
+    except NotFound:
+        return False
+
+
 def live_paragraph(pid: str):
     """``engine.paragraph(pid)``; for an id that is no longer live a WebError carrying its history
     (410 paragraph_changed / paragraph_removed, 404 paragraph_not_found), else 404 not_found."""
@@ -546,17 +643,22 @@ def paragraph_model(pid: str, args) -> dict:
     return d
 
 
-def similar_model(pid: str, args) -> dict:
-    """A paragraph's relatives (engine.similar), each with its links."""
-    view = live_paragraph(pid)
-    limit = _int_arg(args, "limit", 20, 1, 200)
+def _share_arg(args) -> float:
     raw = args.get("min_share", "")
     try:
         min_share = float(raw) if raw else 0.0
     except ValueError:
         raise WebError("bad_request", f"参数 min_share 必须是 0–1 之间的小数（收到 {raw[:20]!r}）") from None
-    if not 0.0 <= min_share <= 1.0:
+    if not 0.0 <= min_share <= 1.0:  # NaN too
         raise WebError("bad_request", "参数 min_share 超出范围（0–1）")
+    return min_share
+
+
+def similar_model(pid: str, args) -> dict:
+    """A paragraph's relatives (engine.similar), each with its links."""
+    view = live_paragraph(pid)
+    limit = _int_arg(args, "limit", 20, 1, 200)
+    min_share = _share_arg(args)
     found = engine().similar(view.id, limit=limit, min_share=min_share)
     d = {"ok": True, **found.to_dict()}
 

@@ -22,10 +22,13 @@ from indexer.search.match import TermCounts, matching_rows, ordered_candidates, 
 from indexer.search.query import FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
-from indexer.search.results import (CitationsPending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
+from indexer.search.deferred import Deferred
+from indexer.search.passages import ReuseMap, ReusePage
+from indexer.search.results import (CitationsPending, ReusePending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
                                     ReportHits, ReportPage, ReportRef, ReportView, RetiredParagraph, SearchResult,
                                     Suggestion)
-from indexer.search.similar import Relatives, relatives_of
+from indexer.search.similar import (BOILERPLATE_REPORTS, Relatives, ReportRelatives, relatives_of,
+                                     report_relatives_of)
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
 from indexer.store.integrity import latest_generation, toc_name
@@ -34,6 +37,7 @@ from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
 
 MAX_REPORT_HITS = 2000  # hits of one report that a report page marks
 GROUP_HITS = 3  # hits shown under each report when grouped
+SIMILAR_FIELD_RELATIVES = 100  # relatives (aligned, besides its near-duplicates) a similar: filter lets through
 # the orders of the report list (``SearchEngine.report_page``): name -> sort key of report r, from
 # the report columns (no report's row is decoded to sort)
 REPORT_ORDERS = {
@@ -77,6 +81,17 @@ def _marked_terms(parsed: ParsedQuery) -> list[str]:
     return [t.folded for t in parsed.positive_terms() if t.folded not in skip]
 
 
+def _folded(order: np.ndarray, scores: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits in ``order`` with each cluster's later hits folded into its first: (rows, scores,
+    how many were folded into each)."""
+    labels = cluster[order]
+    key = np.where(labels >= 0, labels, -1 - order)  # a row in no cluster is a cluster of its own
+    _, first, inverse, sizes = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    keep = np.zeros(order.size, dtype=bool)
+    keep[first] = True
+    return order[keep], scores[keep], (sizes[inverse] - 1)[keep]
+
+
 class SearchEngine:
     """Opens an index once and answers queries; safe to share between threads."""
 
@@ -87,18 +102,19 @@ class SearchEngine:
         self.max_query_chars = max_query_chars
         self.max_query_terms = max_query_terms
         self.near_gap = near_gap  # characters between the words of a near match (~phrase)
-        self._cite_lock = threading.Lock()
-        self._cite_build_lock = threading.Lock()
-        self._citations_thread: threading.Thread | None = None
         self.serving = False  # a server's engine: slow first builds happen off the request (citations)
         self.citations_wait_rows = 0  # a serving engine builds the citation index in the request up to this work
+        self.reuse_wait_keys = 2_000_000  # any engine builds the reuse map in the caller up to this many fingerprints
+        self.boilerplate_reports = BOILERPLATE_REPORTS  # a report's paragraph shared with more is boilerplate
         self._order_lock = threading.Lock()
         self._open()
 
     @classmethod
     def from_settings(cls, settings) -> "SearchEngine":
-        return cls(settings.index, max_query_chars=settings.max_query_chars,
-                   max_query_terms=settings.max_query_terms, near_gap=settings.near_gap)
+        engine = cls(settings.index, max_query_chars=settings.max_query_chars,
+                     max_query_terms=settings.max_query_terms, near_gap=settings.near_gap)
+        engine.reuse_wait_keys, engine.boilerplate_reports = settings.reuse_wait_fingerprints, settings.boilerplate_reports
+        return engine
 
     def _open(self) -> None:
         seen_before = index_identity(self.index_dir)
@@ -129,7 +145,10 @@ class SearchEngine:
         self.columns = ReportColumns(self.store)
         self.ranker = Ranker(self.ix, self.searcher, self.store, self.columns)
         self.extra_words = self.ranker.extra_words  # the words this index's analyser adds to jieba's
-        self._citations = None  # cited.CitationIndex of this generation, built on first use
+        self._citations = Deferred(self._build_citations, self._citation_work, lambda: CitationsPending(len(self.store)),
+                                   "policy-search-citations")
+        self._reuse = Deferred(lambda: ReuseMap.of(self.store), self.store.reuse_fingerprint_count,
+                               lambda: ReusePending(len(self.store)), "policy-search-reuse")
         self._orders: dict[str, list[int]] = {}  # REPORT_ORDERS name -> every report's number, sorted once
 
     def is_stale(self) -> bool:
@@ -146,6 +165,7 @@ class SearchEngine:
         fresh = SearchEngine(self.index_dir, max_query_chars=self.max_query_chars,
                              max_query_terms=self.max_query_terms, near_gap=self.near_gap)
         fresh.serving, fresh.citations_wait_rows = self.serving, self.citations_wait_rows
+        fresh.reuse_wait_keys, fresh.boilerplate_reports = self.reuse_wait_keys, self.boilerplate_reports
         return fresh
 
     def close(self) -> None:
@@ -174,19 +194,7 @@ class SearchEngine:
         minutes of one core). A ``serving`` engine with more than ``citations_wait_rows`` of them to
         read builds it on a thread of its own and meanwhile raises CitationsPending, so that no
         request waits that long; otherwise the caller waits."""
-        built = self._citations
-        if built is not None:
-            return built
-        if not self.serving or self._citation_work() <= self.citations_wait_rows:
-            return self._build_citations()
-        with self._cite_lock:
-            if self._citations is None and self._citations_thread is None:
-                self._citations_thread = threading.Thread(target=self._build_citations, daemon=True,
-                                                          name="policy-search-citations")
-                self._citations_thread.start()
-        if self._citations is None:
-            raise CitationsPending(len(self.store))
-        return self._citations
+        return self._citations.get(self.serving, self.citations_wait_rows)
 
     def _citation_work(self) -> int:
         from indexer.citations.cited import citation_work
@@ -194,18 +202,35 @@ class SearchEngine:
         return citation_work(self.store)
 
     def _build_citations(self):
-        with self._cite_build_lock:  # one build; a waiting caller waits for a build under way
-            if self._citations is None:
-                from indexer.citations.cited import CitationIndex
+        from indexer.citations.cited import CitationIndex
 
-                self._citations = CitationIndex.of(self.store)
-            return self._citations
+        return CitationIndex.of(self.store)
 
     def quote(self, text: str, limit: int = 5):
         """The paragraphs a pasted quote comes from (``quote.QuoteMatch``), best first."""
         from indexer.citations.quote import find_quote
 
         return find_quote(self.store, text, limit=limit)
+
+    def _paragraph_mask(self, name: str, value: str) -> np.ndarray:
+        return self._citing_mask(value) if name == "cites" else self._similar_mask(value)
+
+    def _similar_mask(self, pid: str) -> np.ndarray:
+        """The paragraph ``pid`` (similar:), its near-duplicates and its relatives (up to
+        SIMILAR_FIELD_RELATIVES of them)."""
+        i = self.store.row_of(pid)
+        if i is None:
+            raise QueryError(f"similar:{pid} 不是现有段落的编号（段落编号形如 <报告编号>~<10 个字母或数字>，"
+                             "见段落的链接或 --json 的 id）", f"similar:{pid}", 0)
+        keep = np.zeros(len(self.store), dtype=bool)
+        keep[i] = True
+        reuse = self._reuse_if_ready()
+        if reuse is not None:
+            keep[reuse.rows_of(i)] = True
+        found = relatives_of(self.store, self._view, i, limit=SIMILAR_FIELD_RELATIVES,
+                             candidates=SIMILAR_FIELD_RELATIVES)
+        keep[[self.store.row_of(r.paragraph.id) for r in found.relatives]] = True
+        return keep
 
     def _citing_mask(self, value: str) -> np.ndarray:
         """Paragraphs citing ``value`` (a 文号, or a title with or without 《》); a report's own
@@ -244,18 +269,20 @@ class SearchEngine:
 
         ``counts``, if given, receives {folded term: (paragraph indices, occurrences)} for ranking.
         """
-        return matching_rows(parsed, self.store, self.columns, self._citing_mask, counts)
+        return matching_rows(parsed, self.store, self.columns, self._paragraph_mask, counts)
 
     # -- results ----------------------------------------------------------------------------------
-    def _hit(self, i: int, score: float, terms: list[str], keep: bool = True, near=None) -> Hit:
+    def _hit(self, i: int, score: float, terms: list[str], keep: bool = True, near=None,
+             reuse: ReuseMap | None = None, folded: int = 0) -> Hit:
         """Row i as a hit, its matches of ``terms`` marked; ``keep``: its report's ref is kept for
         the next request (an export passes False, so that memory does not grow with it); ``near``:
-        the query's near-match clause, whose gap the hit reports."""
+        the query's near-match clause, whose gap the hit reports; ``reuse``: the reuse map its
+        count of near-duplicates comes from; ``folded``: near-duplicate hits folded into it."""
         text = self.store.text(i)
         r = int(self.store.report_idx[i])
         gap = ordered_gap(self.store.folded_text(i), tuple(t.folded for t in near.ordered), near.gaps) \
             if near is not None else None
-        return Hit(gap=gap,
+        return Hit(gap=gap, similar=int(reuse.others[i]) if reuse is not None else None, folded=folded,
             id=self.store.pid(i), text=text, section=list(self.store.section(i)),
             highlights=highlight_spans(text, terms) if terms else [], ordinal=int(self.store.ordinals[i]),
             kind=self.store.kind(i), score=round(score, 4),
@@ -263,9 +290,10 @@ class SearchEngine:
         )
 
     def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
-               by_report: bool = False, filters: Filters | None = None) -> SearchResult:
+               by_report: bool = False, filters: Filters | None = None, collapse: bool = False) -> SearchResult:
         """One page of the hits of ``q`` (with ``filters`` besides the query's own), ranked or
-        sorted, and the facet counts over all of them."""
+        sorted, and the facet counts over all of them; ``collapse``: near-duplicate hits folded
+        into the first of them (not with ``by_report``)."""
         started = time.perf_counter()
         _check_sort(sort)
         if page < 1 or per_page < 1 or per_page > 100:
@@ -281,6 +309,8 @@ class SearchEngine:
         offset = (page - 1) * per_page
         groups = None
         group_total = 0
+        collapsed = None
+        reuse = self.reuse_map() if collapse and not by_report and not self.serving else self._reuse_if_ready()
         if by_report:
             order, scores = self._ordered(parsed, hits, sort, None, counts)
             first_rank: dict[int, int] = {}
@@ -293,13 +323,19 @@ class SearchEngine:
             group_total = len(report_order)
             groups = [
                 ReportGroup(self.columns.refs[r], len(members[r]),
-                            [self._hit(i, s, terms, near=near) for i, s in members[r][:GROUP_HITS]])
+                            [self._hit(i, s, terms, near=near, reuse=reuse) for i, s in members[r][:GROUP_HITS]])
                 for r in report_order[offset: offset + per_page]
             ]
             page_hits = [h for g in groups for h in g.hits]
+        elif collapse and reuse is not None:
+            order, scores = self._ordered(parsed, hits, sort, None, counts)
+            order, scores, folded = _folded(order, scores, reuse.cluster)
+            collapsed = int(order.size)
+            page_hits = [self._hit(int(order[k]), float(scores[k]), terms, near=near, reuse=reuse, folded=int(folded[k]))
+                         for k in range(offset, min(offset + per_page, collapsed))]
         else:
             order, scores = self._ordered(parsed, hits, sort, offset + per_page, counts)
-            page_hits = [self._hit(int(i), float(s), terms, near=near)
+            page_hits = [self._hit(int(i), float(s), terms, near=near, reuse=reuse)
                          for i, s in zip(order[offset: offset + per_page], scores[offset: offset + per_page])]
         per_report = self.columns.hits_per_report(self.store.report_idx[hits])
         result = SearchResult(
@@ -307,6 +343,7 @@ class SearchEngine:
             per_page=per_page, sort=sort, hits=page_hits, facets=self.columns.facets(per_report),
             took_ms=(time.perf_counter() - started) * 1000, filters=parsed.filters.to_dict(), groups=groups,
             ambiguous_regions=self._ambiguous_regions(parsed.filters, per_report) if total else [],
+            collapsed=collapsed, collapse_pending=collapse and not by_report and reuse is None,
         )
         result.group_total = group_total
         if total < NEAR_OFFER_BELOW:
@@ -450,6 +487,74 @@ class SearchEngine:
             raise NotFound(pid)
         return relatives_of(self.store, self._view, i, limit=limit, min_share=min_share,
                             candidates=candidates)
+
+    def report_similar(self, rid: str, *, limit: int = 20, min_share: float = 0.0,
+                       boilerplate_reports: int | None = None) -> ReportRelatives:
+        """The reports sharing the most text with report ``rid``, and each of its paragraphs'
+        standing: original, shared or boilerplate (``similar.report_relatives_of``)."""
+        r = self.store.rid_index.get(rid)
+        if r is None:
+            raise NotFound(rid)
+        return report_relatives_of(self.store, self.columns.refs.__getitem__, r, limit=limit, min_share=min_share,
+                                   boilerplate_reports=boilerplate_reports or self.boilerplate_reports)
+
+    def reuse_map(self) -> ReuseMap:
+        """This generation's clusters of near-duplicate paragraphs (``passages.ReuseMap``), made
+        on first use: by the caller, or by a serving engine with more than ``reuse_wait_keys``
+        fingerprints on a thread of its own (ReusePending meanwhile)."""
+        return self._reuse.get(self.serving, self.reuse_wait_keys)
+
+    def _reuse_if_ready(self) -> ReuseMap | None:
+        """The reuse map if it is made or cheap to make now, else None: what a hit's 相似段落 N
+        needs, which no search waits seconds for (a serving engine starts making it)."""
+        if self._reuse.value is not None:
+            return self._reuse.value
+        if not self.serving and self.store.reuse_fingerprint_count() > self.reuse_wait_keys:
+            return None
+        try:
+            return self.reuse_map()
+        except ReusePending:
+            return None
+
+    def report_filters(self, text: str) -> Filters:
+        """The filters of ``text`` in the query language (region:青海 year:2021): what lists of
+        reports (``reuse``) take; a word to search for is a QueryError."""
+        if not text.strip():
+            return Filters()
+        parsed = self.parse(text)
+        if parsed.clauses or parsed.excluded:
+            raise QueryError(f"这里只接受筛选条件（如 region:青海 year:2021..2022），不接受检索词：{text}", text, 0)
+        return parsed.filters
+
+    def reuse_pairs(self, filters: Filters | None = None) -> Iterator[dict]:
+        """Every pair of paragraphs of two reports (both let through by ``filters``) that share
+        text, once (from the report first in the store's order), as ``export.PAIR_COLUMNS`` rows:
+        a report's relatives (``report_similar``) one report at a time, each pair as it is found."""
+        mask = self.columns.mask(filters or Filters())
+        for r in range(len(self.columns)):
+            if mask is not None and not mask[r]:
+                continue
+            ref = self.columns.refs.peek(r)
+            found = report_relatives_of(self.store, self.columns.refs.peek, r, limit=None)
+            for rel in found.relatives:
+                other = self.store.rid_index[rel.report.id]
+                if other <= r or (mask is not None and not mask[other]):
+                    continue
+                for pair in rel.pairs:
+                    yield {"report_a": ref.id, "title_a": ref.display_title, "region_a": ref.region, "year_a": ref.year,
+                           "paragraph_a": pair.a, "report_b": rel.report.id, "title_b": rel.report.display_title,
+                           "region_b": rel.report.region, "year_b": rel.report.year, "paragraph_b": pair.b,
+                           "shared": pair.shared, "share": pair.share}
+
+    def reuse(self, filters: Filters | None = None, *, start: int = 0, limit: int = 20) -> ReusePage:
+        """The most reused passages: clusters of near-duplicate paragraphs in two or more of the
+        reports ``filters`` let through (only their report filters count), most reports first."""
+        if start < 0 or limit < 0:
+            raise ValueError(f"start and limit must be ≥ 0 (got {start}, {limit})")
+        filters = filters or Filters()
+        reuse = self.reuse_map()
+        clusters, total = reuse.listing(self.store, self.columns, self._view, self.columns.mask(filters), start, limit)
+        return ReusePage(clusters, total, start, filters.to_dict(), reuse.complete)
 
     def paragraph_history(self, pid: str, limit: int = 3) -> RetiredParagraph | None:
         """What became of a paragraph id that is not live (``history.paragraph_history``)."""

@@ -27,6 +27,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("ordinal", "段落序号"), ("text", "段落原文"), ("permalink", "永久链接"), ("id", "段落编号"),
     ("report_id", "报告编号"),
 )
+# A pair of paragraphs of two reports sharing text (SearchEngine.reuse_pairs), for network analysis.
+PAIR_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("report_a", "报告A编号"), ("title_a", "报告A标题"), ("region_a", "报告A地区"), ("year_a", "报告A年份"),
+    ("paragraph_a", "段落A编号"), ("report_b", "报告B编号"), ("title_b", "报告B标题"), ("region_b", "报告B地区"),
+    ("year_b", "报告B年份"), ("paragraph_b", "段落B编号"), ("shared", "相同字数"), ("share", "占段落A比例"),
+)
 MEDIA_TYPES = {
     "jsonl": "application/x-ndjson; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
@@ -58,10 +64,11 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def text_chunks(rows: Iterable[dict], fmt: str, *, bom: bool = False) -> Iterator[str]:
+def text_chunks(rows: Iterable[dict], fmt: str, *, bom: bool = False,
+                columns: tuple[tuple[str, str], ...] = COLUMNS) -> Iterator[str]:
     """The rows in one of ``TEXT_FORMATS``, a piece at a time (a row, or the header). ``bom``: a
     UTF-8 byte order mark first in CSV and TSV, which spreadsheet programs need to read them as
-    UTF-8 (a file; not on standard output); JSON never has one."""
+    UTF-8 (a file; not on standard output); JSON never has one. ``columns``: (key, CSV header)."""
     if fmt not in TEXT_FORMATS:
         raise ValueError(f"not a text format: {fmt!r} (one of {', '.join(TEXT_FORMATS)})")
     if bom and fmt in ("csv", "tsv"):
@@ -80,9 +87,9 @@ def text_chunks(rows: Iterable[dict], fmt: str, *, bom: bool = False) -> Iterato
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n")
-    writer.writerow([label for _, label in COLUMNS])
+    writer.writerow([label for _, label in columns])
     for row in rows:
-        writer.writerow([_cell(row[key]) for key, _ in COLUMNS])
+        writer.writerow([_cell(row[key]) for key, _ in columns])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

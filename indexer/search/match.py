@@ -7,7 +7,7 @@ cut at max_chunk_chars; ``Paragraph.block``): ``矛盾纠纷 人民调解`` matc
 short first sentence became a heading chunk and whose body holds the other term. The hits are the
 chunks of the matched source paragraphs that hold a clause's term themselves, so that each is shown
 with its own section path; ``a /s b`` still needs both terms in one sentence of one chunk. Report
-filters, ``cites:`` and ``section:`` test the chunk shown.
+filters, ``cites:``, ``similar:`` and ``section:`` test the chunk shown.
 """
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ TermCounts = dict[str, tuple[np.ndarray, np.ndarray]]  # folded term: (paragraph
 
 
 def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns,
-                  citing_mask: Callable[[str], np.ndarray], counts: TermCounts | None = None) -> np.ndarray:
+                  paragraph_mask: Callable[[str, str], np.ndarray], counts: TermCounts | None = None) -> np.ndarray:
     """Rows (into the exact store) of every paragraph the query matches, in report order
     (``ExactStore.in_report_order``).
 
-    ``citing_mask(value)``: a mask of the paragraphs citing a 文号 or a title (``cites:``).
+    ``paragraph_mask(field, value)``: a mask of the paragraphs a paragraph filter lets through:
+    those citing a 文号 or a title (``cites:``), those sharing text with a paragraph (``similar:``).
     ``counts``, if given, receives {folded term: (paragraph rows, occurrences)} for ranking.
     """
     counts = {} if counts is None else counts
@@ -43,7 +44,7 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
 
     rmask = columns.mask(parsed.filters)
     if len(parsed.clauses) == 1 and rmask is None and not (parsed.excluded or parsed.filters.cites
-                                                           or parsed.filters.section):
+                                                           or parsed.filters.similar or parsed.filters.section):
         # One clause, nothing else: its rows are the answer (no per-paragraph masks to build).
         return store.in_report_order(_clause_rows(parsed.clauses[0], store, docs))
     groups = store.groups  # the source paragraph of every row, numbered across the store
@@ -51,7 +52,9 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
     if rmask is not None:
         shown &= rmask[store.report_idx]
     for value in parsed.filters.cites:
-        shown &= citing_mask(value)
+        shown &= paragraph_mask("cites", value)
+    for value in parsed.filters.similar:
+        shown &= paragraph_mask("similar", value)
 
     if parsed.clauses:
         group_ok = np.ones(store.group_count, dtype=bool)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from indexer.normalise import fold
 
-FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date")
+FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date", "similar")
 SORTS = ("relevance", "date", "report")
 # The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
 FACETS = ("region", "year", "type", "issuer")
@@ -41,6 +41,7 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("issuer:=互助土族自治县人民政府",), "发文机关就是这一个（= 后是完整名称，不含只是包含它的机关，如 …人民政府办公室）"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
+    (("similar:<段落编号>",), "与这一段同源的段落（近似重复的，或有一段相同文字、只改了数字和地名的），连同它自己"),
 )
 SYNTAX_NOTE = "匹配时自动统一全角/半角、标点变体、数字与汉字间的空格（2021 年 = 2021年）和繁简体（行政復議 = 行政复议）。"
 
@@ -119,6 +120,7 @@ class Filters:
     section: list[Term] = field(default_factory=list)
     docno: list[str] = field(default_factory=list)
     cites: list[str] = field(default_factory=list)
+    similar: list[str] = field(default_factory=list)  # paragraph ids: the paragraphs sharing text with one
     title: list[str] = field(default_factory=list)  # folded: in the report's title
     issuer: list[str] = field(default_factory=list)  # folded: in one of the report's issuers (发文机关)
     issuer_is: list[str] = field(default_factory=list)  # folded: one of the report's issuers, whole (issuer:=X)
@@ -175,6 +177,7 @@ class Filters:
             parts.append("year:" + ",".join(map(str, self.years)))
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
+        parts += [f"similar:{v}" for v in self.similar]
         parts += [f'title:"{v}"' for v in self.title] + [f'issuer:"{v}"' for v in self.issuer]
         parts += [f'issuer:"={v}"' for v in self.issuer_is]
         if self.date_range_shown():
@@ -198,7 +201,7 @@ class Filters:
         return {
             "region": self.region, "year_from": self.year_from, "year_to": self.year_to, "years": self.years,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
-            "docno": self.docno, "cites": self.cites, "title": self.title, "issuer": self.issuer, "issuer_is": self.issuer_is,
+            "docno": self.docno, "cites": self.cites, "similar": self.similar, "title": self.title, "issuer": self.issuer, "issuer_is": self.issuer_is,
             "date_from": _shown_date(self.date_from) or None, "date_to": _shown_date(self.date_to) or None,
         }
 
@@ -721,6 +724,8 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.docno.append(value)
     elif tok.field == "cites":
         filters.cites.append(value)
+    elif tok.field == "similar":
+        filters.similar.append(value.strip())
     elif tok.field == "title":
         filters.title.append(_term(tok, q).folded)
     elif tok.field == "issuer" and value.startswith("="):

@@ -42,6 +42,8 @@ class Hit:
     score: float
     report: ReportRef
     gap: int | None = None  # a near match's characters between its words (None: not a near match)
+    similar: int | None = None  # near-duplicate paragraphs in other reports (None: not known yet)
+    folded: int = 0  # near-duplicate hits folded into this one (a search that collapses them)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -73,10 +75,13 @@ class SearchResult:
     group_total: int = 0  # reports on all pages, when grouped
     near: dict | None = None  # few exact hits: {"query": "~…", "words", "gap", "total"} more found by a near match
     ambiguous_regions: list[dict] = field(default_factory=list)  # [{"value", "places": [{"place", "count"}]}]
+    collapsed: int | None = None  # hits left once near-duplicates are folded (None: not folded)
+    collapse_pending: bool = False  # folding was asked for, but the reuse map is still being made
 
     @property
     def pages(self) -> int:
-        units = self.group_total if self.groups is not None else self.total
+        units = self.group_total if self.groups is not None else self.collapsed if self.collapsed is not None \
+            else self.total
         return max(1, -(-units // self.per_page))
 
     def to_dict(self) -> dict:
@@ -86,7 +91,8 @@ class SearchResult:
             "took_ms": round(self.took_ms, 1), "filters": self.filters,
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
             "hits": [h.to_dict() for h in self.hits], "near": self.near,
-            "ambiguous_regions": self.ambiguous_regions,
+            "ambiguous_regions": self.ambiguous_regions, "collapsed": self.collapsed,
+            "collapse_pending": self.collapse_pending,
         }
         if self.groups is not None:
             d["groups"] = [{"report": asdict(g.report), "count": g.count, "hits": [h.to_dict() for h in g.hits]}
@@ -141,13 +147,29 @@ class ReportPage:
                 "order": self.order}
 
 
-class CitationsPending(Exception):
-    """The corpus-wide citation index is being built on a thread of its own (a serving engine's
-    first use): try again shortly."""
+class Pending(Exception):
+    """A corpus-wide index is being built on a thread of its own (a serving engine's first use):
+    try again shortly. ``code`` names it for a JSON answer."""
+
+    code = "pending"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class CitationsPending(Pending):
+    code = "citations_pending"
 
     def __init__(self, paragraphs: int):
         super().__init__(f"正在统计全部 {paragraphs:,} 段中的引用关系（服务启动后首次使用需要一些时间），请稍后刷新")
-        self.message = str(self)
+
+
+class ReusePending(Pending):
+    code = "reuse_pending"
+
+    def __init__(self, paragraphs: int):
+        super().__init__(f"正在比对全部 {paragraphs:,} 段中的相似段落（服务启动后首次使用需要一些时间），请稍后刷新")
 
 
 class NotFound(KeyError):

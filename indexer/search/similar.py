@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from indexer.reuse.align import Passage, comparable, shared_passages
-from indexer.search.results import ParagraphView
+from indexer.reuse.keys import fingerprints
+from indexer.search.results import ParagraphView, ReportRef
 
 LEAST_KEYS = 2
 CANDIDATES = 30
@@ -71,3 +74,100 @@ def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 
         if len(out) >= limit:
             break
     return Relatives(me, out, complete)
+
+
+# -- a report's relatives ------------------------------------------------------------------------
+ORIGINAL, SHARED, BOILERPLATE = "original", "shared", "boilerplate"
+BOILERPLATE_REPORTS = 10  # a paragraph shared with more reports than this is boilerplate
+# Fingerprints two paragraphs share for a report's relatives: a shared passage of about
+# SHINGLE + 3 * SAMPLE = 20 characters (align.MIN_SHARED), not a common phrase of a dozen.
+REPORT_LEAST_KEYS = 4
+
+
+@dataclass(frozen=True)
+class ParagraphPair:
+    a: str  # a paragraph of the asked-for report
+    b: str  # the paragraph of the other report sharing most of its fingerprints
+    shared: int  # characters of a estimated shared: its length times the share of its fingerprints b has
+    share: float  # of a's characters
+
+
+@dataclass(frozen=True)
+class ReportRelative:
+    report: ReportRef
+    shared: int  # characters of the asked-for report found in this one (estimated, as ParagraphPair.shared)
+    share: float  # of the asked-for report's body characters
+    passages: int  # its paragraphs sharing a passage with this report
+    pairs: tuple[ParagraphPair, ...]
+
+    def to_dict(self) -> dict:
+        return {"report": asdict(self.report), "shared": self.shared, "share": round(self.share, 3),
+                "passages": self.passages, "pairs": [asdict(p) for p in self.pairs]}
+
+
+@dataclass(frozen=True)
+class ReportRelatives:
+    report: ReportRef
+    relatives: list[ReportRelative]
+    status: dict[str, tuple[str, int]]  # body paragraph id -> (ORIGINAL | SHARED | BOILERPLATE, other reports)
+    boilerplate_reports: int
+    complete: bool = True
+
+    def to_dict(self) -> dict:
+        return {"report": asdict(self.report), "complete": self.complete, "boilerplate_reports": self.boilerplate_reports,
+                "relatives": [r.to_dict() for r in self.relatives],
+                "paragraphs": [{"id": pid, "status": s, "reports": n} for pid, (s, n) in self.status.items()]}
+
+
+def report_relatives_of(store, ref_of, r: int, *, limit: int | None = 20, min_share: float = 0.0,
+                        boilerplate_reports: int = BOILERPLATE_REPORTS) -> ReportRelatives:
+    """Report r's relatives: the reports sharing the most of its body text, each with the share
+    of its characters found there and its paragraphs that share a passage; and per body paragraph
+    whether it is original to the corpus, shared, or boilerplate (shared with more than
+    ``boilerplate_reports`` reports, or made of fingerprints too common to follow). The shares
+    are estimated from fingerprints (a paragraph's length times the share of its fingerprints the
+    other paragraph has), not aligned: a report has dozens of paragraphs, each with candidates in
+    many reports. ``ref_of(r)``: report r's ReportRef; ``limit``: None for every relative."""
+    lo, hi = store.report_rows(r)
+    body = [i for i in range(lo, hi) if store.kind(i) == "body"]
+    places = store.reuse_places(lo) if hi > lo else ()
+    keys, owners = fingerprints([store.folded_text(i) for i in body], [places] * len(body), folded=True)
+    per_owner = np.bincount(owners, minlength=len(body))
+    lengths = np.array([len(store.text(i)) for i in body], dtype=np.int64)
+    own, rows, hot = store.reuse_matches(keys, owners)
+    hot_per_owner = np.bincount(owners[hot], minlength=len(body))
+    elsewhere = store.report_idx[rows] != r
+    own, rows = own[elsewhere], rows[elsewhere]
+    n = len(store)
+    code, shared = np.unique(own * n + rows, return_counts=True)
+    keep = shared >= REPORT_LEAST_KEYS
+    own, rows, shared = code[keep] // n, code[keep] % n, shared[keep]
+    reports = store.report_idx[rows].astype(np.int64)
+    # Per (paragraph, other report): the other report's paragraph sharing most of its fingerprints.
+    order = np.lexsort((rows, -shared, reports, own))
+    own, rows, shared, reports = own[order], rows[order], shared[order], reports[order]
+    first = np.ones(own.size, dtype=bool)
+    first[1:] = (own[1:] != own[:-1]) | (reports[1:] != reports[:-1])
+    own, rows, shared, reports = own[first], rows[first], shared[first], reports[first]
+    fraction = np.minimum(shared / np.maximum(per_owner[own], 1), 1.0)
+    chars = np.rint(fraction * lengths[own]).astype(np.int64)
+    total = max(int(lengths.sum()), 1)
+    per_report: dict[int, list[int]] = {}
+    for k, other in enumerate(reports.tolist()):
+        per_report.setdefault(other, []).append(k)
+    relatives = []
+    for other, ks in per_report.items():
+        got = int(chars[ks].sum())
+        if got / total >= min_share:
+            relatives.append((got, other, ks))
+    relatives.sort(key=lambda t: (-t[0], t[1]))
+    out = [ReportRelative(ref_of(other), got, got / total, len(ks),
+                          tuple(ParagraphPair(store.pid(body[int(own[k])]), store.pid(int(rows[k])), int(chars[k]),
+                                              round(float(fraction[k]), 3)) for k in ks))
+           for got, other, ks in (relatives if limit is None else relatives[:limit])]
+    n_reports = np.bincount(own, minlength=len(body))
+    status = {}
+    for j, i in enumerate(body):
+        many = n_reports[j] > boilerplate_reports or hot_per_owner[j] >= REPORT_LEAST_KEYS
+        status[store.pid(i)] = (BOILERPLATE if many else SHARED if n_reports[j] else ORIGINAL, int(n_reports[j]))
+    return ReportRelatives(ref_of(r), out, status, boilerplate_reports, store.reuse_complete())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,31 +339,60 @@ class ExactStore:
         r = int(self.report_idx[i])
         return place_names(*(self.reports.column(name)[r] for name in ("region", "city", "province")))
 
+    def reuse_parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(keys, rows) of each piece with fingerprints: every fingerprint of its body paragraphs
+        and the store row it is of (-1: a paragraph no longer live)."""
+        for part in self.parts:
+            piece = part.piece
+            if piece.reuse_keys is None:
+                continue
+            local = piece.reuse_rows.astype(np.int64)
+            yield piece.reuse_keys, (local + part.base if part.global_of is None else part.global_of[local])
+
+    def reuse_fingerprint_count(self) -> int:
+        return sum(int(part.piece.reuse_keys.size) for part in self.parts if part.piece.reuse_keys is not None)
+
+    def reuse_complete(self) -> bool:
+        """Whether every piece has fingerprints (not: pieces from before text reuse)."""
+        return all(part.piece.reuse_keys is not None for part in self.parts)
+
+    def reuse_matches(self, keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(owners, rows, hot): for fingerprints ``keys`` (sorted) of texts ``owners``, each pair
+        (owner, row) of a fingerprint's owner and a live paragraph that has it, once per
+        fingerprint; and per key whether it is hot somewhere (in more than HOT_KEY paragraphs of
+        a piece: boilerplate, which would cost more than it tells, so it finds no rows there)."""
+        found_owners, found_rows = [], []
+        hot = np.zeros(keys.size, dtype=bool)
+        for piece_keys, piece_rows in self.reuse_parts():
+            lo = np.searchsorted(piece_keys, keys, "left")
+            hi = np.searchsorted(piece_keys, keys, "right")
+            n = hi - lo
+            hot |= n > HOT_KEY
+            take = (n > 0) & (n <= HOT_KEY)
+            if not take.any():
+                continue
+            counts = n[take]
+            starts = np.repeat(lo[take] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+            rows = piece_rows[starts]
+            who = np.repeat(owners[take], counts)
+            live = rows >= 0
+            found_owners.append(who[live])
+            found_rows.append(rows[live])
+        if not found_rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), hot
+        return np.concatenate(found_owners).astype(np.int64), np.concatenate(found_rows), hot
+
     def reuse_candidates(self, i: int, least: int = 2) -> tuple[np.ndarray, np.ndarray, bool]:
         """(rows, shared): the body paragraphs of other reports that share at least ``least`` of
         paragraph i's fingerprints, most shared first, and how many each shares; and whether
         every piece has fingerprints (False: pieces from before text reuse, answering none). A
-        fingerprint found in more than HOT_KEY paragraphs of a piece (boilerplate) finds none
-        there: it would cost more than it tells."""
-        keys, _ = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
-        complete, found = True, []
-        for part in self.parts:
-            piece = part.piece
-            if piece.reuse_keys is None:
-                complete = False
-                continue
-            lo = np.searchsorted(piece.reuse_keys, keys, "left")
-            hi = np.searchsorted(piece.reuse_keys, keys, "right")
-            take = (hi > lo) & (hi - lo <= HOT_KEY)
-            if not take.any():
-                continue
-            spans = [np.arange(a, b) for a, b in zip(lo[take], hi[take])]
-            local = piece.reuse_rows[np.concatenate(spans)].astype(np.int64)
-            rows = local + part.base if part.global_of is None else part.global_of[local]
-            found.append(rows[rows >= 0])
-        if not found:
+        hot fingerprint (``reuse_matches``) finds none."""
+        keys, owners = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
+        _, rows, _ = self.reuse_matches(keys, owners)
+        complete = self.reuse_complete()
+        if not rows.size:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), complete
-        rows, shared = np.unique(np.concatenate(found), return_counts=True)
+        rows, shared = np.unique(rows, return_counts=True)
         keep = (shared >= least) & (self.report_idx[rows] != self.report_idx[i])
         rows, shared = rows[keep], shared[keep]
         order = np.lexsort((rows, -shared))
