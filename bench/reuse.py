@@ -15,6 +15,13 @@ that truth (pair precision and recall, micro-averaged), and so are the 20 an ord
 Costs in the same run: the build at this commit against the build at ``--base`` (a commit before
 the fingerprints; a git worktree), the warm time of an ordinary ask, and as the reference the
 naive method (rapidfuzz's partial_ratio of the paragraph against every paragraph of the corpus).
+
+The corpus-wide part: the time and memory of making the clusters of near-duplicate paragraphs
+(``passages.ReuseMap``), their precision (members of a sampled paragraph's cluster that truly
+share a passage with it) and recall (of the paragraphs made of exactly its seed paragraphs), a
+report's relatives asked warm, and a search with near-duplicates folded against the same search
+plain. ``--hot-key N`` sets the store's HOT_KEY (how common a fingerprint may be and still be
+followed) to see what it costs recall; ``--reuse-index`` keeps the index of an earlier run.
 """
 from __future__ import annotations
 
@@ -49,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reports", type=int, default=1000)
     ap.add_argument("--sample", type=int, default=150)
     ap.add_argument("--base", default="", help="Commit to compare the build with (before the fingerprints).")
+    ap.add_argument("--hot-key", type=int, default=0, help="The store's HOT_KEY for this run (0: as it is).")
+    ap.add_argument("--reuse-index", action="store_true", help="Keep the index an earlier run built.")
     args = ap.parse_args(argv)
     start = machine()
     out = BENCH / "out" / f"reuse-{args.reports}"
@@ -58,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         shutil.rmtree(corpus, ignore_errors=True)
         generate(args.reports, corpus, truth=truth_file)
-    build_s = build(ROOT, corpus, out / "index")
+    build_s = None if args.reuse_index and (out / "index").exists() else build(ROOT, corpus, out / "index")
     base_s = None
     if args.base:
         worktree = out / "base"
@@ -69,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out / "index-base", ignore_errors=True)
 
     from indexer.search.engine import SearchEngine
+    from indexer.store import exact
 
+    if args.hot_key:
+        exact.HOT_KEY = args.hot_key
     engine = SearchEngine(out / "index")
     sources: dict[tuple[str, str], set[str]] = {}  # (file, text) -> seed paragraph ids
     for line in truth_file.read_text(encoding="utf-8").splitlines():
@@ -134,6 +146,50 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         process.extract(p.text, texts, scorer=fuzz.partial_ratio, limit=20)
         naive.append(time.perf_counter() - t)
+    # The clusters: made once, then each sampled paragraph's cluster against the truth.
+    import tracemalloc
+
+    from indexer.search.passages import ReuseMap
+
+    tracemalloc.start()
+    t = time.perf_counter()
+    reuse = ReuseMap.of(engine.store)
+    map_s = time.perf_counter() - t
+    map_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    engine._reuse.value = reuse
+    clustered = int((reuse.cluster >= 0).sum())
+    c_true = c_all = c_found = c_truth = 0
+    by_sources: dict[frozenset, set[str]] = {}
+    for q, ids in known.items():
+        by_sources.setdefault(frozenset(ids), set()).add(q)
+    for p in sample:
+        rid = p.report.id
+        i = engine.store.row_of(p.id)
+        members = {engine.store.pid(j) for j in reuse.rows_of(i).tolist()} - {p.id}
+        members = {m for m in members if not m.startswith(rid + "~")}
+        related = {k for s in known[p.id] for k in kin.get(s, {s})}
+        sharing = {q for s in related for q in by_source.get(s, ()) if not q.startswith(rid + "~")}
+        same = {q for q in by_sources[frozenset(known[p.id])] if not q.startswith(rid + "~")}
+        c_true += len(members & sharing)
+        c_all += len(members)
+        c_found += len(members & same)
+        c_truth += len(same)
+    rng_r = random.Random(2)
+    rids = rng_r.sample([r.id for r in engine.reports()], min(40, len(engine.reports())))
+    report_asks = []
+    for rid in rids:
+        engine.report_similar(rid)
+        t = time.perf_counter()
+        engine.report_similar(rid)
+        report_asks.append(time.perf_counter() - t)
+    plain, folded = [], []
+    for q in ("法治政府建设", "行政复议", "依法行政", "法律顾问", "行政执法"):
+        for collapse, into in ((False, plain), (True, folded)):
+            engine.search(q, collapse=collapse)
+            t = time.perf_counter()
+            engine.search(q, collapse=collapse)
+            into.append(time.perf_counter() - t)
     precision = found_true / max(found_all, 1)
     recall = found_true / max(truth_all, 1)
     p50 = percentile(asks, 0.5) * 1000
@@ -147,8 +203,18 @@ def main(argv: list[str] | None = None) -> int:
              f"| every candidate aligned: p50 | {percentile(full_asks, 0.5) * 1000:.0f} ms |",
              f"| reference: rapidfuzz partial_ratio against every paragraph, p50 | "
              f"{statistics.median(naive) * 1000:.0f} ms ({statistics.median(naive) * 1000 / p50:.0f}× the ordinary ask) |",
-             f"| build at this commit | {build_s:.1f} s |"]
-    if base_s is not None:
+             f"| clusters of near-duplicates: made in | {map_s:.1f} s, peak {map_peak / 2**20:.0f} MB traced "
+             f"({len(reuse):,} clusters, {clustered:,} paragraphs in them) |",
+             f"| cluster precision (members sharing a passage) | {c_true / max(c_all, 1):.3f} ({c_true:,} of {c_all:,}) |",
+             f"| cluster recall (paragraphs of exactly its seeds) | {c_found / max(c_truth, 1):.3f} ({c_found:,} of {c_truth:,}) |",
+             f"| a report's relatives, warm: p50 / p95 ({len(rids)} reports) | {percentile(report_asks, 0.5) * 1000:.1f} / "
+             f"{percentile(report_asks, 0.95) * 1000:.1f} ms |",
+             f"| search, near-duplicates folded / plain: median of 5 queries | {statistics.median(folded) * 1000:.1f} / "
+             f"{statistics.median(plain) * 1000:.1f} ms |",
+             f"| build at this commit | {f'{build_s:.1f} s' if build_s is not None else '(index of an earlier run)'} |"]
+    if args.hot_key:
+        lines.append(f"| HOT_KEY for this run | {args.hot_key:,} |")
+    if base_s is not None and build_s is not None:
         lines.append(f"| build at {args.base} (no fingerprints), same run | {base_s:.1f} s "
                      f"(fingerprints add {(build_s / base_s - 1) * 100:+.0f} %) |")
     publish(f"reuse-{args.reports}", lines)
