@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", default="", help="Commit to compare the build with (before the fingerprints).")
     ap.add_argument("--hot-key", type=int, default=0, help="The store's HOT_KEY for this run (0: as it is).")
     ap.add_argument("--reuse-index", action="store_true", help="Keep the index an earlier run built.")
+    ap.add_argument("--same", type=float, default=0.0, help="clusters.SAME for this run (0: as it is).")
     args = ap.parse_args(argv)
     start = machine()
     out = BENCH / "out" / f"reuse-{args.reports}"
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.hot_key:
         exact.HOT_KEY = args.hot_key
+    from indexer.reuse import clusters
+
+    if args.same:
+        clusters.SAME = args.same
     engine = SearchEngine(out / "index")
     sources: dict[tuple[str, str], set[str]] = {}  # (file, text) -> seed paragraph ids
     for line in truth_file.read_text(encoding="utf-8").splitlines():
@@ -214,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
              f"| build at this commit | {f'{build_s:.1f} s' if build_s is not None else '(index of an earlier run)'} |"]
     if args.hot_key:
         lines.append(f"| HOT_KEY for this run | {args.hot_key:,} |")
+    lines.append(f"| clusters: least estimated Jaccard similarity (SAME) | {clusters.SAME} |")
     if base_s is not None and build_s is not None:
         lines.append(f"| build at {args.base} (no fingerprints), same run | {base_s:.1f} s "
                      f"(fingerprints add {(build_s / base_s - 1) * 100:+.0f} %) |")

@@ -20,7 +20,7 @@ import numpy as np
 
 HASHES = 16  # minima per signature
 BAND = 2  # minima per LSH band: HASHES // BAND bands
-SAME = 0.5  # least estimated Jaccard similarity of a kept pair
+SAME = 0.8  # least estimated Jaccard similarity of a kept pair (lower chains template variants into one giant cluster: bench/README.md)
 MIN_KEYS = 3  # a paragraph with fewer fingerprints (a line of a few words) is in no cluster
 
 _SEEDS = np.array([0x9E3779B97F4A7C15 * (k + 1) & 0xFFFFFFFFFFFFFFFF for k in range(HASHES)], dtype=np.uint64)

@@ -82,6 +82,7 @@ BOILERPLATE_REPORTS = 10  # a paragraph shared with more reports than this is bo
 # Fingerprints two paragraphs share for a report's relatives: a shared passage of about
 # SHINGLE + 3 * SAMPLE = 20 characters (align.MIN_SHARED), not a common phrase of a dozen.
 REPORT_LEAST_KEYS = 4
+BOILERPLATE_PARAGRAPHS_PER_REPORT = 2  # a fingerprint in more paragraphs than this times the limit is boilerplate
 
 
 @dataclass(frozen=True)
@@ -119,53 +120,83 @@ class ReportRelatives:
                 "paragraphs": [{"id": pid, "status": s, "reports": n} for pid, (s, n) in self.status.items()]}
 
 
+DENSE_CELLS = 4_000_000  # (paragraph, report) cells counted with one bincount; more, by sorting
+
+
+def _counted(own: np.ndarray, reports: np.ndarray, n_own: int, n_reports: int):
+    """(owner, report, count) of each pair of ``own`` and ``reports`` that occurs, and how often."""
+    code = own * n_reports + reports
+    if n_own * n_reports <= DENSE_CELLS:
+        counts = np.bincount(code, minlength=n_own * n_reports)
+        code = np.flatnonzero(counts)
+        found = counts[code]
+    else:
+        code, found = np.unique(code, return_counts=True)
+    return code // n_reports, code % n_reports, found
+
+
+def _best_rows(own: np.ndarray, rows: np.ndarray, report_idx: np.ndarray, listed: np.ndarray, n: int) -> dict:
+    """{(owner, report): the report's row sharing the most of the owner's fingerprints} for the
+    reports ``listed``; ``report_idx``: the report of every row."""
+    take = np.isin(report_idx[rows], listed)
+    code, shared = np.unique(own[take] * n + rows[take], return_counts=True)
+    own, rows = code // n, code % n
+    reports = report_idx[rows].astype(np.int64)
+    order = np.lexsort((rows, -shared, reports, own))
+    own, rows, reports = own[order], rows[order], reports[order]
+    first = np.ones(own.size, dtype=bool)
+    first[1:] = (own[1:] != own[:-1]) | (reports[1:] != reports[:-1])
+    return dict(zip(zip(own[first].tolist(), reports[first].tolist()), rows[first].tolist()))
+
+
 def report_relatives_of(store, ref_of, r: int, *, limit: int | None = 20, min_share: float = 0.0,
                         boilerplate_reports: int = BOILERPLATE_REPORTS) -> ReportRelatives:
-    """Report r's relatives: the reports sharing the most of its body text, each with the share
-    of its characters found there and its paragraphs that share a passage; and per body paragraph
-    whether it is original to the corpus, shared, or boilerplate (shared with more than
-    ``boilerplate_reports`` reports, or made of fingerprints too common to follow). The shares
-    are estimated from fingerprints (a paragraph's length times the share of its fingerprints the
-    other paragraph has), not aligned: a report has dozens of paragraphs, each with candidates in
-    many reports. ``ref_of(r)``: report r's ReportRef; ``limit``: None for every relative."""
+    """Report r's relatives: the reports sharing the most of its body text beyond boilerplate,
+    each with the share of its characters found there and its paragraphs that share a passage;
+    and per body paragraph whether it is original to the corpus, shared, or boilerplate (shared
+    with more than ``boilerplate_reports`` reports). Text in more paragraphs of the corpus than
+    BOILERPLATE_PARAGRAPHS_PER_REPORT times that is boilerplate: it makes its paragraph
+    boilerplate and counts towards no relative, so an ask never follows a template's
+    fingerprints to the thousands of reports that have it (its cost grows with what is shared
+    by few). The shares are estimated from fingerprints (a paragraph's length times the share of
+    its fingerprints the other report has), not aligned: a report has dozens of paragraphs, each
+    with candidates in many reports. ``ref_of(r)``: report r's ReportRef; ``limit``: None for
+    every relative."""
     lo, hi = store.report_rows(r)
     body = [i for i in range(lo, hi) if store.kind(i) == "body"]
     places = store.reuse_places(lo) if hi > lo else ()
     keys, owners = fingerprints([store.folded_text(i) for i in body], [places] * len(body), folded=True)
-    per_owner = np.bincount(owners, minlength=len(body))
+    per_owner = np.maximum(np.bincount(owners, minlength=len(body)), 1)
     lengths = np.array([len(store.text(i)) for i in body], dtype=np.int64)
-    own, rows, hot = store.reuse_matches(keys, owners)
+    # Text in more paragraphs than twice the boilerplate limit is boilerplate wherever it is: its
+    # fingerprints are counted, not followed to the (thousands of) paragraphs that have them.
+    own, rows, hot = store.reuse_matches(keys, owners, most=BOILERPLATE_PARAGRAPHS_PER_REPORT * boilerplate_reports)
     hot_per_owner = np.bincount(owners[hot], minlength=len(body))
-    elsewhere = store.report_idx[rows] != r
-    own, rows = own[elsewhere], rows[elsewhere]
-    n = len(store)
-    code, shared = np.unique(own * n + rows, return_counts=True)
-    keep = shared >= REPORT_LEAST_KEYS
-    own, rows, shared = code[keep] // n, code[keep] % n, shared[keep]
     reports = store.report_idx[rows].astype(np.int64)
-    # Per (paragraph, other report): the other report's paragraph sharing most of its fingerprints.
-    order = np.lexsort((rows, -shared, reports, own))
-    own, rows, shared, reports = own[order], rows[order], shared[order], reports[order]
-    first = np.ones(own.size, dtype=bool)
-    first[1:] = (own[1:] != own[:-1]) | (reports[1:] != reports[:-1])
-    own, rows, shared, reports = own[first], rows[first], shared[first], reports[first]
-    fraction = np.minimum(shared / np.maximum(per_owner[own], 1), 1.0)
-    chars = np.rint(fraction * lengths[own]).astype(np.int64)
+    elsewhere = reports != r
+    own, rows, reports = own[elsewhere], rows[elsewhere], reports[elsewhere]
+    # Per (paragraph, other report): how many of the paragraph's fingerprints the report has (a
+    # fingerprint in two of its paragraphs counts twice: capped at all of them).
+    own_of, report_of, found = _counted(own, reports, len(body), len(store.reports))
+    keep = found >= REPORT_LEAST_KEYS
+    own_of, report_of, found = own_of[keep], report_of[keep], found[keep]
+    fraction = np.minimum(found / per_owner[own_of], 1.0)
+    chars = np.rint(fraction * lengths[own_of]).astype(np.int64)
     total = max(int(lengths.sum()), 1)
-    per_report: dict[int, list[int]] = {}
-    for k, other in enumerate(reports.tolist()):
-        per_report.setdefault(other, []).append(k)
-    relatives = []
-    for other, ks in per_report.items():
-        got = int(chars[ks].sum())
-        if got / total >= min_share:
-            relatives.append((got, other, ks))
-    relatives.sort(key=lambda t: (-t[0], t[1]))
-    out = [ReportRelative(ref_of(other), got, got / total, len(ks),
-                          tuple(ParagraphPair(store.pid(body[int(own[k])]), store.pid(int(rows[k])), int(chars[k]),
-                                              round(float(fraction[k]), 3)) for k in ks))
-           for got, other, ks in (relatives if limit is None else relatives[:limit])]
-    n_reports = np.bincount(own, minlength=len(body))
+    by_report = np.bincount(report_of, weights=chars, minlength=len(store.reports)).astype(np.int64)
+    passages = np.bincount(report_of, minlength=len(store.reports))
+    listed = np.flatnonzero((passages > 0) & (by_report >= min_share * total))
+    listed = listed[np.lexsort((listed, -by_report[listed]))]
+    if limit is not None:
+        listed = listed[:limit]
+    best = _best_rows(own, rows, store.report_idx, listed, len(store))
+    out = []
+    for other in listed.tolist():
+        ks = np.flatnonzero(report_of == other).tolist()
+        pairs = tuple(ParagraphPair(store.pid(body[int(own_of[k])]), store.pid(best[(int(own_of[k]), other)]),
+                                    int(chars[k]), round(float(fraction[k]), 3)) for k in ks)
+        out.append(ReportRelative(ref_of(other), int(by_report[other]), int(by_report[other]) / total, len(ks), pairs))
+    n_reports = np.bincount(own_of, minlength=len(body))
     status = {}
     for j, i in enumerate(body):
         many = n_reports[j] > boilerplate_reports or hot_per_owner[j] >= REPORT_LEAST_KEYS

@@ -138,6 +138,11 @@ def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
 HOT_KEY = 2000  # a fingerprint in more paragraphs of one piece than this is boilerplate there
 
 
+def _spans_of(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """values[starts[k]:starts[k] + counts[k]] for every k, one after another, as int64."""
+    return np.concatenate([values[a:a + c] for a, c in zip(starts.tolist(), counts.tolist())]).astype(np.int64)
+
+
 class ExactStore:
     """One generation's paragraphs; ``i`` below is a paragraph's row. Shared by threads: the
     arrays are never written after opening, and the one cache is filled under a lock."""
@@ -356,25 +361,35 @@ class ExactStore:
         """Whether every piece has fingerprints (not: pieces from before text reuse)."""
         return all(part.piece.reuse_keys is not None for part in self.parts)
 
-    def reuse_matches(self, keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def reuse_matches(self, keys: np.ndarray, owners: np.ndarray, most: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(owners, rows, hot): for fingerprints ``keys`` (sorted) of texts ``owners``, each pair
         (owner, row) of a fingerprint's owner and a live paragraph that has it, once per
-        fingerprint; and per key whether it is hot somewhere (in more than HOT_KEY paragraphs of
-        a piece: boilerplate, which would cost more than it tells, so it finds no rows there)."""
-        found_owners, found_rows = [], []
+        fingerprint; and per key whether it is hot, so that it finds no rows: in more than
+        ``most`` paragraphs of the whole store, or without ``most`` in more than HOT_KEY of some
+        piece (boilerplate, which would cost more than it tells)."""
+        spans = []
+        total = np.zeros(keys.size, dtype=np.int64)
         hot = np.zeros(keys.size, dtype=bool)
-        for piece_keys, piece_rows in self.reuse_parts():
-            lo = np.searchsorted(piece_keys, keys, "left")
-            hi = np.searchsorted(piece_keys, keys, "right")
-            n = hi - lo
+        for part in self.parts:
+            piece = part.piece
+            if piece.reuse_keys is None:
+                continue
+            lo = np.searchsorted(piece.reuse_keys, keys, "left")
+            n = np.searchsorted(piece.reuse_keys, keys, "right") - lo
+            total += n
             hot |= n > HOT_KEY
-            take = (n > 0) & (n <= HOT_KEY)
+            spans.append((part, lo, n))
+        if most is not None:
+            hot = total > most
+        found_owners, found_rows = [], []
+        for part, lo, n in spans:
+            take = (n > 0) & ~hot
             if not take.any():
                 continue
-            counts = n[take]
-            starts = np.repeat(lo[take] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-            rows = piece_rows[starts]
-            who = np.repeat(owners[take], counts)
+            local = _spans_of(part.piece.reuse_rows, lo[take], n[take])
+            rows = local + part.base if part.global_of is None else part.global_of[local]
+            who = np.repeat(owners[take], n[take])
             live = rows >= 0
             found_owners.append(who[live])
             found_rows.append(rows[live])
@@ -387,13 +402,29 @@ class ExactStore:
         paragraph i's fingerprints, most shared first, and how many each shares; and whether
         every piece has fingerprints (False: pieces from before text reuse, answering none). A
         hot fingerprint (``reuse_matches``) finds none."""
-        keys, owners = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
-        _, rows, _ = self.reuse_matches(keys, owners)
+        keys, _ = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
+        found_rows, found_shared = [], []
+        for part in self.parts:
+            piece = part.piece
+            if piece.reuse_keys is None:
+                continue
+            lo = np.searchsorted(piece.reuse_keys, keys, "left")
+            n = np.searchsorted(piece.reuse_keys, keys, "right") - lo
+            take = (n > 0) & (n <= HOT_KEY)
+            if not take.any():
+                continue
+            # A row is in one piece and has each fingerprint once: a count per row of the piece.
+            counts = np.bincount(_spans_of(piece.reuse_rows, lo[take], n[take]), minlength=len(piece))
+            local = np.flatnonzero(counts >= least)
+            rows = local + part.base if part.global_of is None else part.global_of[local]
+            live = rows >= 0
+            found_rows.append(rows[live])
+            found_shared.append(counts[local[live]])
         complete = self.reuse_complete()
-        if not rows.size:
+        if not found_rows:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), complete
-        rows, shared = np.unique(rows, return_counts=True)
-        keep = (shared >= least) & (self.report_idx[rows] != self.report_idx[i])
+        rows, shared = np.concatenate(found_rows), np.concatenate(found_shared)
+        keep = self.report_idx[rows] != self.report_idx[i]
         rows, shared = rows[keep], shared[keep]
         order = np.lexsort((rows, -shared))
         return rows[order], shared[order], complete
