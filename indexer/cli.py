@@ -325,6 +325,20 @@ def _query_failed(exc, query: str, as_json: bool):
     raise click.UsageError(msg) from exc
 
 
+def _write_whole(output: Path, write, what: str) -> None:
+    """``write(f)`` into a file beside ``output``, renamed over it once complete: a failed or
+    interrupted write leaves no half file in its place."""
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as f:
+            write(f)
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, f"cannot write {what}")) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _export(hits, total: int, fmt: str, output: Path | None, permalink) -> None:
     """The hits as rows in ``fmt``, streamed to standard output or to ``output`` (written beside it
     and renamed once complete, so that a failed or interrupted export leaves no half file in its
@@ -340,19 +354,14 @@ def _export(hits, total: int, fmt: str, output: Path | None, permalink) -> None:
         for chunk in text_chunks(rows, fmt):
             click.echo(chunk, nl=False)
         return
-    partial = output.with_name(output.name + ".partial")
-    try:
-        with partial.open("wb") as f:
-            if fmt == "xlsx":
-                write_xlsx(rows, f)
-            else:
-                for chunk in text_chunks(rows, fmt, bom=True):
-                    f.write(chunk.encode("utf-8"))
-        os.replace(partial, output)
-    except OSError as exc:
-        raise click.ClickException(describe_os_error(exc, "cannot write the export")) from exc
-    finally:
-        partial.unlink(missing_ok=True)
+    def write(f) -> None:
+        if fmt == "xlsx":
+            write_xlsx(rows, f)
+        else:
+            for chunk in text_chunks(rows, fmt, bom=True):
+                f.write(chunk.encode("utf-8"))
+
+    _write_whole(output, write, "the export")
     click.echo(f"wrote {counted(total, 'hit')} to {printable(str(output))} ({fmt})", err=True)
 
 
@@ -530,16 +539,11 @@ def _write_pairs(engine, chosen, output: Path | None) -> None:
         for chunk in text_chunks(rows, "csv", columns=PAIR_COLUMNS):
             click.echo(chunk, nl=False)
         return
-    partial = output.with_name(output.name + ".partial")
-    try:
-        with partial.open("wb") as f:
-            for chunk in text_chunks(rows, "csv", bom=True, columns=PAIR_COLUMNS):
-                f.write(chunk.encode("utf-8"))
-        os.replace(partial, output)
-    except OSError as exc:
-        raise click.ClickException(describe_os_error(exc, "cannot write the pairs")) from exc
-    finally:
-        partial.unlink(missing_ok=True)
+    def write(f) -> None:
+        for chunk in text_chunks(rows, "csv", bom=True, columns=PAIR_COLUMNS):
+            f.write(chunk.encode("utf-8"))
+
+    _write_whole(output, write, "the pairs")
     click.echo(f"wrote {counted(written, 'pair')} to {printable(str(output))} (csv)", err=True)
 
 

@@ -411,11 +411,25 @@ def test_a_server_makes_the_reuse_map_on_a_thread_and_pages_wait_for_nothing(reu
         assert pending.headers["Retry-After"].isdigit()
         page = client.get("/", query_string={"q": "法治", "collapse": "1"})
         assert page.status_code == 200 and "相似段落还在统计中" in page.get_data(as_text=True)
+        pid = eng.search("法治").hits[0].id
+        similar = client.get("/api/search", query_string={"q": f"similar:{pid}"})
+        assert similar.status_code == 503 and similar.get_json()["error"]["code"] == "reuse_pending"
     finally:
         release.set()
     eng._reuse.thread.join(60)
     assert client.get("/api/reuse").status_code == 200
     assert any(h["similar"] is not None for h in client.get("/api/search", query_string={"q": "法治"}).get_json()["hits"])
+    assert client.get("/api/search", query_string={"q": f"similar:{pid}"}).get_json()["total"] >= 1
+
+
+def test_the_command_line_counts_near_duplicates_only_when_it_folds_them(reuse_index):
+    from indexer.search.engine import SearchEngine
+
+    engine = SearchEngine(reuse_index[1])
+    assert all(h.similar is None for h in engine.search("法治政府建设").hits) and engine._reuse.value is None
+    folded = engine.search("法治政府建设", collapse=True)
+    assert folded.collapsed is not None and all(h.similar is not None for h in folded.hits)
+    assert all(h.similar is not None for h in engine.search("法治政府建设").hits)  # made once, then shown
 
 
 def test_many_threads_get_one_reuse_map_and_the_serial_answers(reuse_index):

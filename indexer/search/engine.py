@@ -104,7 +104,7 @@ class SearchEngine:
         self.near_gap = near_gap  # characters between the words of a near match (~phrase)
         self.serving = False  # a server's engine: slow first builds happen off the request (citations)
         self.citations_wait_rows = 0  # a serving engine builds the citation index in the request up to this work
-        self.reuse_wait_keys = 2_000_000  # any engine builds the reuse map in the caller up to this many fingerprints
+        self.reuse_wait_keys = 2_000_000  # a serving engine makes the reuse map in the request up to this many fingerprints
         self.boilerplate_reports = BOILERPLATE_REPORTS  # a report's paragraph shared with more is boilerplate
         self._order_lock = threading.Lock()
         self._open()
@@ -216,17 +216,15 @@ class SearchEngine:
         return self._citing_mask(value) if name == "cites" else self._similar_mask(value)
 
     def _similar_mask(self, pid: str) -> np.ndarray:
-        """The paragraph ``pid`` (similar:), its near-duplicates and its relatives (up to
-        SIMILAR_FIELD_RELATIVES of them)."""
+        """The paragraph ``pid`` (similar:), its near-duplicates (the reuse map's cluster) and its
+        relatives (up to SIMILAR_FIELD_RELATIVES of them)."""
         i = self.store.row_of(pid)
         if i is None:
             raise QueryError(f"similar:{pid} 不是现有段落的编号（段落编号形如 <报告编号>~<10 个字母或数字>，"
                              "见段落的链接或 --json 的 id）", f"similar:{pid}", 0)
         keep = np.zeros(len(self.store), dtype=bool)
         keep[i] = True
-        reuse = self._reuse_if_ready()
-        if reuse is not None:
-            keep[reuse.rows_of(i)] = True
+        keep[self.reuse_map().rows_of(i)] = True  # a server making it answers ReusePending meanwhile
         found = relatives_of(self.store, self._view, i, limit=SIMILAR_FIELD_RELATIVES,
                              candidates=SIMILAR_FIELD_RELATIVES)
         keep[[self.store.row_of(r.paragraph.id) for r in found.relatives]] = True
@@ -505,12 +503,11 @@ class SearchEngine:
         return self._reuse.get(self.serving, self.reuse_wait_keys)
 
     def _reuse_if_ready(self) -> ReuseMap | None:
-        """The reuse map if it is made or cheap to make now, else None: what a hit's 相似段落 N
-        needs, which no search waits seconds for (a serving engine starts making it)."""
-        if self._reuse.value is not None:
+        """The reuse map if it is made, else None: what a hit's 相似段落 N needs, which no search
+        waits for (a serving engine starts making it; a command-line call makes it only when it
+        folds near-duplicates or filters by similar:)."""
+        if self._reuse.value is not None or not self.serving:
             return self._reuse.value
-        if not self.serving and self.store.reuse_fingerprint_count() > self.reuse_wait_keys:
-            return None
         try:
             return self.reuse_map()
         except ReusePending:

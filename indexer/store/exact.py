@@ -107,6 +107,10 @@ class StorePart:
         j = row - self.base
         return j if self.local_of is None else int(self.local_of[j])
 
+    def rows_of(self, local: np.ndarray) -> np.ndarray:
+        """The store rows of piece rows ``local`` (-1: not live)."""
+        return local + self.base if self.global_of is None else self.global_of[local]
+
 
 def piece_occurrences(piece: Piece, units: np.ndarray) -> np.ndarray:
     """Start offsets (ascending) of a term's code units in one piece's folded codes."""
@@ -348,11 +352,8 @@ class ExactStore:
         """(keys, rows) of each piece with fingerprints: every fingerprint of its body paragraphs
         and the store row it is of (-1: a paragraph no longer live)."""
         for part in self.parts:
-            piece = part.piece
-            if piece.reuse_keys is None:
-                continue
-            local = piece.reuse_rows.astype(np.int64)
-            yield piece.reuse_keys, (local + part.base if part.global_of is None else part.global_of[local])
+            if part.piece.reuse_keys is not None:
+                yield part.piece.reuse_keys, part.rows_of(part.piece.reuse_rows.astype(np.int64))
 
     def reuse_fingerprint_count(self) -> int:
         return sum(int(part.piece.reuse_keys.size) for part in self.parts if part.piece.reuse_keys is not None)
@@ -361,6 +362,18 @@ class ExactStore:
         """Whether every piece has fingerprints (not: pieces from before text reuse)."""
         return all(part.piece.reuse_keys is not None for part in self.parts)
 
+    def _key_spans(self, keys: np.ndarray) -> list[tuple[StorePart, np.ndarray, np.ndarray]]:
+        """(part, lo, n) of each piece with fingerprints: where each of ``keys`` (sorted) starts
+        in its ``reuse_keys``, and how many rows have it."""
+        out = []
+        for part in self.parts:
+            piece = part.piece
+            if piece.reuse_keys is None:
+                continue
+            lo = np.searchsorted(piece.reuse_keys, keys, "left")
+            out.append((part, lo, np.searchsorted(piece.reuse_keys, keys, "right") - lo))
+        return out
+
     def reuse_matches(self, keys: np.ndarray, owners: np.ndarray, most: int | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(owners, rows, hot): for fingerprints ``keys`` (sorted) of texts ``owners``, each pair
@@ -368,18 +381,12 @@ class ExactStore:
         fingerprint; and per key whether it is hot, so that it finds no rows: in more than
         ``most`` paragraphs of the whole store, or without ``most`` in more than HOT_KEY of some
         piece (boilerplate, which would cost more than it tells)."""
-        spans = []
+        spans = self._key_spans(keys)
         total = np.zeros(keys.size, dtype=np.int64)
         hot = np.zeros(keys.size, dtype=bool)
-        for part in self.parts:
-            piece = part.piece
-            if piece.reuse_keys is None:
-                continue
-            lo = np.searchsorted(piece.reuse_keys, keys, "left")
-            n = np.searchsorted(piece.reuse_keys, keys, "right") - lo
+        for _, _, n in spans:
             total += n
             hot |= n > HOT_KEY
-            spans.append((part, lo, n))
         if most is not None:
             hot = total > most
         found_owners, found_rows = [], []
@@ -387,8 +394,7 @@ class ExactStore:
             take = (n > 0) & ~hot
             if not take.any():
                 continue
-            local = _spans_of(part.piece.reuse_rows, lo[take], n[take])
-            rows = local + part.base if part.global_of is None else part.global_of[local]
+            rows = part.rows_of(_spans_of(part.piece.reuse_rows, lo[take], n[take]))
             who = np.repeat(owners[take], n[take])
             live = rows >= 0
             found_owners.append(who[live])
@@ -404,19 +410,14 @@ class ExactStore:
         hot fingerprint (``reuse_matches``) finds none."""
         keys, _ = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
         found_rows, found_shared = [], []
-        for part in self.parts:
-            piece = part.piece
-            if piece.reuse_keys is None:
-                continue
-            lo = np.searchsorted(piece.reuse_keys, keys, "left")
-            n = np.searchsorted(piece.reuse_keys, keys, "right") - lo
+        for part, lo, n in self._key_spans(keys):
             take = (n > 0) & (n <= HOT_KEY)
             if not take.any():
                 continue
             # A row is in one piece and has each fingerprint once: a count per row of the piece.
-            counts = np.bincount(_spans_of(piece.reuse_rows, lo[take], n[take]), minlength=len(piece))
+            counts = np.bincount(_spans_of(part.piece.reuse_rows, lo[take], n[take]), minlength=len(part.piece))
             local = np.flatnonzero(counts >= least)
-            rows = local + part.base if part.global_of is None else part.global_of[local]
+            rows = part.rows_of(local)
             live = rows >= 0
             found_rows.append(rows[live])
             found_shared.append(counts[local[live]])
