@@ -526,13 +526,21 @@ def reuse(filters: str, index_dir: Path | None, limit: int, page: int, pairs: bo
 def _write_pairs(engine, chosen, output: Path | None) -> None:
     from indexer.search.export import PAIR_COLUMNS, text_chunks
 
+    from tqdm import tqdm
+
     written = 0
+    bar = tqdm(unit=" reports", file=sys.stderr, disable=not sys.stderr.isatty(), desc="pairing")
+
+    def done(n: int, of: int) -> None:
+        bar.total = of
+        bar.update(n - bar.n)
 
     def counted_rows():
         nonlocal written
-        for row in engine.reuse_pairs(chosen):
+        for row in engine.reuse_pairs(chosen, done=done):
             written += 1
             yield row
+        bar.close()
 
     rows = counted_rows()
     if output is None:

@@ -339,6 +339,10 @@ def test_pairs_for_network_analysis_from_the_cli_and_the_api(reuse_index, reuse_
     api = client.get("/api/reuse/pairs.csv")
     assert api.status_code == 200 and api.mimetype == "text/csv"
     assert list(csv.DictReader(api.get_data(as_text=True).lstrip("\ufeff").splitlines())) == rows
+    heard = []
+    assert len(list(reuse_engine.reuse_pairs(done=lambda n, of: heard.append((n, of))))) == len(rows)
+    n_reports = len(reuse_engine.reports())
+    assert heard[-1] == (n_reports, n_reports) and [n for n, _ in heard] == sorted(n for n, _ in heard)
     mine = list(csv.DictReader(client.get("/api/reuse/pairs.csv?region=乐都").get_data(as_text=True)
                                .lstrip("\ufeff").splitlines()))
     assert mine and all(r["报告A地区"] == r["报告B地区"] == "乐都区" for r in mine)  # seed 003 and the copy

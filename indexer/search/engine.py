@@ -523,16 +523,19 @@ class SearchEngine:
             raise QueryError(f"这里只接受筛选条件（如 region:青海 year:2021..2022），不接受检索词：{text}", text, 0)
         return parsed.filters
 
-    def reuse_pairs(self, filters: Filters | None = None) -> Iterator[dict]:
+    def reuse_pairs(self, filters: Filters | None = None, done=None) -> Iterator[dict]:
         """Every pair of paragraphs of two reports (both let through by ``filters``) that share
         text, once (from the report first in the store's order), as ``export.PAIR_COLUMNS`` rows:
-        a report's relatives (``report_similar``) one report at a time, each pair as it is found."""
+        a report's relatives (``report_similar``) one report at a time, each pair as it is found.
+        ``done(n, of)``, if given, hears after each report how many of how many are done."""
         mask = self.columns.mask(filters or Filters())
-        for r in range(len(self.columns)):
-            if mask is not None and not mask[r]:
-                continue
+        wanted = range(len(self.columns)) if mask is None else np.flatnonzero(mask).tolist()
+        for k, r in enumerate(wanted):
+            if done is not None and k:
+                done(k, len(wanted))
             ref = self.columns.refs.peek(r)
-            found = report_relatives_of(self.store, self.columns.refs.peek, r, limit=None)
+            found = report_relatives_of(self.store, self.columns.refs.peek, r, limit=None,
+                                        boilerplate_reports=self.boilerplate_reports)
             for rel in found.relatives:
                 other = self.store.rid_index[rel.report.id]
                 if other <= r or (mask is not None and not mask[other]):
@@ -542,6 +545,8 @@ class SearchEngine:
                            "paragraph_a": pair.a, "report_b": rel.report.id, "title_b": rel.report.display_title,
                            "region_b": rel.report.region, "year_b": rel.report.year, "paragraph_b": pair.b,
                            "shared": pair.shared, "share": pair.share}
+        if done is not None:
+            done(len(wanted), len(wanted))
 
     def reuse(self, filters: Filters | None = None, *, start: int = 0, limit: int = 20) -> ReusePage:
         """The most reused passages: clusters of near-duplicate paragraphs in two or more of the
