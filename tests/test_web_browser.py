@@ -515,3 +515,67 @@ def test_references_in_the_text_are_links(browser, citing_server):
         assert pg.input_value("#q").startswith("cites:法治政府建设实施纲要")
     finally:
         ctx.close()
+
+
+@pytest.fixture(scope="module")
+def reuse_server(tmp_path_factory):
+    """A server on the seeds and a copy of seed 000 with its numbers and places changed."""
+    import shutil
+
+    from conftest import CORPUS
+    from test_reuse import COPY, _copy_text
+
+    base = tmp_path_factory.mktemp("browser-reuse")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / f"{COPY}.txt").write_text(_copy_text()[0], encoding="utf-8")
+    with serve_process(base / "index", corpus, cwd=base) as served:
+        yield served.url
+
+
+def test_reuse_from_the_passages_to_the_hits_and_the_reports(browser, reuse_server):
+    """Text reuse (issue 16) clicked through: /reuse lists the passages (and fits a phone), a
+    passage lists its paragraphs, 合并近似段落 folds the copy's hits into the seed's, and a report
+    page names its copy among its relatives and labels its paragraphs."""
+    from test_reuse import COPY, SEED
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        assert pg.goto(reuse_server + "reuse").status == 200
+        assert pg.locator(".reuse-cluster").count() >= 10
+        assert pg.locator(".reuse-cluster svg.bars").count() >= 20  # by year and by region
+        pg.locator(".reuse-cluster .reuse-actions a").first.click()
+        pg.wait_for_selector("#summary")
+        assert "similar:" in pg.input_value("#q") and summary_total(pg) >= 2
+        pg.goto(reuse_server + "?q=" + "法治政府建设工作领导小组")
+        plain = summary_total(pg)
+        pg.click("#collapse-toggle")
+        pg.wait_for_selector(".collapsed-note")
+        assert pg.get_attribute("#collapse-toggle", "aria-pressed") == "true"
+        folded = int(pg.inner_text(".collapsed-note strong"))
+        assert folded < plain and pg.locator(".folded-note a").count() >= 1
+        pg.locator(".folded-note a").first.click()
+        pg.wait_for_selector("#summary")
+        assert "similar:" in pg.input_value("#q")
+        pg.goto(reuse_server + f"reports/{SEED}")
+        box = pg.locator("details.report-relatives")
+        assert box.get_attribute("open") is not None
+        assert box.locator("li a").first.get_attribute("href").endswith(f"/reports/{COPY}")
+        assert pg.locator(".similar-para.reuse-shared").count() >= 10
+        pg.locator(".similar-para.reuse-shared").first.click()
+        pg.wait_for_selector(".similar-list")
+        assert COPY in pg.content()
+        assert not problems, problems
+    finally:
+        ctx.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True)
+    try:
+        pp = phone.new_page()
+        assert pp.goto(reuse_server + "reuse").status == 200
+        assert pp.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        phone.close()
