@@ -138,10 +138,14 @@ def search_params(args) -> dict:
         "type": _values(args, "type"),
         "issuer": _values(args, "issuer"),
     }
-    for y in params["year"]:
+    _check_years(params["year"])
+    return params
+
+
+def _check_years(years: list[str]) -> None:
+    for y in years:
         if not _YEAR.fullmatch(y):
             raise WebError("bad_request", f"参数 year 应为年份（如 2021）或范围（如 2020..2022），收到 {y[:20]!r}")
-    return params
 
 
 def _year_filter(years: list[str]) -> dict:
@@ -488,9 +492,7 @@ def report_similar_model(rid: str, args) -> dict:
 def reuse_params(args) -> dict:
     """The report filters of /reuse (region, year, type, issuer, as the search page's)."""
     params = {dim: _values(args, dim) for dim in ("region", "year", "type", "issuer")}
-    for y in params["year"]:
-        if not _YEAR.fullmatch(y):
-            raise WebError("bad_request", f"参数 year 应为年份（如 2021）或范围（如 2020..2022），收到 {y[:20]!r}")
+    _check_years(params["year"])
     return params
 
 
@@ -508,15 +510,15 @@ def reuse_model(args, api: bool = False) -> dict:
     n = _int_arg(args, "n", 20, 1, 200)
     found = engine().reuse(filters, start=(_int_arg(args, "page", 1, 1, MAX_PAGE) - 1) * n, limit=n)
     page, pages = list_page(args, found.total, n, "相同段落列表")
-    page_url = (lambda p: links.current_url_with("api.reuse", page=p if p > 1 else None)) if api else \
-        (lambda p: links.current_url_with("pages.reuse", page=p if p > 1 else None))
+    endpoint = "api.reuse" if api else "pages.reuse"
+    page_url = lambda p: links.current_url_with(endpoint, page=p if p > 1 else None)  # noqa: E731
     d = {"ok": True, **found.to_dict(), **_paging(page, pages, n, found.total, page_url), "params": params,
          "filter_labels": UI_FILTER_LABELS, "pairs_url": links.reuse_pairs_url()}
     for c, shown in zip(found.clusters, d["clusters"]):
         para = shown["paragraph"]
         para["report"] = _ref_dict(c.paragraph.report)
         para["url"] = links.report_paragraph_url(c.paragraph.report.id, c.paragraph.id)
-        shown["search_url"] = links.search_url(f"similar:{c.paragraph.id}", **{k: v for k, v in params.items()})
+        shown["search_url"] = links.search_url(f"similar:{c.paragraph.id}", **params)
         shown["similar_url"] = links.similar_url(c.paragraph.id)
         shown["earliest"]["url"] = links.report_url(c.earliest.id)
         shown["year_chart"] = [{"value": f"{y}年" if y else UNKNOWN, "count": k} for y, k in c.years]
@@ -604,11 +606,7 @@ def history_model(pid: str) -> dict | None:
 
 
 def is_report(rid: str) -> bool:
-    try:
-        engine().report(rid, limit=0)
-        return True
-    except NotFound:
-        return False
+    return engine().has_report(rid)
 
 
 def live_paragraph(pid: str):

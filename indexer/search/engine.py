@@ -27,7 +27,7 @@ from indexer.search.passages import ReuseMap, ReusePage
 from indexer.search.results import (CitationsPending, ReusePending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
                                     ReportHits, ReportPage, ReportRef, ReportView, RetiredParagraph, SearchResult,
                                     Suggestion)
-from indexer.search.similar import (BOILERPLATE_REPORTS, Relatives, ReportRelatives, relatives_of,
+from indexer.search.similar import (BOILERPLATE_REPORTS, Relatives, ReportRelatives, relative_rows, relatives_of,
                                      report_relatives_of)
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
@@ -225,9 +225,7 @@ class SearchEngine:
         keep = np.zeros(len(self.store), dtype=bool)
         keep[i] = True
         keep[self.reuse_map().rows_of(i)] = True  # a server making it answers ReusePending meanwhile
-        found = relatives_of(self.store, self._view, i, limit=SIMILAR_FIELD_RELATIVES,
-                             candidates=SIMILAR_FIELD_RELATIVES)
-        keep[[self.store.row_of(r.paragraph.id) for r in found.relatives]] = True
+        keep[relative_rows(self.store, i, SIMILAR_FIELD_RELATIVES)] = True
         return keep
 
     def _citing_mask(self, value: str) -> np.ndarray:
@@ -485,6 +483,9 @@ class SearchEngine:
             raise NotFound(pid)
         return relatives_of(self.store, self._view, i, limit=limit, min_share=min_share,
                             candidates=candidates)
+
+    def has_report(self, rid: str) -> bool:
+        return rid in self.store.rid_index
 
     def report_similar(self, rid: str, *, limit: int = 20, min_share: float = 0.0,
                        boilerplate_reports: int | None = None) -> ReportRelatives:

@@ -44,19 +44,11 @@ class Relatives:
                 "relatives": [r.to_dict() for r in self.relatives]}
 
 
-def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 0.0,
-                 candidates: int | None = None) -> Relatives:
-    """Paragraph i's relatives (at most ``limit``, each sharing at least ``min_share`` of its
-    characters; the best ``candidates`` are aligned); ``view_of(row)`` is the engine's
-    ParagraphView of a row."""
-    me = view_of(i)
+def _aligned(store, i: int, text: str, form: str, candidates: int) -> tuple[list[tuple[int, int, str]], bool]:
+    """([(shared characters, row, its text)], complete): the best ``candidates`` candidates of
+    paragraph i (``text``, its comparable ``form``) that share a passage with it, the most shared
+    first; ranked by their passages' extents alone (no changes worked out)."""
     rows, _, complete = store.reuse_candidates(i, LEAST_KEYS)
-    places = store.reuse_places(i)
-    text = me.text
-    form = comparable(text)
-    if candidates is None:
-        candidates = max(CANDIDATES, CANDIDATES_PER * limit)
-    # Ranked by their passages' extents alone; only the relatives returned get their changes.
     found: list[tuple[int, int, str]] = []
     for row in rows[:candidates].tolist():
         other = store.text(row)
@@ -64,6 +56,29 @@ def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 
         if passages:
             found.append((sum(p.same for p in passages), row, other))
     found.sort(key=lambda f: (-f[0], f[1]))
+    return found, complete
+
+
+def relative_rows(store, i: int, limit: int) -> list[int]:
+    """The rows of paragraph i's first ``limit`` relatives (``relatives_of`` with ``limit`` as
+    its candidates), without their views or changes: what a similar: filter needs."""
+    text = store.text(i)
+    return [row for _, row, _ in _aligned(store, i, text, comparable(text), limit)[0][:limit]]
+
+
+def relatives_of(store, view_of, i: int, *, limit: int = 20, min_share: float = 0.0,
+                 candidates: int | None = None) -> Relatives:
+    """Paragraph i's relatives (at most ``limit``, each sharing at least ``min_share`` of its
+    characters; the best ``candidates`` are aligned); ``view_of(row)`` is the engine's
+    ParagraphView of a row."""
+    me = view_of(i)
+    places = store.reuse_places(i)
+    text = me.text
+    form = comparable(text)
+    if candidates is None:
+        candidates = max(CANDIDATES, CANDIDATES_PER * limit)
+    # Only the relatives returned get their changes.
+    found, complete = _aligned(store, i, text, form, candidates)
     out = []
     for shared, row, other in found:
         share = shared / max(len(text), 1)

@@ -374,21 +374,14 @@ class ExactStore:
             out.append((part, lo, np.searchsorted(piece.reuse_keys, keys, "right") - lo))
         return out
 
-    def reuse_matches(self, keys: np.ndarray, owners: np.ndarray, most: int | None = None
+    def reuse_matches(self, keys: np.ndarray, owners: np.ndarray, most: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(owners, rows, hot): for fingerprints ``keys`` (sorted) of texts ``owners``, each pair
         (owner, row) of a fingerprint's owner and a live paragraph that has it, once per
-        fingerprint; and per key whether it is hot, so that it finds no rows: in more than
-        ``most`` paragraphs of the whole store, or without ``most`` in more than HOT_KEY of some
-        piece (boilerplate, which would cost more than it tells)."""
+        fingerprint; and per key whether it is hot, in more than ``most`` paragraphs of the whole
+        store (boilerplate), so that it finds no rows."""
         spans = self._key_spans(keys)
-        total = np.zeros(keys.size, dtype=np.int64)
-        hot = np.zeros(keys.size, dtype=bool)
-        for _, _, n in spans:
-            total += n
-            hot |= n > HOT_KEY
-        if most is not None:
-            hot = total > most
+        hot = sum((n for _, _, n in spans), np.zeros(keys.size, dtype=np.int64)) > most
         found_owners, found_rows = [], []
         for part, lo, n in spans:
             take = (n > 0) & ~hot
@@ -407,7 +400,8 @@ class ExactStore:
         """(rows, shared): the body paragraphs of other reports that share at least ``least`` of
         paragraph i's fingerprints, most shared first, and how many each shares; and whether
         every piece has fingerprints (False: pieces from before text reuse, answering none). A
-        hot fingerprint (``reuse_matches``) finds none."""
+        fingerprint in more than HOT_KEY paragraphs of a piece (boilerplate) finds none there:
+        it would cost more than it tells."""
         keys, _ = fingerprints([self.folded_text(i)], [self.reuse_places(i)], folded=True)
         found_rows, found_shared = [], []
         for part, lo, n in self._key_spans(keys):
