@@ -115,6 +115,10 @@ class ReportMeta:
     ocr: bool = False  # its text (some pages or all) was read from scans by OCR
     ocr_confidence: float | None = None  # OCR's mean confidence (0..1)
     ocr_unsure: list[list[int]] = field(default_factory=list)  # [paragraph ordinal, start, end] read unsure
+    # A legal text's 题注 (reading.legal.Version.to_dict): its versions and when it took effect.
+    versions: list[dict] = field(default_factory=list)
+    effective: str = ""  # yyyy-mm-dd of 施行, when stated
+    validity: str = ""  # 现行有效 / 已修改 / 部分失效 / 失效 / 尚未生效, when stated
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -2,6 +2,13 @@
 
 Heading levels come from numbering, never from markdown levels:
     一、  >  （一） (一) 七)  >  1. 1、  >  （1） (1)
+Legal texts (laws, regulations, 办法 in 第X条 form) number 编 > 分编 > 章 > 节 > 条; the 条 (article) is
+the citable unit: its 款 (the lines after ``第二十三条　…``), 项 (（一）…) and 目 (1.…) are body paragraphs
+whose section path ends with the article (``第一章 总则 › 第一节 … › 第二十三条``) and that share one
+source paragraph, so that the terms of an AND hold of the whole article (同段 is 同条). Inside an
+article, report numbering is its 项 and 目, never a heading. A document may mix both: a 通知 in
+report style with an attached 办法 in articles. A law's 目录 (its chapters listed before the text)
+is front matter.
 Markdown ``#`` and ``**bold**`` are removed from the text; a leading bold run marks where a run-in
 heading ends (``**（二）依法履行职责，提升服务效能。**一是…``).
 """
@@ -12,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from indexer.model import Paragraph, RawText, ReadError, Report, over_limit
+from indexer.reading.legal import NUMERALS, is_title_note_start, legal_meta, title_note_closed
 from indexer.reading.metadata import DOCNO_RE, WebHeader, extract_meta, is_back_matter_line
 from indexer.reading.readers.ocr import unsure_spans
 
@@ -25,6 +33,41 @@ _LEVEL_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (3, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
     (4, re.compile(r"^[(（]\s*\d{1,2}\s*[)）]")),
 ]
+# Legal numbering: its levels sit below an attached document's title (0), like report numbering.
+_LEGAL_LEVELS = {"编": 1, "分编": 2, "章": 3, "节": 4}
+_LEGAL_HEADING = re.compile(rf"^第[{NUMERALS}]{{1,6}}(分编|编|章|节)(?:\s|$|(?=[\u4e00-\u9fff]))")
+_ARTICLE = re.compile(rf"^(第[{NUMERALS}]{{1,8}}条(?:之[{NUMERALS}]{{1,3}})?)(\s+|$|(?=[\u4e00-\u9fff“\"《（(]))")
+_TOC = re.compile(r"^目\s*录$")
+
+
+def legal_heading_level(text: str) -> int | None:
+    """The level of a 编, 分编, 章 or 节 heading line (第一章 总则), else None."""
+    m = _LEGAL_HEADING.match(text)
+    if not m or len(text) > 40 or any(ch in text for ch in _SENTENCE_END + "，,；;："):
+        return None
+    return _LEGAL_LEVELS[m.group(1)]
+
+
+def _legal_heading_text(text: str) -> str:
+    """第一章　总　　则 -> 第一章 总则: its number, one space, its name (spread out on the page)."""
+    m = _LEGAL_HEADING.match(text)
+    name = text[m.end():].replace(" ", "") if m else ""
+    return f"{text[:m.end()].strip()} {name}" if m and name else text
+
+
+def article_start(text: str, in_legal: bool) -> str | None:
+    """The article label (第二十三条, 第十条之一) a line opens with, else None. Outside a legal text
+    (no 章 or 条 seen yet) the label must stand apart (第一条　为了…) or run straight into 为:
+    a report's sentence may begin with 第三条规定."""
+    m = _ARTICLE.match(text)
+    if not m:
+        return None
+    rest = text[m.end(1):]
+    if in_legal or not rest or rest[0].isspace() or rest.startswith("为"):
+        return m.group(1)
+    return None
+
+
 # A run-in heading is one short sentence; anything longer is a numbered body paragraph.
 HEADING_MAX_CHARS = 60
 _SENTENCE_END = "。！？!?"
@@ -200,6 +243,7 @@ class _Block:
     level: int | None = None
     gap_before: bool = False
     source: int = 0  # the source paragraph (see Paragraph.block): a run-in heading's and its body's are one
+    article: str = ""  # the article (第二十三条) a legal text's paragraph belongs to
     parts: list[str] = field(default_factory=list)  # lines joined on, until close()
     length: int = -1  # of text and parts
 
@@ -232,10 +276,14 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
     # Front matter runs until the first numbered heading or the first real prose paragraph.
     front: list[str] = []
     in_front = True
+    legal = _LegalState()
     for line in lines:
         # Every block becomes at least one paragraph: too many blocks is too many paragraphs.
         if len(blocks) > limit:
             raise _too_many_paragraphs(raw.source, f"more than {limit:,}", limit)
+        if legal.take(line, blocks, in_front):
+            in_front = in_front and not legal.in_legal
+            continue
         level = heading_level(line.text)
         # A heading marked up but not numbered (an HTML <h2>, a docx heading style) is a heading
         # at its markup's depth, once the document's title is behind it.
@@ -268,16 +316,9 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         prev = blocks[-1] if blocks else None
         if level is None and _attachment_title(line.text, prev):
             blocks.append(_Block(line.text, "heading", 0, line.gap_before))
+            legal.in_legal = False  # an attached document numbers itself afresh
             continue
-        if (
-            prev is not None
-            and prev.kind == "body"
-            and line.gap_before
-            and _is_unfinished(prev.last)
-            and (prev.length >= 30 or prev.last[-1] in "，,、")
-            and level is None
-        ):
-            # A page break inside a sentence: the dump shows it as a blank line.
+        if _joins_page_break(prev, line, level):
             prev.join(line.text)
             continue
         blocks.append(_Block(line.text, "body", gap_before=line.gap_before))
@@ -292,6 +333,7 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         [b.text for b in blocks if b.kind in ("body", "heading")],
         fields,
     )
+    meta = legal_meta(meta, front, legal.notes, legal.articles, [b.text for b in blocks if b.article])
     if raw.ocr_confidence is not None:
         meta.ocr, meta.ocr_confidence = True, raw.ocr_confidence
 
@@ -314,6 +356,8 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
             paragraphs.append(Paragraph(len(paragraphs) + 1, "heading", section, block.text, sources[id(block)]))
             continue
         section = current if block.kind == "body" else ()
+        if block.article:
+            section = current + (block.article,)
         for chunk in _split_long(block.text, max_chars):
             paragraphs.append(Paragraph(len(paragraphs) + 1, "body", section, chunk, sources[id(block)]))
         if len(paragraphs) > limit:
@@ -322,6 +366,82 @@ def build_report(raw: RawText, max_chars: int = DEFAULT_MAX_CHARS, max_paragraph
         meta.ocr_unsure = [[k + 1, start, end] for k, start, end in
                            unsure_spans([p.text for p in paragraphs], list(raw.ocr_unsure))]
     return Report(source=raw.source, format=raw.format, meta=meta, paragraphs=paragraphs)
+
+
+def _joins_page_break(prev: "_Block | None", line: _Line, level: int | None) -> bool:
+    """A page break inside a sentence: the dump shows it as a blank line before the rest."""
+    return (
+        prev is not None
+        and prev.kind == "body"
+        and line.gap_before
+        and _is_unfinished(prev.last)
+        and (prev.length >= 30 or prev.last[-1] in "，,、")
+        and level is None
+    )
+
+
+class _LegalState:
+    """The legal numbering met so far: whether the text is in 第X条 form, the article open, the
+    题注 lines and the 目录. ``take`` adds the blocks of the lines that are legal numbering."""
+
+    def __init__(self) -> None:
+        self.in_legal = False  # a 章 or 条 has been seen (since the last attached document's title)
+        self.article = ""  # the open article's label
+        self.article_source = 0
+        self.articles = 0
+        self.notes: list[str] = []  # the 题注, each over one or more lines
+        self._note_open = False
+        self._toc: str | None = None  # the 目录's first entry, while in the 目录
+        self._in_toc = False
+
+    def take(self, line: _Line, blocks: list[_Block], in_front: bool) -> bool:
+        text = line.text
+        if self._note_open:
+            self.notes[-1] += text
+            blocks[-1].join(text)
+            self._note_open = not title_note_closed(text)
+            return True
+        if in_front and not self.in_legal and is_title_note_start(text):
+            self.notes.append(text)
+            blocks.append(_Block(text, "front"))
+            self._note_open = not title_note_closed(text)
+            return True
+        level = legal_heading_level(text)
+        if in_front and _TOC.match(text.replace(" ", "")):
+            self._in_toc = True
+            blocks.append(_Block(text, "front"))
+            return True
+        if self._in_toc:
+            if level is not None and text.replace(" ", "") != self._toc:
+                self._toc = self._toc or text.replace(" ", "")
+                blocks.append(_Block(text, "front"))
+                return True
+            self._in_toc = False  # the text begins: its first chapter again, or anything else
+        if level is not None:
+            self.in_legal, self.article = True, ""
+            blocks.append(_Block(_legal_heading_text(text), "heading", level, line.gap_before))
+            return True
+        label = article_start(text, self.in_legal)
+        if label is not None:
+            self.in_legal, self.article = True, label
+            self.article_source = len(blocks) + 1
+            self.articles += 1
+            blocks.append(_Block(text, "body", gap_before=line.gap_before, source=self.article_source,
+                                 article=label))
+            return True
+        if not self.article:
+            return False
+        prev = blocks[-1] if blocks else None
+        if is_back_matter_line(text) or _ATTACHMENT.match(text) or line.markdown_level:
+            self.article = ""  # the article ends: its closing lines, an attachment, a marked-up heading
+            return False
+        if _joins_page_break(prev, line, None):
+            prev.join(text)
+            return True
+        # A 款, or a 项 (（一）…) or 目 (1.…) of the article: never a heading.
+        blocks.append(_Block(text, "body", gap_before=line.gap_before, source=self.article_source,
+                             article=self.article))
+        return True
 
 
 def _too_many_paragraphs(source: str, count: str, limit: int) -> ReadError:
