@@ -61,7 +61,8 @@ def linked(text: str, marks, references, unsure=()) -> Markup:
         if r["start"] < pos:
             continue  # overlapping references: the first one keeps the text
         out.append(plain(pos, r["start"]))
-        out.append(Markup('<a class="ref ref-{}" href="{}" title="{}">').format(r["kind"], r["url"], r["title"])
+        panel = Markup(' data-panel="{}"').format(r["panel"]) if r.get("panel") else Markup("")
+        out.append(Markup('<a class="ref ref-{}" href="{}" title="{}"{}>').format(r["kind"], r["url"], r["title"], panel)
                    + plain(r["start"], r["end"]) + Markup("</a>"))
         pos = r["end"]
     out.append(plain(pos, len(text)))

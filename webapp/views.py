@@ -410,6 +410,9 @@ def report_model(rid: str, args, api: bool = False) -> dict:
     hit_pages = [page_of(ordinal, per_page) for ordinal, _ in found.hits] if found else []
     order = {pid: i for i, pid in enumerate(hits)}
     on_page = [i for i, p in enumerate(hit_pages) if p == page]
+    d["articles"] = report_articles(rid, view.report.title)
+    starts = {a["first_id"]: a for a in d["articles"]}
+    targets = _article_targets(hl) or {hl}
     for p in d["paragraphs"]:
         pid = p["id"]
         p["anchor"] = links.anchor(pid)
@@ -417,7 +420,8 @@ def report_model(rid: str, args, api: bool = False) -> dict:
         p["permalink"] = links.permalink(pid)
         p["highlights"] = found.highlights(p["text"]) if pid in order else []
         p["hit"] = order.get(pid)
-        p["target"] = pid == hl
+        p["target"] = pid in targets
+        p["article"] = starts.get(pid)  # the article this paragraph opens: its permalink and 引用 count
     d["toc"] = []
     for h in view.headings:
         at = page_of(h.ordinal, per_page)
@@ -435,10 +439,11 @@ def report_model(rid: str, args, api: bool = False) -> dict:
     unsure: dict[int, list[list[int]]] = {}
     for ordinal, start, end in d["meta"].get("ocr_unsure") or []:
         unsure.setdefault(ordinal, []).append([start, end])
+    d["cited_articles"] = {}  # article id -> what the page's panel shows of each article its paragraphs cite
     for p in d["paragraphs"]:
         p.update(cite_links(p["id"]))
         p["similar_url"] = links.similar_url(p["id"]) if p["kind"] == "body" else None
-        p["references"] = _in_text_references(p["text"], rid)
+        p["references"] = _in_text_references(p["text"], rid, d["cited_articles"])
         p["unsure"] = unsure.get(p["ordinal"], [])
         p["reuse"] = d["reuse"]["status"].get(p["id"])
     return d
@@ -526,11 +531,33 @@ def reuse_model(args, api: bool = False) -> dict:
     return d
 
 
-def _in_text_references(text: str, rid: str) -> list[dict]:
-    """Each 《title》 and 文号 of a paragraph as a link in place: to the report of the corpus it
-    names, else to the search for the paragraphs citing it."""
+def _article_targets(hl: str) -> set[str]:
+    """The paragraphs of the article whose id is ``hl`` (a link to a whole article marks them all)."""
+    if not hl:
+        return set()
+    article = engine().article_by_id(hl)
+    return {p.id for p in article.paragraphs} if article is not None else set()
+
+
+def _in_text_references(text: str, rid: str, cited_articles: dict | None = None) -> list[dict]:
+    """Each 《title》, 文号 and article (《行政复议法》第二十三条) of a paragraph as a link in place: to
+    the article's paragraphs or the report of the corpus it names, else to the search for the
+    paragraphs citing it. An article the corpus holds is put in ``cited_articles`` (its id -> its
+    law's title, label, texts and link), which the page shows beside the text."""
     out = []
     for r in engine().references_in(text, rid):
+        if r.article_id is not None:
+            article = engine().paragraph(r.article_id)
+            url = links.report_paragraph_url(r.report_id, r.article_id)
+            title = f"{article.report.display_title} {article.section[-1]}"
+            if cited_articles is not None and r.article_id not in cited_articles:
+                cited_articles[r.article_id] = {"id": r.article_id, "law": article.report.display_title,
+                                                "label": article.section[-1], "texts": article.text.split("\n"),
+                                                "url": url, "permalink": links.permalink(r.article_id),
+                                                "panel": "article-" + r.article_id}
+            out.append({"start": r.start, "end": r.end, "kind": r.kind, "report_id": r.report_id, "url": url,
+                        "title": title, "article_id": r.article_id, "panel": "article-" + r.article_id})
+            continue
         if r.report_id is not None:
             url, title = links.report_url(r.report_id), "打开本库中的这份文件"
         else:
@@ -833,6 +860,30 @@ def _entry_dict(e) -> dict:
     d["search_url"] = links.cites_search_url(e.key)
     d["report_url"] = links.report_url(e.report_id) if e.report_id else None
     return d
+
+
+def report_articles(rid: str, title: str) -> list[dict]:
+    """The articles of legal text ``rid`` titled ``title`` (none for a report), each with its permalink and how often
+    the corpus cites it: paragraphs (``count``) and reports (``report_count``), under any of the
+    law's names, with the search for the citing paragraphs. While the corpus-wide citation index is
+    being built the counts are None."""
+    articles = engine().articles(rid)
+    if not articles:
+        return []
+    try:
+        cited = engine().citations().articles_cited(rid)
+    except CitationsPending:
+        cited = None
+    out = []
+    for key, label, first, aid in articles:
+        entries = (cited or {}).get(key, [])
+        reports = {r for e in entries for r in e.reports}
+        out.append({"key": key, "label": label, "id": aid, "first_id": first, "anchor": links.anchor(first),
+                    "permalink": links.permalink(aid),
+                    "count": sum(e.count for e in entries) if cited is not None else None,
+                    "report_count": len(reports) if cited is not None else None,
+                    "search_url": links.cites_search_url(f"{title}{label}")})
+    return out
 
 
 def report_citations(rid: str) -> dict:

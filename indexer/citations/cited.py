@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.citations.references import (
-    MARKERS, ReferenceLinker, extract_references, is_docno, scan_folded, title_key,
+    MARKERS, ReferenceLinker, article_value, extract_references, is_docno, scan_folded, title_key,
 )
 from indexer.normalise import fold_docno
 from indexer.store.exact import ExactStore
@@ -27,7 +27,7 @@ from indexer.store.schema import rid_of
 @dataclass
 class CitedEntry:
     key: str
-    kind: str  # "title" | "docno"
+    kind: str  # "title" | "docno" | "article" (key: <title key>#<article>, e.g. …行政复议法#23)
     label: str  # as first written (original text, outer 《》 dropped); filled when shown
     pids: list[str] = field(default_factory=list)  # citing paragraphs, corpus order, each once
     reports: list[str] = field(default_factory=list)  # citing reports, each once
@@ -36,6 +36,11 @@ class CitedEntry:
     @property
     def count(self) -> int:
         return len(self.pids)
+
+    @property
+    def article(self) -> str:
+        """The article an "article" entry cites (23, 10-1), else ""."""
+        return self.key.rpartition("#")[2] if self.kind == "article" else ""
 
     @property
     def report_count(self) -> int:
@@ -52,9 +57,13 @@ def entry_key(kind: str, key: str) -> str:
 
 
 def entry_keys(value: str) -> list[str]:
-    """Candidate entry keys for a user-typed citation (cites:… filter): 文号 first if it parses."""
+    """Candidate entry keys for a user-typed citation (cites:… filter): 文号 first if it parses,
+    an article when the value ends with one (行政复议法第二十三条)."""
     value = (value or "").strip()
     out = []
+    article = article_value(value)
+    if article is not None:
+        out.append(entry_key("article", f"{article[0]}#{article[1]}"))
     if is_docno(value):
         out.append(entry_key("docno", fold_docno(value)))
     out.append(entry_key("title", title_key(value)))
@@ -64,9 +73,26 @@ def entry_keys(value: str) -> list[str]:
 _VERSION = re.compile(r"\([^()]*\)$")
 
 
+def short_title_key(key: str) -> str:
+    """A law's title key as its short name (行政复议法 is 中华人民共和国行政复议法)."""
+    return key.removeprefix("中华人民共和国") or key
+
+
 def loose_title_key(key: str) -> str:
     """A title key without the version in parentheses at its end (…纲要(2021-2025), …法(2023年修订))."""
     return _VERSION.sub("", key).strip()
+
+
+# The ways a cited title is loosened to find what a user names, tried in turn.
+_LOOSENINGS = (("short", short_title_key), ("version", lambda key: loose_title_key(short_title_key(key))))
+
+
+def _grouping(kind: str, key: str, loosen) -> str:
+    """An entry key with its title part loosened (``short_title_key``, ``loose_title_key``)."""
+    if kind == "article":
+        title, _, article = key.rpartition("#")
+        return f"article:{loosen(title)}#{article}"
+    return f"{kind}:{loosen(key)}"
 
 
 def citing_candidates(store: ExactStore) -> np.ndarray:
@@ -75,6 +101,15 @@ def citing_candidates(store: ExactStore) -> np.ndarray:
     for marker in MARKERS:
         rows = np.union1d(rows, store.docs_containing(marker))
     return store.in_report_order(rows)
+
+
+_SELF_MARKERS = ("本法第", "本条例第", "本规定第", "本办法第", "本细则第", "本决定第", "本规则第", "本准则第")
+
+
+def _self_article_candidates(store: ExactStore) -> np.ndarray:
+    """Rows that may cite an article of their own text (本法第十条, 本条例第五条)."""
+    rows = [store.docs_containing(m) for m in _SELF_MARKERS]
+    return np.unique(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
 
 
 def citation_work(store: ExactStore) -> int:
@@ -102,12 +137,18 @@ class CitationIndex:
         linker = ReferenceLinker((r.rid, r.meta) for r in store.reports)
         entries: dict[str, CitedEntry] = {}
         by_pid: dict[str, list[str]] = {}
-        for i in citing_candidates(store).tolist():
-            refs = scan_folded(store.folded_text(i))
+        markers = np.zeros(len(store), dtype=bool)
+        markers[citing_candidates(store)] = True
+        # 本法第十条 inside a law holds no marker: its rows are found through 本 … 条 as well.
+        for row in _self_article_candidates(store).tolist():
+            markers[row] = True
+        for i in store.in_report_order(np.flatnonzero(markers)).tolist():
+            report = store.reports[int(store.report_idx[i])]
+            refs = scan_folded(store.folded_text(i), own_title=(report.meta or {}).get("title") or "")
             if not refs:
                 continue
             pid = store.pid(i)
-            rid = store.reports[int(store.report_idx[i])].rid
+            rid = report.rid
             keys: list[str] = []
             for kind, _s, _e, key in refs:
                 ek = entry_key(kind, key)
@@ -192,24 +233,48 @@ class CitationIndex:
         return self._labelled([self.entries[k] for k in self._per_report()[0].get(rid, [])])
 
     def matching(self, value: str) -> list[CitedEntry]:
-        """Every entry a user's ``cites:`` value names: its 文号 or title exactly, else, for a title,
-        each one that is it but for a version in parentheses (法治政府建设实施纲要 names
-        …纲要(2015-2020) and …纲要(2021-2025)), with or without 《》."""
-        entry = self.get(value)
-        if entry is not None:
-            return [entry]
-        loose = loose_title_key(title_key(value))
-        if not loose:
+        """Every entry a user's ``cites:`` value names: its 文号, title or article (行政复议法第二十三条)
+        under any of the law's names (with or without 中华人民共和国, with or without 《》), else, for
+        a title or an article, each one that is it but for a version in parentheses
+        (法治政府建设实施纲要 names …纲要(2015-2020) and …纲要(2021-2025))."""
+        article = article_value(value)
+        if article is not None:
+            kind, key = "article", f"{article[0]}#{article[1]}"
+        elif is_docno(value):
+            entry = self.get(value)
+            return [entry] if entry is not None else []
+        else:
+            kind, key = "title", title_key(value)
+        if not key.strip("#"):
             return []
+        for name, loosen in _LOOSENINGS:
+            found = self._grouped(name, loosen).get(_grouping(kind, key, loosen), [])
+            if found:
+                return self._labelled(list(found))
+        return []
+
+    def _grouped(self, name: str, loosen) -> dict[str, list[CitedEntry]]:
+        """Title and article entries by their keys loosened one way, built once per way."""
         with self._rank_lock:
             if self._loose is None:
-                grouped: dict[str, list[CitedEntry]] = {}
+                self._loose = {}
+            grouped = self._loose.get(name)
+            if grouped is None:
+                grouped = {}
                 for e in self.entries.values():
-                    if e.kind == "title":
-                        grouped.setdefault(loose_title_key(e.key), []).append(e)
-                self._loose = grouped
-            found = list(self._loose.get(loose, []))
-        return self._labelled(found)
+                    if e.kind in ("title", "article"):
+                        grouped.setdefault(_grouping(e.kind, e.key, loosen), []).append(e)
+                self._loose[name] = grouped
+            return grouped
+
+    def articles_cited(self, rid: str) -> dict[str, list[CitedEntry]]:
+        """The articles of legal text ``rid`` that the corpus cites: article (23, 10-1) -> the
+        entries citing it (under each name it is cited by: 《行政复议法》, 《中华人民共和国行政复议法》)."""
+        out: dict[str, list[CitedEntry]] = {}
+        for e in self.cited_by(rid):
+            if e.kind == "article":
+                out.setdefault(e.article, []).append(e)
+        return out
 
     def get(self, value: str) -> CitedEntry | None:
         """The entry for a title (with or without 《》) or a 文号 as a user types it."""

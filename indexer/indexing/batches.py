@@ -25,7 +25,7 @@ from indexer.reading.readers import load_file
 from indexer.reading.readers.ocr import observing_pages, page_note
 from indexer.reading.report import read_report
 from indexer.reading.sources import SourceRecord
-from indexer.store.schema import ParagraphDoc, ReportDoc, report_documents
+from indexer.store.schema import ParagraphDoc, ReportDoc, indexed_ids, report_documents
 from indexer.store.segments import SegmentWithPiece
 
 PARALLEL_FROM = 16  # fewer files are indexed in-process: a worker's start-up would cost more
@@ -74,7 +74,7 @@ class ReadJob:
 class FileOutcome:
     source: str
     rid: str
-    pids: list[str] | None  # the paragraph ids now indexed; None if the file was skipped
+    pids: list[str] | None  # the paragraph and article ids now indexed (schema.indexed_ids); None if skipped
     reason: str = ""
     digest: str = ""  # sha256 of the bytes that were indexed
 
@@ -145,7 +145,7 @@ def build_batch(jobs: list[ReadJob], staging: str, schema, progress: Progress) -
             outcomes.append(FileOutcome(job.source, job.rid, None, reason))
         else:
             segment.extend(docs)
-            outcomes.append(FileOutcome(job.source, job.rid, [d.pid for d in docs if isinstance(d, ParagraphDoc)],
+            outcomes.append(FileOutcome(job.source, job.rid, indexed_ids(docs),
                                         "", digest))
         progress.put(1)
     return BatchResult(outcomes, segment.finish(), staging)

@@ -19,24 +19,27 @@ import numpy as np
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
 from indexer.search.match import TermCounts, matching_rows, ordered_candidates, ordered_gap
-from indexer.search.query import FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError, parse_query
+from indexer.search.query import (FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError,
+                                  article_key, parse_query)
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
 from indexer.search.deferred import Deferred
 from indexer.search.passages import ReuseMap, ReusePage
-from indexer.search.results import (CitationsPending, ReusePending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
+from indexer.search.results import (Article, CitationsPending, ReusePending, EmptyingFilter, Hit, InTextReference, NotFound, ParagraphView, ReportGroup,
                                     ReportHits, ReportPage, ReportRef, ReportView, RetiredParagraph, SearchResult,
                                     Suggestion)
 from indexer.search.similar import (BOILERPLATE_REPORTS, Relatives, ReportRelatives, relative_rows, relatives_of,
                                      report_relatives_of)
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
+from indexer.store.schema import ARTICLE_LABEL, article_id, rid_of
 from indexer.store.integrity import latest_generation, toc_name
 from indexer.store.layout import open_index
 from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage
 
 MAX_REPORT_HITS = 2000  # hits of one report that a report page marks
 GROUP_HITS = 3  # hits shown under each report when grouped
+ARTICLE_MAPS_KEPT = 4096  # legal texts whose article maps an engine keeps (a law has a few hundred articles)
 SIMILAR_FIELD_RELATIVES = 100  # relatives (aligned, besides its near-duplicates) a similar: filter lets through
 # the orders of the report list (``SearchEngine.report_page``): name -> sort key of report r, from
 # the report columns (no report's row is decoded to sort)
@@ -145,6 +148,7 @@ class SearchEngine:
         self.columns = ReportColumns(self.store)
         self.ranker = Ranker(self.ix, self.searcher, self.store, self.columns)
         self.extra_words = self.ranker.extra_words  # the words this index's analyser adds to jieba's
+        self._article_maps: dict[int, dict[str, list[int]]] = {}
         self._citations = Deferred(self._build_citations, self._citation_work, lambda: CitationsPending(len(self.store)),
                                    "policy-search-citations")
         self._reuse = Deferred(lambda: ReuseMap.of(self.store), self.store.reuse_fingerprint_count,
@@ -238,27 +242,87 @@ class SearchEngine:
         return keep
 
     def references_in(self, text: str, rid: str = "") -> list[InTextReference]:
-        """The 《titles》 and 文号 a paragraph's text cites, each with its span and the report in the
-        corpus it names (None when it is not in the corpus, or while a server's citation index is
-        still being built); a report's mention of itself (``rid``) is left out."""
+        """The 《titles》, 文号 and articles (《行政复议法》第二十三条, inside a law 本法第十条) a
+        paragraph's text cites, each with its span, the report in the corpus it names and, for an
+        article the corpus holds, its first paragraph (None while a server's citation index is
+        still being built); a report's mention of itself (``rid``) is left out, but not of its articles."""
         from indexer.citations.cited import entry_key
-        from indexer.citations.references import extract_references
+        from indexer.citations.references import extract_references, title_key
 
-        refs = extract_references(text)
+        r = self.store.rid_index.get(rid) if rid else None
+        own_title = ((self.store.reports[r].meta or {}).get("title") or "") if r is not None else ""
+        refs = extract_references(text, own_title=own_title)
         if not refs:
             return []
         try:
             entries = self.citations().entries
         except CitationsPending:
             entries = {}
+        own_key = title_key(own_title) if own_title else None
         out = []
-        for r in refs:
-            entry = entries.get(entry_key(r.kind, r.normalized))
+        for ref in refs:
+            entry = entries.get(entry_key(ref.kind, ref.normalized))
             target = entry.report_id if entry is not None else None
-            if target is not None and target == rid:
+            article = ref.normalized.rpartition("#")[2] if ref.kind == "article" else ""
+            if article and target is None and own_key is not None and ref.normalized.rpartition("#")[0] == own_key:
+                target = rid  # 本法第十条: not counted as a citation, but linked
+            if target is not None and target == rid and not article:
                 continue
-            out.append(InTextReference(r.start, r.end, r.kind, r.normalized, r.raw, target))
+            found = self.article(target, article) if article and target is not None else None
+            out.append(InTextReference(ref.start, ref.end, ref.kind, ref.normalized, ref.raw, target, article,
+                                       found.id if found is not None else None))
         return out
+
+    def article(self, rid: str, key: str) -> Article | None:
+        """Article ``key`` (23, 10-1) of legal text ``rid`` with its paragraphs; None when the report
+        has no such article (or is not in the corpus)."""
+        r = self.store.rid_index.get(rid)
+        rows = self._articles_of(r).get(key) if r is not None else None
+        if not rows:
+            return None
+        return Article(article_id(rid, [self.store.folded_text(i) for i in rows]), rid, key,
+                       self.store.section(rows[0])[-1], [self._view(i) for i in rows])
+
+    def article_by_id(self, aid: str) -> Article | None:
+        """The live article whose id (``schema.article_id``: its report and whole text) is ``aid``."""
+        r = self.store.rid_index.get(rid_of(aid))
+        if r is None:
+            return None
+        for key, rows in self._articles_of(r).items():
+            if article_id(self.store.reports[r].rid, [self.store.folded_text(i) for i in rows]) == aid:
+                return self.article(self.store.reports[r].rid, key)
+        return None
+
+    def articles(self, rid: str) -> list[tuple[str, str, str, str]]:
+        """(key, label, its first paragraph's id, its own id) of every article of report ``rid``, in
+        reading order."""
+        r = self.store.rid_index.get(rid)
+        if r is None:
+            return []
+        return [(key, self.store.section(rows[0])[-1], self.store.pid(rows[0]),
+                 article_id(rid, [self.store.folded_text(i) for i in rows]))
+                for key, rows in self._articles_of(r).items()]
+
+    def _articles_of(self, r: int) -> dict[str, list[int]]:
+        """Report r's articles: key -> its rows (the first article of each number), read once from
+        its paragraphs' section paths. The
+        maps are shared by threads: a racing thread builds an equal one, and either is kept."""
+        found = self._article_maps.get(r)
+        if found is None:
+            found = {}
+            lo, hi = self.store.report_rows(r)
+            last = None  # the article of the row before, as (its key, its section path)
+            for i in range(lo, hi):
+                section = tuple(self.store.section(i))
+                key = article_key(section[-1]) if section and ARTICLE_LABEL.fullmatch(section[-1]) else None
+                # A second article of one number (a second attached 办法's 第一条) is not the first's.
+                if key is not None and (last == (key, section) or key not in found):
+                    found.setdefault(key, []).append(i)
+                last = (key, section)
+            if len(self._article_maps) >= ARTICLE_MAPS_KEPT:
+                self._article_maps = {}
+            self._article_maps[r] = found
+        return found
 
     def match(self, parsed: ParsedQuery, counts: TermCounts | None = None) -> np.ndarray:
         """Sorted indices (into the exact store) of every paragraph the query matches.
@@ -470,9 +534,13 @@ class SearchEngine:
         )
 
     def paragraph(self, pid: str) -> ParagraphView:
+        """Paragraph ``pid``, or the article of a legal text whose id it is (as one paragraph)."""
         i = self.store.row_of(pid)
         if i is None:
-            raise NotFound(pid)
+            article = self.article_by_id(pid)
+            if article is None:
+                raise NotFound(pid)
+            return article.as_paragraph()
         return self._view(i)
 
     def similar(self, pid: str, *, limit: int = 20, min_share: float = 0.0, candidates: int | None = None) -> Relatives:
@@ -561,7 +629,12 @@ class SearchEngine:
 
     def paragraph_history(self, pid: str, limit: int = 3) -> RetiredParagraph | None:
         """What became of a paragraph id that is not live (``history.paragraph_history``)."""
-        return paragraph_history(pid, self.ranker, self.store, self.columns, self._view, limit)
+        def article_now(label: str) -> ParagraphView | None:
+            key = article_key(label) if ARTICLE_LABEL.fullmatch(label) else None
+            found = self.article(rid_of(pid), key) if key is not None else None
+            return found.as_paragraph() if found is not None else None
+
+        return paragraph_history(pid, self.ranker, self.store, self.columns, self._view, limit, article_now)
 
     def report(self, rid: str, *, start: int = 0, limit: int | None = None) -> ReportView:
         """A report with its paragraphs [start, start + limit) in reading order (all of them

@@ -16,9 +16,13 @@ SIMILAR_ENOUGH = 0.3  # below this ratio a current paragraph is not offered as t
 
 
 def paragraph_history(pid: str, ranker: Ranker, store: ExactStore, columns: ReportColumns,
-                      view: Callable[[int], ParagraphView], limit: int = 3) -> RetiredParagraph | None:
-    """The retired paragraph ``pid`` with its ``limit`` closest current paragraphs (``view`` builds
-    one from its store row). None for an id of an unknown report that was never indexed."""
+                      view: Callable[[int], ParagraphView], limit: int = 3,
+                      article: Callable[[str], ParagraphView | None] = lambda label: None) -> RetiredParagraph | None:
+    """The retired paragraph (or article of a legal text) ``pid`` with its ``limit`` closest current
+    paragraphs (``view`` builds one from its store row). An amended article's closest is first the
+    article of its number now (``article(label)``: the whole article as one paragraph), so that its
+    old link shows the old text with the new beside it. None for an id of an unknown report that
+    was never indexed."""
     stored = ranker.retired_fields(pid)
     rid = stored["retired_rid"] if stored else rid_of(pid)
     r = store.rid_index.get(rid)
@@ -39,6 +43,10 @@ def paragraph_history(pid: str, ranker: Ranker, store: ExactStore, columns: Repo
                 scored.append((matcher.ratio(), i))
         scored.sort(key=lambda x: (-x[0], x[1]))
         retired.closest = [(view(i), score) for score, i in scored[:limit] if score > SIMILAR_ENOUGH]
+        now = article(retired.section[-1]) if retired.section else None
+        if now is not None:
+            ratio = difflib.SequenceMatcher(None, old, fold(now.text), autojunk=False).ratio()
+            retired.closest = [(now, ratio)] + [(p, x) for p, x in retired.closest if p.id != now.id][: limit - 1]
         for n, (p, _) in enumerate(retired.closest):
             gone, added = diff_spans(retired.text, p.text)
             retired.changed.append(added)

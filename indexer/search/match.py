@@ -7,7 +7,8 @@ cut at max_chunk_chars; ``Paragraph.block``): ``矛盾纠纷 人民调解`` matc
 short first sentence became a heading chunk and whose body holds the other term. The hits are the
 chunks of the matched source paragraphs that hold a clause's term themselves, so that each is shown
 with its own section path; ``a /s b`` still needs both terms in one sentence of one chunk. Report
-filters, ``cites:``, ``similar:`` and ``section:`` test the chunk shown.
+filters, ``cites:``, ``similar:`` and ``section:`` test the chunk shown. In a legal text the source
+paragraph is the article (its 款, 项 and 目), so ``article:`` lets through every paragraph of it.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from indexer.citations.references import article_label
+from indexer.normalise import fold
 from indexer.search.query import ParsedQuery
 from indexer.search.reports import ReportColumns
 from indexer.store.exact import ExactStore
@@ -43,8 +46,9 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
         return counts[term][0]
 
     rmask = columns.mask(parsed.filters)
-    if len(parsed.clauses) == 1 and rmask is None and not (parsed.excluded or parsed.filters.cites
-                                                           or parsed.filters.similar or parsed.filters.section):
+    f = parsed.filters
+    if len(parsed.clauses) == 1 and rmask is None and not (parsed.excluded or f.cites or f.similar or f.section
+                                                           or f.article):
         # One clause, nothing else: its rows are the answer (no per-paragraph masks to build).
         return store.in_report_order(_clause_rows(parsed.clauses[0], store, docs))
     groups = store.groups  # the source paragraph of every row, numbered across the store
@@ -55,6 +59,8 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
         shown &= paragraph_mask("cites", value)
     for value in parsed.filters.similar:
         shown &= paragraph_mask("similar", value)
+    if parsed.filters.article:
+        shown &= article_mask(store, parsed.filters.article)
 
     if parsed.clauses:
         group_ok = np.ones(store.group_count, dtype=bool)
@@ -77,6 +83,21 @@ def matching_rows(parsed: ParsedQuery, store: ExactStore, columns: ReportColumns
     for term in parsed.filters.section:
         hits = np.array([i for i in hits if term.folded in store.folded_section(i)], dtype=np.int64)
     return store.in_report_order(hits)
+
+
+def article_mask(store: ExactStore, keys: list[str]) -> np.ndarray:
+    """The paragraphs of the articles ``keys`` (23, 10-1) of every legal text: the source paragraphs
+    whose first chunk opens with the article's label (第二十三条) and has it as its section, found
+    through the label's occurrences in the exact store rather than by reading every section."""
+    groups = store.groups
+    keep = np.zeros(store.group_count, dtype=bool)
+    for key in keys:
+        label = article_label(key)
+        for i in store.docs_containing(fold(label)).tolist():
+            section = store.section(i)
+            if section and section[-1] == label and store.folded_text(i).startswith(fold(label)):
+                keep[groups[i]] = True
+    return keep[groups]
 
 
 def ordered_gap(text: str, words: tuple[str, ...], gaps: tuple[int, ...]) -> int | None:

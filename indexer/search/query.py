@@ -19,9 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 
+from indexer.citations.references import cn_numeral
 from indexer.normalise import fold
 
-FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date", "similar")
+FIELDS = ("region", "year", "type", "report", "section", "docno", "cites", "title", "issuer", "date", "similar",
+          "article")
+# Field names in Chinese, as a legal-affairs user types them: 条:23 is article:23.
+FIELD_ALIASES = {"条": "article"}
 SORTS = ("relevance", "date", "report")
 # The dimensions a search's hits are counted by (``SearchEngine.facets``), named as their filters.
 FACETS = ("region", "year", "type", "issuer")
@@ -40,6 +44,8 @@ SYNTAX: tuple[tuple[tuple[str, ...], str], ...] = (
     (("title:工作要点", "issuer:人民政府办公室", "date:2022-01..2022-06", "date:2022-01-17"), "限定报告标题、发文机关、发布日期（日期范围的两端可省略一端）"),
     (("issuer:=互助土族自治县人民政府",), "发文机关就是这一个（= 后是完整名称，不含只是包含它的机关，如 …人民政府办公室）"),
     (("cites:互政〔2022〕4号", 'cites:"法治政府建设实施纲要（2021—2025年）"'), "引用了某个文号或《标题》的段落"),
+    (("article:第二十三条", "条:23", "条:10-1 title:行政复议法"), "法律文本的某一条（第十条之一写作 10-1）：这一条的各款、各项；在法律文本中，同一条的各款算作一段（同段即同条）"),
+    (("cites:行政复议法第二十三条", "cites:《行政诉讼法》第3条"), "引用了某部法律、法规的某一条的段落"),
     (("report:<报告编号>",), "只在一份报告里找"),
     (("similar:<段落编号>",), "与这一段同源的段落（近似重复的，或有一段相同文字、只改了数字和地名的），连同它自己"),
 )
@@ -121,6 +127,7 @@ class Filters:
     docno: list[str] = field(default_factory=list)
     cites: list[str] = field(default_factory=list)
     similar: list[str] = field(default_factory=list)  # paragraph ids: the paragraphs sharing text with one
+    article: list[str] = field(default_factory=list)  # article keys (23, 10-1): a legal text's articles
     title: list[str] = field(default_factory=list)  # folded: in the report's title
     issuer: list[str] = field(default_factory=list)  # folded: in one of the report's issuers (发文机关)
     issuer_is: list[str] = field(default_factory=list)  # folded: one of the report's issuers, whole (issuer:=X)
@@ -177,7 +184,7 @@ class Filters:
             parts.append("year:" + ",".join(map(str, self.years)))
         parts += [f'report:"{v}"' for v in self.report] + [f'section:"{t.raw}"' for t in self.section]
         parts += [f'docno:"{v}"' for v in self.docno] + [f'cites:"{v}"' for v in self.cites]
-        parts += [f"similar:{v}" for v in self.similar]
+        parts += [f"similar:{v}" for v in self.similar] + [f"article:{v}" for v in self.article]
         parts += [f'title:"{v}"' for v in self.title] + [f'issuer:"{v}"' for v in self.issuer]
         parts += [f'issuer:"={v}"' for v in self.issuer_is]
         if self.date_range_shown():
@@ -201,7 +208,7 @@ class Filters:
         return {
             "region": self.region, "year_from": self.year_from, "year_to": self.year_to, "years": self.years,
             "type": self.doc_type, "report": self.report, "section": [t.raw for t in self.section],
-            "docno": self.docno, "cites": self.cites, "similar": self.similar, "title": self.title, "issuer": self.issuer, "issuer_is": self.issuer_is,
+            "docno": self.docno, "cites": self.cites, "similar": self.similar, "article": self.article, "title": self.title, "issuer": self.issuer, "issuer_is": self.issuer_is,
             "date_from": _shown_date(self.date_from) or None, "date_to": _shown_date(self.date_to) or None,
         }
 
@@ -241,7 +248,7 @@ _OR_MARKS = "|｜"
 _NEGATIONS = "-－−"
 _OPENS, _CLOSES = "(（", ")）"
 _QUOTE_ENDS = {'"': '"', "“": "”", "”": "”"}
-_FIELD_NAME = re.compile(r"([A-Za-z]+)[:：]")
+_FIELD_NAME = re.compile(r"([A-Za-z]+|条)[:：]")
 MAX_CLAUSES = 32  # an AND of ORs a query may expand to (a OR of ANDs multiplies out)
 
 
@@ -383,7 +390,7 @@ class Composed:
 
 
 def _field_name(m: re.Match, q: str, at: int) -> str:
-    name = m.group(1).lower()
+    name = FIELD_ALIASES.get(m.group(1), m.group(1).lower())
     if name not in FIELDS:
         raise QueryError(f"未知的字段 {m.group(1)}:（可用的字段：{' '.join(f + ':' for f in FIELDS)}；"
                          f"要查找这段文字本身，请加引号）", q, at)
@@ -726,6 +733,11 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
         filters.cites.append(value)
     elif tok.field == "similar":
         filters.similar.append(value.strip())
+    elif tok.field == "article":
+        key = article_key(value)
+        if key is None:
+            raise QueryError(f"article:{value} 不是法律条文的编号（写作 article:第二十三条、条:23 或 条:10-1）", q, tok.pos)
+        filters.article.append(key)
     elif tok.field == "title":
         filters.title.append(_term(tok, q).folded)
     elif tok.field == "issuer" and value.startswith("="):
@@ -743,6 +755,21 @@ def _apply_field(filters: Filters, tok: _Token, q: str) -> None:
             raise QueryError(f"日期范围 {value} 的终止日早于起始日", q, tok.pos)
         filters.date_from = start if filters.date_from is None or start is None else max(filters.date_from, start)
         filters.date_to = end if filters.date_to is None or end is None else min(filters.date_to, end)
+
+
+_ARTICLE_KEY = re.compile(r"第?\s*([^\s条之\-]+)\s*条?\s*(?:(?:之|-)\s*([^\s条]+))?")
+
+
+def article_key(value: str) -> str | None:
+    """The key of an article as typed (第二十三条, 23, 二十三, 第23条, 第十条之一, 10-1): 23, 10-1."""
+    m = _ARTICLE_KEY.fullmatch(fold(value.strip()))
+    if not m:
+        return None
+    number = cn_numeral(m.group(1))
+    sub = cn_numeral(m.group(2)) if m.group(2) else None
+    if not number or (m.group(2) and not sub):
+        return None
+    return f"{number}-{sub}" if sub else str(number)
 
 
 _DATE = re.compile(r"(\d{4})(?:[-./年](\d{1,2})(?:[-./月](\d{1,2})日?)?月?)?")

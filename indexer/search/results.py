@@ -242,7 +242,37 @@ class InTextReference:
 
     start: int
     end: int
-    kind: str  # "title" | "docno"
+    kind: str  # "title" | "docno" | "article"
     key: str
     raw: str
     report_id: str | None
+    article: str = ""  # an article reference's article (23, 10-1)
+    article_id: str | None = None  # the article's id (results.Article), when the corpus holds it
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article (条) of a legal text: its label (第二十三条), its key (23, 10-1) and its paragraphs
+    (its 款, 项 and 目) in reading order."""
+
+    id: str  # schema.article_id: stable while the article's text is (its permalink /p/<id>)
+    report_id: str
+    key: str
+    label: str
+    paragraphs: list[ParagraphView]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.paragraphs)
+
+    def as_paragraph(self) -> ParagraphView:
+        """The article as one paragraph (its permalink, its citation): its texts one a line, at its
+        first paragraph's place."""
+        first, last = self.paragraphs[0], self.paragraphs[-1]
+        return ParagraphView(id=self.id, ordinal=first.ordinal, kind="body", section=list(first.section),
+                             text=self.text, report=first.report, previous_id=first.previous_id,
+                             next_id=last.next_id)
+
+    def to_dict(self) -> dict:
+        return {"report_id": self.report_id, "key": self.key, "label": self.label, "id": self.id, "text": self.text,
+                "paragraphs": [p.to_dict() for p in self.paragraphs]}

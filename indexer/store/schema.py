@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -151,6 +152,38 @@ def paragraph_ids(rid: str, folded_texts: list[str]) -> list[str]:
     return ids
 
 
+# A legal text's article as its paragraphs' section paths end with it (reading.structure).
+ARTICLE_LABEL = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[零〇一二三四五六七八九十]+)?")
+
+
+def article_groups(paragraphs) -> list[tuple[str, list[int]]]:
+    """(article id, indices into ``paragraphs``) of every article of one report's paragraphs
+    (``ParagraphDoc``s or ``pieces.PieceRow``s, in reading order): the consecutive paragraphs of one
+    source paragraph whose section path ends with an article label. An article's id is made like a
+    paragraph's, from its report and its whole folded text, so that a link to it holds while the
+    article is unchanged (also when it is renumbered) and an amended article's old id is retired."""
+    out: list[tuple[str, list[int]]] = []
+    last = None
+    for k, p in enumerate(paragraphs):
+        section = p.section
+        if not section or not ARTICLE_LABEL.fullmatch(section[-1]):
+            last = None
+            continue
+        key = (p.block, tuple(section))
+        if key == last:
+            out[-1][1].append(k)
+        else:
+            out.append(("", [k]))
+        last = key
+    rid = paragraphs[0].rid if paragraphs else ""
+    return [(article_id(rid, [paragraphs[k].folded for k in ks]), ks) for _, ks in out]
+
+
+def article_id(rid: str, folded_texts: list[str]) -> str:
+    """An article's id; an article of one paragraph has that paragraph's id (but for a repeat's -n)."""
+    return f"{rid}~{content_hash(chr(10).join(folded_texts))}"
+
+
 def report_documents(report: Report, rid: str, source: str, path: str, file_hash: str,
                      extra_words: tuple = ()) -> list[ReportDoc | ParagraphDoc]:
     """The documents of one report, its own first, paragraphs already analysed into words."""
@@ -183,6 +216,22 @@ def stored_document(stored: dict) -> ReportDoc | RetiredDoc | None:
 
 
 def retired_documents(old_paragraphs: list, live_pids: set[str]) -> list[RetiredDoc]:
-    """Documents remembering the paragraphs (pieces.PieceRow) that are not live any more."""
-    return [RetiredDoc(p.pid, p.rid, p.ordinal, p.text, list(p.section))
+    """Documents remembering the paragraphs (pieces.PieceRow, of one report in reading order) and
+    the articles of more than one paragraph (``article_groups``) that are not live any more; an
+    article's document holds its paragraphs' texts, one a line."""
+    docs = [RetiredDoc(p.pid, p.rid, p.ordinal, p.text, list(p.section))
             for p in old_paragraphs if p.pid not in live_pids]
+    ordered = sorted(old_paragraphs, key=lambda p: p.ordinal)
+    for aid, ks in article_groups(ordered):
+        if len(ks) > 1 and aid not in live_pids:
+            first = ordered[ks[0]]
+            docs.append(RetiredDoc(aid, first.rid, first.ordinal, "\n".join(ordered[k].text for k in ks),
+                                   list(first.section)))
+    return docs
+
+
+def indexed_ids(docs: list) -> list[str]:
+    """The ids a report's documents make live: its paragraphs' and its articles' of more than one
+    paragraph (an update retires those of the old version that are not among them)."""
+    paragraphs = [d for d in docs if isinstance(d, ParagraphDoc)]
+    return [d.pid for d in paragraphs] + [aid for aid, ks in article_groups(paragraphs) if len(ks) > 1]

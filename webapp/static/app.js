@@ -348,4 +348,35 @@
       previewTimer = setTimeout(preview, 150);
     });
   }
+
+  // A cited article (《行政复议法》第二十三条) that the corpus holds: hovering, focusing or tapping
+  // its link shows the article's text in a side panel (the text is in a <template> of the page);
+  // without this file the link opens the article in its law.
+  var panel = document.getElementById("article-panel");
+  if (panel) {
+    var panelBody = panel.querySelector(".article-panel-body");
+    var shown = null;
+    var show = function (link) {
+      var tpl = document.getElementById(link.getAttribute("data-panel"));
+      if (!tpl) return false;
+      if (shown !== tpl.id) {
+        panelBody.textContent = "";
+        panelBody.appendChild(tpl.content.cloneNode(true));
+        shown = tpl.id;
+      }
+      panel.hidden = false;
+      return true;
+    };
+    document.querySelectorAll("a.ref[data-panel]").forEach(function (link) {
+      link.addEventListener("mouseenter", function () { show(link); });
+      link.addEventListener("focus", function () { show(link); });
+      link.addEventListener("click", function (ev) {
+        // The first tap shows the article; a second (or a modified click) follows the link.
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || (!panel.hidden && shown === link.getAttribute("data-panel"))) return;
+        if (show(link)) ev.preventDefault();
+      });
+    });
+    panel.querySelector(".article-panel-close").addEventListener("click", function () { panel.hidden = true; });
+    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") panel.hidden = true; });
+  }
 })();
