@@ -545,7 +545,14 @@ def _in_text_references(text: str, rid: str, cited_articles: dict | None = None)
     paragraphs citing it. An article the corpus holds is put in ``cited_articles`` (its id -> its
     law's title, label, texts and link), which the page shows beside the text."""
     out = []
-    for r in engine().references_in(text, rid):
+    refs = engine().references_in(text, rid)
+    # 《X》第N条 is one link, to the article, where the corpus holds it; else 《X》 links to X.
+    to_articles = {r.start for r in refs if r.article_id is not None}
+    for r in refs:
+        if r.kind == "title" and r.start in to_articles:
+            continue
+        if r.kind == "article" and r.article_id is None:
+            continue
         if r.article_id is not None:
             article = engine().paragraph(r.article_id)
             url = links.report_paragraph_url(r.report_id, r.article_id)

@@ -33,6 +33,21 @@ GB/T 7714-2015 (信息与文献 参考文献著录规则), the form of §4.1 (�
   the corpus says it (sources.csv, a page's canonical URL), else the paragraph's permalink; the
   entry ends with ".". The other formats keep the permalink beside a published address as 本地链接.
 * Separators are the ASCII ". " ", " ": " of the standard's examples, also in Chinese entries.
+
+A legal text (``meta["doc_type"]`` one of ``LEGAL_TYPES``: 法律, 行政法规, 地方性法规 …, read from its
+题注 by reading.legal) is cited as the law, and an article of it by the article:
+* 主要责任者: the bodies its 题注 names (全国人民代表大会常务委员会), as for a report.
+* 文献类型标识: EB (电子公告) read online, Z otherwise. Table B.1 has no code for legislation; a law
+  text published on an official site is an electronic announcement (EB), which is also how the
+  standard's §4.8 examples of official online documents are coded.
+* The form of §4.8 for an electronic announcement: ``题名[EB/OL]. (更新或修改日期)[引用日期]. 路径``, the
+  date in parentheses being the latest version's (修订, 修正 or 通过: ``meta["date"]``), since that is
+  the text the article is quoted from; ``[出版日期不详]`` when the 题注 gives none.
+* 引文页码 (§8.7): the article (``: 第二十三条``) where a report has its paragraph number; the
+  article is the last element of the paragraph's section path, so a 款 is cited by its article.
+* Other formats: plain text and Markdown name the article after the title (《…》第二十三条); RIS uses
+  ``TY  - STAT`` (statute) and CSL-JSON ``"type": "legislation"`` with the article as ``section``;
+  BibTeX, which has no statute type, ``@misc`` with the article in the note.
 """
 from __future__ import annotations
 
@@ -85,6 +100,9 @@ def _tidy(value) -> str:
 _TYPE_CODES = {"报告": "R", "总结": "R", "通知": "EB", "意见": "EB", "决定": "EB", "办法": "EB", "方案": "EB",
                "实施方案": "EB", "工作方案": "EB", "计划": "EB", "工作计划": "EB", "规划": "EB", "工作要点": "EB"}
 _CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
+LEGAL_TYPES = ("法律", "行政法规", "地方性法规", "自治条例", "单行条例", "部门规章", "地方政府规章", "司法解释",
+               "规范性文件")
+_ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[零〇一二三四五六七八九十]+)?")
 MAX_AUTHORS = 3  # §8.1.2: more are cut to three and "等"
 
 
@@ -115,6 +133,9 @@ class _Fields:
                 parts.append(p)
         self.place = "".join(parts)
         self.sections = [self._heading(s) for s in (view.section or []) if _clean(s)]
+        self.legal = self.doc_type in LEGAL_TYPES
+        # A legal text's paragraph is cited by its article (the last of its section path).
+        self.article = self.sections[-1] if self.legal and self.sections and _ARTICLE.fullmatch(self.sections[-1]) else ""
         # The address it was published at (the corpus's sidecar, a page's canonical URL) is where a
         # reader finds it; the permalink to the paragraph in this index is kept as 本地链接.
         self.local_url = _clean(url)
@@ -128,7 +149,7 @@ class _Fields:
         self.cited_title = self.title or f"[{supplied}]"
         self.latin = not _CJK.search(self.title or supplied)
         online = bool(self.url)
-        code = _TYPE_CODES.get(self.doc_type, "Z")
+        code = "EB" if self.legal else _TYPE_CODES.get(self.doc_type, "Z")
         self.type_code = code if online or code != "EB" else "Z"
         self.type_mark = f"[{self.type_code}/OL]" if online else f"[{self.type_code}]"
 
@@ -139,7 +160,8 @@ class _Fields:
 
     @property
     def paragraph_label(self) -> str:
-        return paragraph_label(self.ordinal)
+        """Where the passage is in the document: its article, else its paragraph number."""
+        return self.article or paragraph_label(self.ordinal)
 
     @property
     def authors(self) -> str:
@@ -157,8 +179,9 @@ class _Fields:
         return f"{place}: {publisher}, {year}"
 
     def location(self, sep: str = "；") -> str:
-        """Where the paragraph is: its headings and its number, for notes and prose."""
-        return sep.join(self.sections + [self.paragraph_label])
+        """Where the paragraph is: its headings and its number (or its article, which ends its
+        headings), for notes and prose."""
+        return sep.join(self.sections if self.article else self.sections + [self.paragraph_label])
 
     @property
     def local_link(self) -> str:
@@ -183,10 +206,25 @@ def _date_parts(date: str) -> list[int]:
 
 # -- formats ----------------------------------------------------------------------------------------
 def _gbt7714(f: _Fields) -> str:
+    if f.legal:
+        return _gbt7714_legal(f)
     out = (f.authors + ". " if f.authors else "") + f.cited_title
     if f.docno:
         out += ": " + f.docno
     out += f"{f.type_mark}. {f.publication}: {f.paragraph_label}"
+    if f.url:
+        out += (f"[{f.accessed}]" if f.accessed else "") + ". " + f.url
+    return out + "."
+
+
+def _gbt7714_legal(f: _Fields) -> str:
+    """§4.8's electronic announcement: 责任者. 题名: 令[EB/OL]. (版本日期): 条[引用日期]. 路径."""
+    out = (f.authors + ". " if f.authors else "") + f.cited_title
+    if f.docno:
+        out += ": " + f.docno
+    out += f"{f.type_mark}. ({f.date or ('[s.a.]' if f.latin else '[出版日期不详]')})"
+    if f.article:
+        out += f": {f.article}"
     if f.url:
         out += (f"[{f.accessed}]" if f.accessed else "") + ". " + f.url
     return out + "."
@@ -203,6 +241,7 @@ def _text(f: _Fields) -> str:
     """The way Chinese legal writing cites a document: 发文机关《题名》（文号），日期，位置。"""
     head = ("、".join(f.issuers) if f.issuers else "发文机关不详") + "："
     head += f"《{f.title}》" if f.title else f.cited_title
+    head += f.article
     if f.docno:
         head += f"（{f.docno}）"
     out = "，".join([head, _prose_date(f), f.location(sep="，")]) + "。"
@@ -224,7 +263,7 @@ def _md_escape(s: str) -> str:
 
 def _markdown(f: _Fields) -> str:
     title = f"《{f.title}》" if f.title else f.cited_title
-    label = _md_escape(title + (f"（{f.docno}）" if f.docno else "") + f" {f.paragraph_label}")
+    label = _md_escape(title + (f"（{f.docno}）" if f.docno else "") + (f.article or f" {f.paragraph_label}"))
     link = f"[{label}](<{f.url}>)" if f.url else label
     tail = ["、".join(f.issuers) if f.issuers else "发文机关不详", _prose_date(f)] + f.sections
     out = link + " — " + _md_escape("，".join(tail))
@@ -289,7 +328,9 @@ def _bibtex(f: _Fields) -> str:
 
 
 def _ris(f: _Fields) -> str:
-    lines = [("TY", _ENTRY_TYPES[f.type_code][1]), ("TI", f.cited_title)]
+    lines = [("TY", "STAT" if f.legal else _ENTRY_TYPES[f.type_code][1]), ("TI", f.cited_title)]
+    if f.article:
+        lines.append(("SE", f.article))
     lines += [("AU", i) for i in f.issuers]
     if f.date_parts:
         lines.append(("PY", str(f.date_parts[0])))
@@ -314,7 +355,10 @@ def _ris(f: _Fields) -> str:
 
 
 def csl_item(f: _Fields) -> dict:
-    item: dict = {"id": f.pid, "type": _ENTRY_TYPES[f.type_code][2], "title": f.cited_title}
+    item: dict = {"id": f.pid, "type": "legislation" if f.legal else _ENTRY_TYPES[f.type_code][2],
+                  "title": f.cited_title}
+    if f.article:
+        item["section"] = f.article
     if f.issuers:
         item["author"] = [{"literal": i} for i in f.issuers]
     if f.publisher:

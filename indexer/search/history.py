@@ -47,6 +47,7 @@ def paragraph_history(pid: str, ranker: Ranker, store: ExactStore, columns: Repo
         if now is not None:
             ratio = difflib.SequenceMatcher(None, old, fold(now.text), autojunk=False).ratio()
             retired.closest = [(now, ratio)] + [(p, x) for p, x in retired.closest if p.id != now.id][: limit - 1]
+        retired.changed = []
         for n, (p, _) in enumerate(retired.closest):
             gone, added = diff_spans(retired.text, p.text)
             retired.changed.append(added)
