@@ -579,3 +579,73 @@ def test_reuse_from_the_passages_to_the_hits_and_the_reports(browser, reuse_serv
         assert pp.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         phone.close()
+
+
+@pytest.fixture(scope="module")
+def laws_server(tmp_path_factory):
+    """A server on the seeds and the laws of tests/law_factory.py, with a report citing their articles."""
+    import shutil
+
+    from conftest import CORPUS
+    from law_factory import write_laws
+
+    base = tmp_path_factory.mktemp("browser-laws")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    write_laws(corpus / "laws")
+    with serve_process(base / "index", corpus, cwd=base) as served:
+        yield served.url
+
+
+def test_a_cited_article_shows_its_text_beside_the_report(browser, laws_server):
+    """Hovering 《行政复议法》第二十三条 shows the article in the side panel; Escape closes it; a
+    second click opens the article in its law, its paragraphs marked; the law lists its articles'
+    citations."""
+    from law_factory import FUYI_ARTICLES
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    problems: list[str] = []
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        pg.goto(laws_server + "reports/laws~citing")
+        panel = pg.locator("#article-panel")
+        assert panel.is_hidden()
+        link = pg.locator("a.ref-article", has_text="《行政复议法》第二十三条")
+        link.hover()
+        panel.wait_for(state="visible")
+        text = panel.inner_text()
+        assert "中华人民共和国行政复议法 第二十三条" in text and FUYI_ARTICLES[23][2] in text
+        pg.keyboard.press("Escape")
+        panel.wait_for(state="hidden")
+        # Another article replaces it; the panel fits beside the text.
+        pg.locator("a.ref-article", has_text="第六条").hover()
+        panel.wait_for(state="visible")
+        assert "第六条 国家鼓励、引导、支持和保护各种所有制经济发展。" in panel.inner_text()
+        box = panel.bounding_box()
+        assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 900
+        # A click opens the article in its law.
+        link.click()
+        pg.wait_for_url("**/reports/laws~fuyi**")
+        marked = pg.locator(".para.is-target")
+        assert marked.count() == 4 and FUYI_ARTICLES[23][3] in marked.last.inner_text()
+        assert pg.locator("details.articles-cited li").count() == 3
+        assert "第十二条：2 段 · 2 份报告" in pg.locator("details.articles-cited").inner_text()
+        assert not problems, problems
+    finally:
+        ctx.close()
+    # On a phone a finger has no hover: the first tap shows the article, the second opens it.
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", has_touch=True, is_mobile=True)
+    pg = phone.new_page()
+    try:
+        pg.goto(laws_server + "reports/laws~citing")
+        link = pg.locator("a.ref-article", has_text="《行政复议法》第二十三条")
+        link.tap()
+        pg.locator("#article-panel").wait_for(state="visible")
+        assert "/reports/laws~citing" in pg.url
+        box = pg.locator("#article-panel").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        link.tap()
+        pg.wait_for_url("**/reports/laws~fuyi**")
+    finally:
+        phone.close()

@@ -368,12 +368,18 @@
       return true;
     };
     document.querySelectorAll("a.ref[data-panel]").forEach(function (link) {
+      // A mouse shows the article on hover and a click opens it; a finger has no hover, so its
+      // first tap shows the article and a second opens it.
+      var tapped = false, showing = false;
       link.addEventListener("mouseenter", function () { show(link); });
       link.addEventListener("focus", function () { show(link); });
+      link.addEventListener("pointerdown", function (ev) {
+        tapped = ev.pointerType !== "mouse";
+        showing = !panel.hidden && shown === link.getAttribute("data-panel");
+      });
       link.addEventListener("click", function (ev) {
-        // The first tap shows the article; a second (or a modified click) follows the link.
-        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || (!panel.hidden && shown === link.getAttribute("data-panel"))) return;
-        if (show(link)) ev.preventDefault();
+        if (tapped && !showing && show(link)) ev.preventDefault();
+        tapped = false;
       });
     });
     panel.querySelector(".article-panel-close").addEventListener("click", function () { panel.hidden = true; });
