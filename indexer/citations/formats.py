@@ -47,7 +47,8 @@ A legal text (``meta["doc_type"]`` one of ``LEGAL_TYPES``: 法律, 行政法规,
   article is the last element of the paragraph's section path, so a 款 is cited by its article.
 * Other formats: plain text and Markdown name the article after the title (《…》第二十三条); RIS uses
   ``TY  - STAT`` (statute) and CSL-JSON ``"type": "legislation"`` with the article as ``section``;
-  BibTeX, which has no statute type, ``@misc`` with the article in the note.
+  BibTeX, which has no statute type, the entry type of its code (``@online``) with the article in
+  the note.
 """
 from __future__ import annotations
 
