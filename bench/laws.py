@@ -25,28 +25,16 @@ import sys
 import time
 from pathlib import Path
 
+from indexer.citations.references import article_label
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-DIGITS = "零一二三四五六七八九"
 SUBJECTS = ["行政复议", "行政处罚", "行政许可", "政务公开", "营商环境", "法律援助", "人民调解", "公共法律服务", "信访工作",
             "安全生产", "生态环境保护", "食品安全", "城市管理", "社会救助", "农村土地承包"]
 
 
 def cn(n: int) -> str:
-    """Article numbers as laws write them: 十, 十二, 二十, 一百零五, 一百一十."""
-    if n < 10:
-        return DIGITS[n]
-    if n < 20:
-        return "十" + (DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return DIGITS[n // 10] + "十" + (DIGITS[n % 10] if n % 10 else "")
-    rest = n % 100
-    head = DIGITS[n // 100] + "百"
-    if rest == 0:
-        return head
-    if rest < 10:
-        return head + "零" + DIGITS[rest]
-    return head + DIGITS[rest // 10] + "十" + (DIGITS[rest % 10] if rest % 10 else "")
+    return article_label(str(n))[1:-1]  # 十, 十二, 一百零五: as laws write them
 
 
 def law_text(rng: random.Random, k: int) -> tuple[str, str, int]:
@@ -174,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = {}
     for name, tree in (("before", args.before), ("now", ROOT)):
         for corpus_name, corpus in (("reports", alone), ("mixed", mixed)):
-            qs = queries + (legal_queries if corpus_name == "mixed" else [])
+            qs = queries + (legal_queries if corpus_name == "mixed" and name == "now" else [])  # before: no article:
             print(f"[{time.strftime('%H:%M:%S')}] {name}: {corpus_name}", file=sys.stderr, flush=True)
             runs[name, corpus_name] = run_tree(tree, corpus, work / f"index-{name}-{corpus_name}", qs, args.repeats)
 

@@ -5,26 +5,14 @@ regulation published by 令, a local regulation with its validity stated, a 通�
 Each text is built from its articles, so that a test knows each article's text and number."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-CN = "零一二三四五六七八九"
-
+from indexer.citations.references import article_label
 
 def cn(n: int) -> str:
     """Article numbers as laws write them: 十, 十二, 二十, 一百零五, 一百一十."""
-    if n < 10:
-        return CN[n]
-    if n < 20:
-        return "十" + (CN[n % 10] if n % 10 else "")
-    if n < 100:
-        return CN[n // 10] + "十" + (CN[n % 10] if n % 10 else "")
-    rest = n % 100
-    head = CN[n // 100] + "百"
-    if rest == 0:
-        return head
-    if rest < 10:
-        return head + "零" + CN[rest]
-    return head + (CN[rest // 10] + "十" + (CN[rest % 10] if rest % 10 else ""))
+    return article_label(str(n))[1:-1]
 
 
 FUYI_NOTE = ("（1999年4月29日第九届全国人民代表大会常务委员会第九次会议通过　根据2009年8月27日第十一届全国人民代表大会"
@@ -192,3 +180,14 @@ def write_laws(folder: Path) -> dict[str, Path]:
         path.write_text(text, encoding="utf-8")
         paths[name] = path
     return paths
+
+
+def seeds_with_laws(base: Path) -> Path:
+    """A corpus in ``base``: the seed reports, and the texts above in its folder laws/ (report ids
+    laws~fuyi, laws~citing …)."""
+    from tests.conftest import CORPUS
+
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    write_laws(corpus / "laws")
+    return corpus

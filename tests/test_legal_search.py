@@ -10,16 +10,13 @@ import pytest
 from indexer.indexing.update import update_index
 from indexer.search.engine import SearchEngine
 from indexer.search.query import QueryError, article_key, parse_query
-from tests.conftest import CORPUS
-from tests.law_factory import FUYI_ARTICLES, REGULATION_TEXT, SUSONG_ARTICLES, fuyi_text, write_laws
+from tests.law_factory import FUYI_ARTICLES, REGULATION_TEXT, SUSONG_ARTICLES, fuyi_text, seeds_with_laws
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("laws-index")
-    corpus = base / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    write_laws(corpus / "laws")
+    corpus = seeds_with_laws(base)
     index = base / "index"
     summary = update_index([corpus], index)
     assert not summary.skipped

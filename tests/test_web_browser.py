@@ -584,15 +584,10 @@ def test_reuse_from_the_passages_to_the_hits_and_the_reports(browser, reuse_serv
 @pytest.fixture(scope="module")
 def laws_server(tmp_path_factory):
     """A server on the seeds and the laws of tests/law_factory.py, with a report citing their articles."""
-    import shutil
-
-    from conftest import CORPUS
-    from law_factory import write_laws
+    from law_factory import seeds_with_laws
 
     base = tmp_path_factory.mktemp("browser-laws")
-    corpus = base / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    write_laws(corpus / "laws")
+    corpus = seeds_with_laws(base)
     with serve_process(base / "index", corpus, cwd=base) as served:
         yield served.url
 

@@ -9,8 +9,7 @@ import shutil
 import pytest
 
 from indexer.indexing.update import update_index
-from tests.conftest import CORPUS
-from tests.law_factory import FUYI_ARTICLES, fuyi_text, write_laws
+from tests.law_factory import FUYI_ARTICLES, fuyi_text, seeds_with_laws
 
 FUYI, CITING, REG = "laws~fuyi", "laws~citing", "laws~regulation"
 
@@ -18,9 +17,7 @@ FUYI, CITING, REG = "laws~fuyi", "laws~citing", "laws~regulation"
 @pytest.fixture(scope="module")
 def web_laws(tmp_path_factory):
     base = tmp_path_factory.mktemp("web-laws")
-    corpus = base / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    write_laws(corpus / "laws")
+    corpus = seeds_with_laws(base)
     update_index([corpus], base / "index")
     return corpus, base / "index"
 
