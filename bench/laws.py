@@ -25,10 +25,11 @@ import sys
 import time
 from pathlib import Path
 
-from indexer.citations.references import article_label
-
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))  # this tree's indexer, wherever the project is installed from
+
+from indexer.citations.references import article_label  # noqa: E402
 SUBJECTS = ["行政复议", "行政处罚", "行政许可", "政务公开", "营商环境", "法律援助", "人民调解", "公共法律服务", "信访工作",
             "安全生产", "生态环境保护", "食品安全", "城市管理", "社会救助", "农村土地承包"]
 

@@ -57,6 +57,8 @@ def test_a_cited_article_is_one_link_with_its_text_beside(client, eng):
 def test_the_law_page_counts_each_article_and_links_it(client, eng):
     html = page(client, f"/reports/{FUYI}")
     assert "条文被引用（3 条）" in html
+    assert "<li>2023-09-01 全国人民代表大会常务委员会修订</li>" in html and "<dt>施行日期</dt><dd>2024-01-01</dd>" in html
+    assert '<dd class="validity">现行有效</dd>' in page(client, "/reports/laws~local")
     a12 = eng.article(FUYI, "12")
     assert f'href="http://localhost/p/{a12.id}"' in html or f'/p/{a12.id}"' in html
     assert "被引 2 段 · 2 份" in html
