@@ -34,21 +34,35 @@ GB/T 7714-2015 (信息与文献 参考文献著录规则), the form of §4.1 (�
   entry ends with ".". The other formats keep the permalink beside a published address as 本地链接.
 * Separators are the ASCII ". " ", " ": " of the standard's examples, also in Chinese entries.
 
-A legal text (``meta["doc_type"]`` one of ``LEGAL_TYPES``: 法律, 行政法规, 地方性法规 …, read from its
-题注 by reading.legal) is cited as the law, and an article of it by the article:
-* 主要责任者: the bodies its 题注 names (全国人民代表大会常务委员会), as for a report.
-* 文献类型标识: EB (电子公告) read online, Z otherwise. Table B.1 has no code for legislation; a law
-  text published on an official site is an electronic announcement (EB), which is also how the
-  standard's §4.8 examples of official online documents are coded.
-* The form of §4.8 for an electronic announcement: ``题名[EB/OL]. (更新或修改日期)[引用日期]. 路径``, the
-  date in parentheses being the latest version's (修订, 修正 or 通过: ``meta["date"]``), since that is
-  the text the article is quoted from; ``[出版日期不详]`` when the 题注 gives none.
-* 引文页码 (§8.7): the article (``: 第二十三条``) where a report has its paragraph number; the
-  article is the last element of the paragraph's section path, so a 款 is cited by its article.
-* Other formats: plain text and Markdown name the article after the title (《…》第二十三条); RIS uses
-  ``TY  - STAT`` (statute) and CSL-JSON ``"type": "legislation"`` with the article as ``section``;
-  BibTeX, which has no statute type, the entry type of its code (``@online``) with the article in
-  the note.
+A legal text (``meta["doc_type"]`` one of ``LEGAL_TYPES``: 法律, 行政法规, 地方性法规, 自治条例, 单行条例,
+部门规章, 地方政府规章, 规范性文件, 司法解释, read from its 题注 by reading.legal) is cited as the law, and
+a paragraph of it by its article, the last element of the paragraph's section path
+(``["第二章 行政复议申请", "第二节 申请人", "第二十三条"]``). Reports are cited exactly as above.
+* 主要责任者 (§8.1): the bodies its 题注 names (``meta["issuers"]``: 全国人民代表大会常务委员会, 国务院),
+  as for a report; 题名 (§8.2) the law's title, 其他题名信息 its 令 when it has one (中华人民共和国国务院令第722号).
+* 文献类型标识 (Table B.1): EB (电子公告) with OL when read online, Z (其他) otherwise. Table B.1 has no
+  code for legislation: S is for standards, G for 汇编 (a printed 法规汇编, not one law read online),
+  A for archives. A law text read on an official site (npc.gov.cn, gov.cn, a 人大's site) is an
+  electronic announcement, [EB/OL] as in the standard's §4.8 examples of official online documents,
+  and the common practice of Chinese journals citing a law online.
+* 日期 (the 更新或修改日期 of §4.8's electronic resources): in parentheses after the type mark, the date
+  of the latest version (通过, 修正, 修订, 公布 …: ``meta["date"]``, else the latest of
+  ``meta["versions"]``), since that version's text is the one quoted; ``[出版日期不详]`` (``[s.a.]``)
+  when the 题注 gives none. The 出版项 is left out, as in §4.8's examples of online documents.
+* 引文页码 (§8.7): the article (``: 第二十三条``) where a report has its paragraph number, then the
+  引用日期 and the address as for a report: ``全国人民代表大会常务委员会. 中华人民共和国行政复议法[EB/OL].
+  (2023-09-01): 第二十三条[2026-12-03]. http://….`` A 款 is cited by its article (formats cannot tell
+  the 款). A paragraph outside the articles (the 题注, 目录) keeps ``第N段``.
+* Plain text: ``发文机关：《题名》（令）第二十三条，日期，编，章，节。``: the article after the title, as legal
+  writing names it, and the headings above it after the date; Markdown the same label with the
+  headings in its tail.
+* RIS: ``TY  - STAT`` (statute: Zotero's 法规 type, with the article in ``SE``, its section field);
+  GOVDOC would fit a 规范性文件 as well, but STAT is what a reference manager files laws under.
+* CSL-JSON: ``"type": "legislation"`` with the article as ``"section"``.
+* BibTeX, which has no statute type: the entry type of its code (``@online`` for EB, ``@misc`` for
+  Z), the issuing body as ``organization`` (``institution`` is a report's), the article in the note.
+* Notes (BibTeX, RIS N1, CSL-JSON): the headings down to the article, then the validity the text
+  states (``时效性：已修改``, ``meta["validity"]``), then what is unknown.
 """
 from __future__ import annotations
 
@@ -137,6 +151,11 @@ class _Fields:
         self.legal = self.doc_type in LEGAL_TYPES
         # A legal text's paragraph is cited by its article (the last of its section path).
         self.article = self.sections[-1] if self.legal and self.sections and _ARTICLE.fullmatch(self.sections[-1]) else ""
+        # Its headings above the article (编, 章, 节), which prose names after the article.
+        self.headings = self.sections[:-1] if self.article else self.sections
+        self.validity = _clean(meta.get("validity")) if self.legal else ""
+        if self.legal and not self.date:  # the latest version's date, when only the 题注's versions say it
+            self.date = _latest_version(meta.get("versions"))
         # The address it was published at (the corpus's sidecar, a page's canonical URL) is where a
         # reader finds it; the permalink to the paragraph in this index is kept as 本地链接.
         self.local_url = _clean(url)
@@ -200,6 +219,16 @@ def paragraph_label(ordinal: int) -> str:
     return f"第{ordinal}段"
 
 
+_VERSION_EVENTS = ("通过", "修正", "修订", "公布", "发布", "印发", "批准")  # 施行 makes no new text
+
+
+def _latest_version(versions) -> str:
+    """The date (YYYY-MM-DD) of the latest version a legal text's 题注 names, or ""."""
+    dates = [str(v.get("date") or "") for v in versions or [] if isinstance(v, dict) and v.get("event") in _VERSION_EVENTS]
+    dates = [d for d in dates if _date_parts(d)]
+    return max(dates) if dates else ""
+
+
 def _date_parts(date: str) -> list[int]:
     m = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", date or "")
     return [int(x) for x in m.groups() if x] if m else []
@@ -219,13 +248,12 @@ def _gbt7714(f: _Fields) -> str:
 
 
 def _gbt7714_legal(f: _Fields) -> str:
-    """§4.8's electronic announcement: 责任者. 题名: 令[EB/OL]. (版本日期): 条[引用日期]. 路径."""
+    """§4.8's electronic announcement: 责任者. 题名: 令[EB/OL]. (版本日期): 第N条[引用日期]. 路径."""
     out = (f.authors + ". " if f.authors else "") + f.cited_title
     if f.docno:
         out += ": " + f.docno
-    out += f"{f.type_mark}. ({f.date or ('[s.a.]' if f.latin else '[出版日期不详]')})"
-    if f.article:
-        out += f": {f.article}"
+    out += f"{f.type_mark}. " + (f"({f.date})" if f.date else ("[s.a.]" if f.latin else "[出版日期不详]"))
+    out += f": {f.paragraph_label}"  # the article, or 第N段 outside the articles (题注, 目录)
     if f.url:
         out += (f"[{f.accessed}]" if f.accessed else "") + ". " + f.url
     return out + "."
@@ -242,10 +270,12 @@ def _text(f: _Fields) -> str:
     """The way Chinese legal writing cites a document: 发文机关《题名》（文号），日期，位置。"""
     head = ("、".join(f.issuers) if f.issuers else "发文机关不详") + "："
     head += f"《{f.title}》" if f.title else f.cited_title
-    head += f.article
     if f.docno:
         head += f"（{f.docno}）"
-    out = "，".join([head, _prose_date(f), f.location(sep="，")]) + "。"
+    if f.article:  # a law's article: 《中华人民共和国行政复议法》第二十三条, its chapter after the date
+        out = "，".join([head + f.article, _prose_date(f)] + f.headings) + "。"
+    else:
+        out = "，".join([head, _prose_date(f), f.location(sep="，")]) + "。"
     if f.url:
         out += " " + f.url
         if f.accessed:
@@ -266,7 +296,7 @@ def _markdown(f: _Fields) -> str:
     title = f"《{f.title}》" if f.title else f.cited_title
     label = _md_escape(title + (f"（{f.docno}）" if f.docno else "") + (f.article or f" {f.paragraph_label}"))
     link = f"[{label}](<{f.url}>)" if f.url else label
-    tail = ["、".join(f.issuers) if f.issuers else "发文机关不详", _prose_date(f)] + f.sections
+    tail = ["、".join(f.issuers) if f.issuers else "发文机关不详", _prose_date(f)] + f.headings
     out = link + " — " + _md_escape("，".join(tail))
     if f.url and f.accessed:
         out += f"（{f.accessed}访问）"
@@ -300,14 +330,16 @@ _ENTRY_TYPES = {"R": ("report", "RPRT", "report"), "EB": ("online", "GOVDOC", "d
 
 
 def _note(f: _Fields) -> str:
-    return "；".join([f.location()] + f.unknowns() + ([f"本地链接：{f.local_link}"] if f.local_link else []))
+    validity = [f"时效性：{f.validity}"] if f.validity else []
+    return "；".join([f.location()] + validity + f.unknowns() + ([f"本地链接：{f.local_link}"] if f.local_link else []))
 
 
 def _bibtex(f: _Fields) -> str:
     fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(f.cited_title) + "}")]
     if f.issuers:
         fields.append(("author", " and ".join("{" + bibtex_escape(i) + "}" for i in f.issuers)))
-        fields.append(("institution", bibtex_escape(f.publisher)))
+        # a law's body is an organization: institution is a report's (biblatex @online/@misc have none)
+        fields.append(("organization" if f.legal else "institution", bibtex_escape(f.publisher)))
     if f.doc_type:
         fields.append(("type", bibtex_escape(f.doc_type)))
     if f.docno:
