@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 ParagraphKind = Literal["heading", "body"]
+# The categories of legal texts a ReportMeta.doc_type may be (reading.legal.category_of); a report's
+# doc_type is none of them.
+LEGAL_TYPES = ("法律", "行政法规", "地方性法规", "自治条例", "单行条例", "部门规章", "地方政府规章", "司法解释",
+               "规范性文件")
 SectionPath = tuple[str, ...]
 
 

@@ -70,6 +70,9 @@ import datetime as _dt
 import json
 import re
 
+from indexer.model import LEGAL_TYPES
+from indexer.store.schema import ARTICLE_LABEL
+
 FORMATS = ("gbt7714", "text", "markdown", "bibtex", "ris", "csl-json")  # a reader chooses from these
 FORMAT_LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",
                  "ris": "RIS (Zotero)", "csl-json": "CSL-JSON"}
@@ -115,9 +118,6 @@ def _tidy(value) -> str:
 _TYPE_CODES = {"报告": "R", "总结": "R", "通知": "EB", "意见": "EB", "决定": "EB", "办法": "EB", "方案": "EB",
                "实施方案": "EB", "工作方案": "EB", "计划": "EB", "工作计划": "EB", "规划": "EB", "工作要点": "EB"}
 _CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
-LEGAL_TYPES = ("法律", "行政法规", "地方性法规", "自治条例", "单行条例", "部门规章", "地方政府规章", "司法解释",
-               "规范性文件")
-_ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[零〇一二三四五六七八九十]+)?")
 MAX_AUTHORS = 3  # §8.1.2: more are cut to three and "等"
 
 
@@ -150,7 +150,7 @@ class _Fields:
         self.sections = [self._heading(s) for s in (view.section or []) if _clean(s)]
         self.legal = self.doc_type in LEGAL_TYPES
         # A legal text's paragraph is cited by its article (the last of its section path).
-        self.article = self.sections[-1] if self.legal and self.sections and _ARTICLE.fullmatch(self.sections[-1]) else ""
+        self.article = self.sections[-1] if self.legal and self.sections and ARTICLE_LABEL.fullmatch(self.sections[-1]) else ""
         # Its headings above the article (编, 章, 节), which prose names after the article.
         self.headings = self.sections[:-1] if self.article else self.sections
         self.validity = _clean(meta.get("validity")) if self.legal else ""

@@ -34,8 +34,6 @@ _VALIDITY_MARK = re.compile(r"[(（【\[]\s*(现行有效|已修改|已被修改
 _VALIDITY_NAMES = {"有效": "现行有效", "已被修改": "已修改", "已失效": "失效", "已废止": "失效", "废止": "失效"}
 # A title ends with its form: what kind of instrument it is.
 FORMS = ("实施细则", "细则", "条例", "规定", "办法", "规则", "准则", "决定", "解释", "意见", "通知", "规程", "法")
-LEGAL_TYPES = ("法律", "行政法规", "地方性法规", "自治条例", "单行条例", "部门规章", "地方政府规章", "司法解释",
-               "规范性文件")
 
 
 @dataclass(frozen=True)
