@@ -6,6 +6,7 @@ file -> reader (RawText) -> structure (Report of Paragraphs with SectionPaths an
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ ParagraphKind = Literal["heading", "body"]
 # doc_type is none of them.
 LEGAL_TYPES = ("法律", "行政法规", "地方性法规", "自治条例", "单行条例", "部门规章", "地方政府规章", "司法解释",
                "规范性文件")
+# The last element of a legal text's paragraph's section path: its article (第二十三条, 第十条之一).
+ARTICLE_LABEL = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[零〇一二三四五六七八九十]+)?")
 SectionPath = tuple[str, ...]
 
 

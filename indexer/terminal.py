@@ -11,6 +11,8 @@ import unicodedata
 
 import click
 
+from indexer.model import ARTICLE_LABEL
+
 SHOWN_PER_REASON = 5  # skipped files named per reason; the rest are counted (--json lists all)
 SHOWN_CHARS = 200  # of an argument echoed in a message
 # Shown escaped: control and format characters (a newline, ESC, a right-to-left override) and
@@ -109,14 +111,20 @@ def echo_outline(report) -> None:
         ("title", meta.title), ("issuers", "、".join(meta.issuers)), ("doc number", meta.doc_number),
         ("date", meta.date), ("region", " ".join(x for x in (meta.province, meta.city, meta.region) if x)),
         ("year", meta.year or ""), ("type", meta.doc_type),
+        ("versions", "；".join(f"{v['date']} {v['event']}" for v in meta.versions)), ("effective", meta.effective),
+        ("validity", meta.validity),
     ]:
         if value:
             click.echo(f"  {label:<11} {printable(value)}")
     click.echo(f"  paragraphs  {len(report.paragraphs)}")
+    articles = {}  # a legal text's articles, as the outline lists them: under their headings, one a line
     for p in report.paragraphs:
         if p.kind == "heading":
             indent = "  " * len(p.section)
             click.echo(f"{indent}{printable(p.text)}  [¶{p.ordinal}]")
+        elif p.section and ARTICLE_LABEL.fullmatch(p.section[-1]) and p.section not in articles:
+            articles[p.section] = p.ordinal
+            click.echo(f"{'  ' * len(p.section)}{printable(p.section[-1])}  [¶{p.ordinal}]")
 
 
 def counted(n: int, noun: str) -> str:

@@ -134,3 +134,15 @@ def test_validity_when_stated():
     assert validity_of(["【时效性】已被修改"]) == "已修改"
     assert validity_of(["中华人民共和国某某条例（已废止）"]) == "失效"
     assert validity_of(["第一条 为了…"]) == ""
+
+
+def test_parse_outlines_a_law_with_its_articles_and_versions(tmp_path):
+    import subprocess
+    import sys
+
+    path = write_laws(tmp_path)["fuyi"]
+    out = subprocess.run([sys.executable, "-m", "indexer.cli", "parse", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    assert "  type        法律\n" in out and "  effective   2024-01-01\n" in out
+    assert "1999-04-29 通过；2009-08-27 修正；2017-09-01 修正；2023-09-01 修订" in out
+    assert "\n  第二章 行政复议申请  [¶" in out and "\n      第二十三条  [¶" in out

@@ -70,8 +70,7 @@ import datetime as _dt
 import json
 import re
 
-from indexer.model import LEGAL_TYPES
-from indexer.store.schema import ARTICLE_LABEL
+from indexer.model import ARTICLE_LABEL, LEGAL_TYPES
 
 FORMATS = ("gbt7714", "text", "markdown", "bibtex", "ris", "csl-json")  # a reader chooses from these
 FORMAT_LABELS = {"gbt7714": "GB/T 7714-2015", "text": "纯文本", "markdown": "Markdown", "bibtex": "BibTeX",

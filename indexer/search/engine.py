@@ -32,7 +32,8 @@ from indexer.search.similar import (BOILERPLATE_REPORTS, Relatives, ReportRelati
                                      report_relatives_of)
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.exact import ExactStore
-from indexer.store.schema import ARTICLE_LABEL, article_id, rid_of
+from indexer.model import ARTICLE_LABEL
+from indexer.store.schema import article_id, rid_of
 from indexer.store.integrity import latest_generation, toc_name
 from indexer.store.layout import open_index
 from indexer.store.pieces import KIND_CODES, PieceMissing, missing_piece_damage

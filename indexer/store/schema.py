@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -20,7 +19,7 @@ from typing import ClassVar
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from indexer.analysis import PolicyTokenizer, segment_words
-from indexer.model import Report
+from indexer.model import ARTICLE_LABEL, Report
 from indexer.normalise import fold
 
 
@@ -152,8 +151,6 @@ def paragraph_ids(rid: str, folded_texts: list[str]) -> list[str]:
     return ids
 
 
-# A legal text's article as its paragraphs' section paths end with it (reading.structure).
-ARTICLE_LABEL = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[零〇一二三四五六七八九十]+)?")
 
 
 def article_groups(paragraphs) -> list[tuple[str, list[int]]]:
