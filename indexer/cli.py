@@ -156,16 +156,39 @@ def _require_index_folder(index_dir: Path) -> None:
         raise click.UsageError(f"--index {printable(str(index_dir), SHOWN_CHARS)}: {exc.strerror or exc}") from exc
 
 
+_cluster_option = click.option(
+    "--cluster", default=None, metavar="tcp://HOST:PORT", type=TEXT,
+    help="A Dask scheduler (setting cluster, env POLICY_SEARCH_CLUSTER; --cluster '' for none).")
+
+
+def _connected(address: str):
+    """A client of the Dask scheduler at ``address``, its workers and dashboard told on stderr."""
+    from indexer.cluster import ClusterUnreachable, connect, dashboard, worker_threads, workers
+
+    try:
+        client = connect(address)
+    except ClusterUnreachable as exc:
+        raise click.ClickException(printable(str(exc))) from exc
+    board = dashboard(client)
+    click.echo(f"Dask cluster {printable(address)}: {counted(len(workers(client)), 'worker')}, "
+               f"{counted(worker_threads(client), 'thread')}" + (f"; dashboard {printable(board)}" if board else ""), err=True)
+    return client
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_index_dir_option
 @click.option("--rebuild", is_flag=True, help="Re-read every file instead of only new and changed ones.")
+@_cluster_option
+@click.option("--shards", type=click.IntRange(1, 256), default=None,
+              help="Split the reports into N shard indexes (stable by report id) that a cluster serves; "
+                   "a sharded index keeps its number unless --rebuild is given with another.")
 @click.option("--userdict", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Extra jieba user dictionary (corpus/userdict.txt is always used when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (every skipped file, with its reason).")
 @_pdf_password_option
-def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdict: Path | None, as_json: bool,
-          pdf_passwords: tuple[str, ...]) -> None:
+def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, cluster: str | None, shards: int | None,
+          userdict: Path | None, as_json: bool, pdf_passwords: tuple[str, ...]) -> None:
     """Build or update the index from corpus files or folders (default: the bundled corpus/).
 
     Incremental by content hash: new files are added, changed ones re-read, files no longer in the
@@ -178,24 +201,46 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, userdi
     <file>.meta.json beside a file gives what the text does not state; a row that cannot be used is
     named with its line. Exit status: 0 when every file was indexed, 1 when some were skipped, a
     sidecar row was not applied or the run failed, 2 for usage errors.
+
+    With --cluster the batches are built by the Dask cluster's workers (the index equals a local
+    build); they read the corpus and write the index folder where they see them (shared storage),
+    else they ship the segments back. A worker lost mid-build: its batches run on another; a build
+    that cannot finish keeps the previous index.
     """
-    from indexer.store.layout import IndexMissing
+    from indexer.store.layout import IndexMissing, shard_folders
+    from indexer.indexing.shards import ShardsMismatch, update_sharded
     from indexer.indexing.update import IndexBusy, IndexRunFailed, default_progress, update_index
 
-    settings = _settings(index=index_dir, userdict=userdict, pdf_passwords=pdf_passwords or None)
+    settings = _settings(index=index_dir, userdict=userdict, pdf_passwords=pdf_passwords or None, cluster=cluster)
     roots = list(paths) or [settings.corpus]
     if not paths and not settings.corpus.is_dir():
         raise click.UsageError(f"the corpus {printable(str(settings.corpus), SHOWN_CHARS)} is not a directory: "
                                "give the files or folders to index, or set corpus")
     _require_index_folder(settings.index)
     try:
-        summary = update_index(roots, settings.index, rebuild=rebuild, userdict=settings.userdict,
-                               max_chars=settings.max_chunk_chars, limits=ReadLimits.from_settings(settings),
-                               progress=None if as_json else default_progress)
+        existing = shard_folders(settings.index)
+    except IndexMissing as exc:
+        raise click.ClickException(printable(str(exc))) from exc
+    client = _connected(settings.cluster) if settings.cluster else None
+    options = dict(rebuild=rebuild, userdict=settings.userdict, max_chars=settings.max_chunk_chars,
+                   limits=ReadLimits.from_settings(settings), cluster=client)
+    try:
+        if shards is not None or existing is not None:
+            def shard_bar(k: int, n: int, total: int):
+                return None if as_json else default_progress(total, f"shard {k + 1}/{n}")
+
+            summary = update_sharded(roots, settings.index, shards or len(existing), progress=shard_bar, **options)
+        else:
+            summary = update_index(roots, settings.index, progress=None if as_json else default_progress, **options)
+    except ShardsMismatch as exc:
+        raise click.UsageError(printable(str(exc))) from exc
     except (IndexBusy, IndexRunFailed, IndexMissing) as exc:  # IndexMissing: damaged (IndexDamaged)
         raise click.ClickException(printable(str(exc))) from exc
     except OSError as exc:
         raise click.ClickException(describe_os_error(exc, f"cannot write the index in {printable(str(settings.index))}")) from exc
+    finally:
+        if client is not None:
+            client.close()
     if as_json:
         click.echo(to_json(summary.to_dict()))
     else:

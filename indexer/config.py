@@ -61,6 +61,8 @@ class Settings:
     reuse_wait_fingerprints: int = 2_000_000
     boilerplate_reports: int = 10  # a paragraph shared with more reports than this is boilerplate (a report's relatives)
     max_export_hits: int = 200_000  # hits one web export (/api/search.csv …) may hold; the CLI has no cap
+    cluster: str = ""  # a Dask scheduler (tcp://HOST:8786): index builds on its workers, search and serve ask its shards
+    shard_replicas: int = 1  # workers that hold each shard when serving from a cluster
 
 
 def _coerce(name: str, value: Any) -> Any:

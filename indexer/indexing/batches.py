@@ -13,6 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,19 @@ class BatchResult:
     segment: object | None  # a Whoosh segment in `staging`, not yet in any table of contents
     staging: str
     failure: BaseException | None = None  # the batch as a whole could not be built (see _safely)
+    # A cluster worker that cannot see the index folder sends the segment's files back:
+    # name -> bytes, written into `staging` by the indexer (``received``).
+    shipped: dict[str, bytes] | None = None
+
+    def received(self) -> "BatchResult":
+        """The batch with its shipped files written into its staging folder (a no-op otherwise)."""
+        if self.shipped:
+            os.makedirs(self.staging, exist_ok=True)
+            for name, content in self.shipped.items():
+                with open(os.path.join(self.staging, name), "wb") as f:
+                    f.write(content)
+            self.shipped = None
+        return self
 
 
 def with_sidecar(digest: str, sidecar: SourceRecord | None) -> str:
@@ -114,15 +128,17 @@ def read_job(job: ReadJob) -> tuple[list[ReportDoc | ParagraphDoc] | None, str, 
         return None, f"unexpected error while reading: {type(exc).__name__}: {exc}", ""
 
 
-def plan_batches(jobs: list[ReadJob], most_files: int) -> list[list[ReadJob]]:
-    """Consecutive files in batches of similar size, one segment each: several per worker, so that
-    the workers stay busy to the end, but large, so that the index has few segments. Commits come
-    between batches, so a batch holds at most ``most_files`` (the files between commits)."""
+def plan_batches(jobs: list[ReadJob], most_files: int, workers: int | None = None) -> list[list[ReadJob]]:
+    """Consecutive files in batches of similar size, one segment each: several per worker
+    (``workers``: this machine's cores unless given, a cluster's threads), so that the workers stay
+    busy to the end, but large, so that the index has few segments. Commits come between batches,
+    so a batch holds at most ``most_files`` (the files between commits)."""
     if not jobs:
         return []
     if len(jobs) < PARALLEL_FROM:
         return [jobs]
-    target = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, sum(j.size for j in jobs) // (_worker_count() * 4)))
+    workers = workers or _worker_count()
+    target = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, sum(j.size for j in jobs) // (workers * 4)))
     batches: list[list[ReadJob]] = [[]]
     filled = 0
     for job in jobs:
@@ -193,12 +209,32 @@ def _worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def build_batches(batches: list[list[ReadJob]], staging: Path, schema, bar) -> Iterator[BatchResult]:
+def build_on_cluster_worker(jobs: list[ReadJob], staging: str, schema) -> BatchResult:
+    """A batch as a Dask task on a cluster's worker. Where the worker sees the index folder (shared
+    storage) it builds in ``staging`` there; elsewhere in a folder of its own, and ships the files
+    back. A task retried after its worker died starts again from an empty folder."""
+    shared = os.path.isdir(os.path.dirname(staging))
+    folder = staging if shared else tempfile.mkdtemp(prefix="policy-search-batch-")
+    shutil.rmtree(folder, ignore_errors=True)
+    result = build_batch(jobs, folder, schema, BarProgress(None))
+    if not shared:
+        try:
+            result.shipped = {name: Path(folder, name).read_bytes() for name in os.listdir(folder)}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        result.staging = staging
+    return result
+
+
+def build_batches(batches: list[list[ReadJob]], staging: Path, schema, bar, cluster=None) -> Iterator[BatchResult]:
     """Builds the batches' segments in worker processes (all cores: the parent only moves files and
-    commits) and yields them in order; a batch that failed as a whole comes back with its failure
-    (the caller stops there: the batches not yet started are cancelled). ``bar`` (``update(n)``,
-    or None) is told of every file."""
+    commits), or as tasks on a Dask ``cluster`` (a connected client), and yields them in order; a
+    batch that failed as a whole comes back with its failure (the caller stops there: the batches
+    not yet started are cancelled). ``bar`` (``update(n)``, or None) is told of every file."""
     dirs = [str(staging / f"batch-{i:05d}") for i in range(len(batches))]
+    if cluster is not None:
+        yield from _on_cluster(cluster, batches, staging, dirs, schema, bar)
+        return
     if len(batches) <= 1:
         progress = BarProgress(bar)
         for batch, d in zip(batches, dirs):
@@ -222,6 +258,40 @@ def build_batches(batches: list[list[ReadJob]], staging: Path, schema, bar) -> I
         pool.shutdown(wait=True, cancel_futures=True)
         queue.put(None)
         pump.join(timeout=5)
+
+
+# A batch whose task failed this many more times (a reader never raises: only a write error, a
+# full disk or a lost worker can) fails the run; the scheduler itself retries a task whose
+# worker died (its distributed.scheduler.allowed-failures).
+CLUSTER_RETRIES = 2
+
+
+def _on_cluster(client, batches: list[list[ReadJob]], staging: Path, dirs: list[str], schema, bar
+                ) -> Iterator[BatchResult]:
+    """The batches as Dask tasks, yielded in order; the bar moves as each task finishes (the
+    cluster's task stream), in whatever order they finish."""
+    staging.mkdir(parents=True, exist_ok=True)
+    progress = BarProgress(bar)
+    lock = threading.Lock()
+
+    def done(n: int):
+        def tell(future) -> None:
+            if future.status == "finished":
+                with lock:
+                    progress.put(n)
+        return tell
+
+    futures = []
+    for i, (batch, d) in enumerate(zip(batches, dirs)):
+        future = client.submit(build_on_cluster_worker, batch, d, schema, key=f"policy-search-batch-{i:05d}-{os.getpid()}",
+                               retries=CLUSTER_RETRIES, pure=False)
+        future.add_done_callback(done(len(batch)))
+        futures.append(future)
+    try:
+        for future, batch, d in zip(futures, batches, dirs):
+            yield _safely(lambda: future.result().received(), batch, d)
+    finally:
+        client.cancel(futures)
 
 
 def _safely(run: Callable[[], BatchResult], batch: list[ReadJob], staging: str) -> BatchResult:

@@ -20,7 +20,9 @@ from typing import Callable
 from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
-from indexer.indexing.batches import FileOutcome, ReadJob, adopt_segment, build_batches, plan_batches, with_sidecar
+from indexer.cluster import worker_threads
+from indexer.indexing.batches import (CLUSTER_RETRIES, FileOutcome, ReadJob, adopt_segment, build_batches, plan_batches,
+                                      with_sidecar)
 from indexer.indexing.corpus import CorpusFile, assign_report_ids, corpus_words, scan_corpus, with_sidecars
 from indexer.indexing.merge import merged_segments
 from indexer.indexing.retire import retire
@@ -28,9 +30,9 @@ from indexer.indexing.swap import build_folder, recover, swap_in
 from indexer.model import ReadLimits
 from indexer.store.integrity import record as record_integrity, sha256_of
 from indexer.store.layout import (INDEX_NAME, LAYOUT, LAYOUT_FILE, IndexDamaged, IndexOutdated, index_exists,
-                                  layout_current, open_index)
+                                  layout_current, open_index, shard_of)
 from indexer.store.pieces import Piece
-from indexer.store.schema import make_schema, schema_words
+from indexer.store.schema import make_schema, report_id, schema_words
 from indexer.store.segments import SegmentWithPiece, live_documents
 
 STAGING_NAME = "staging"  # inside the index folder: where workers build segments
@@ -81,6 +83,8 @@ def update_index(
     max_chars: int = 1000,
     limits: ReadLimits = ReadLimits(),
     progress: Callable[[int], object] | None = None,
+    cluster=None,
+    shard: tuple[int, int] | None = None,
 ) -> IndexSummary:
     """Brings the index in line with the files below roots; returns what changed.
 
@@ -91,11 +95,19 @@ def update_index(
     A run that fails as a whole raises IndexRunFailed and loses nothing already indexed.
 
     ``progress(total)`` may return a progress bar (``update(n)``, ``close()``) told of every file.
+    ``cluster``: a connected Dask client whose workers build the batches instead of this machine's
+    processes (the result is the same). ``shard``: (k, n), only the files of shard k of n
+    (``layout.shard_of``), for a sharded index (shards.py).
     """
     index_dir = Path(index_dir)
     summary = IndexSummary(recovered=recover(index_dir))
     files, passed = scan_corpus(roots)
     files, summary.warnings = with_sidecars(roots, files)
+    if shard is not None:
+        files = [cf for cf in files if shard_of(report_id(cf.source), shard[1]) == shard[0]]
+        passed = [(source, why) for source, why in passed if shard_of(report_id(source), shard[1]) == shard[0]]
+        summary.warnings = [(source, why) for source, why in summary.warnings
+                            if shard_of(report_id(source), shard[1]) == shard[0]]
     summary.skipped.extend(passed)
     extra_words = corpus_words(roots, userdict)
     existing = _existing_index(index_dir, extra_words, rebuild)
@@ -106,7 +118,7 @@ def update_index(
     summary.rebuilt = full and existing.ix is not None
     try:
         _run(_Run(index_dir, target.ix, old, indexed, files, roots, full, summary, max_chars, limits, extra_words,
-                  progress), target.writer)
+                  progress, cluster), target.writer)
         _count(summary, target.ix)  # the generation just committed, before a full build moves it in place
         target.swap_in(index_dir)
     except OSError as exc:
@@ -128,10 +140,10 @@ def ensure_index(roots: list[Path], index_dir: Path, **kwargs) -> IndexSummary |
     return summary
 
 
-def default_progress(total: int):
+def default_progress(total: int, desc: str = "indexing"):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, disable=not sys.stderr.isatty())
+    return tqdm(total=total, unit="file", desc=desc, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 def _fresh_index(index_dir: Path, extra_words: tuple):
@@ -257,6 +269,10 @@ def _run_failed(exc: BaseException, index_dir: Path, full: bool, files: list[str
         if files else ""
     if isinstance(exc, BrokenProcessPool):
         what = "an indexing worker process died (killed, or out of memory)"
+    elif type(exc).__name__ == "KilledWorker":  # distributed's: every worker that ran the task died
+        what = f"the cluster's workers died while building a batch, {CLUSTER_RETRIES + 1} times or more (killed, or out of memory)"
+    elif type(exc).__name__ in ("CommClosedError", "FutureCancelledError", "CancelledError"):
+        what = f"the cluster stopped answering ({type(exc).__name__}: {exc})"
     elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         what = f"the disk is full ({exc.strerror or exc})"
     elif isinstance(exc, OSError):
@@ -282,6 +298,7 @@ class _Run:
     limits: ReadLimits
     extra_words: tuple
     progress: Callable[[int], object] | None
+    cluster: object | None = None  # a Dask client: the batches are its tasks
     # read on demand, for the old versions of changed reports: segment id -> its piece
     pieces: dict[str, Piece | None] = field(default_factory=dict)
 
@@ -389,12 +406,15 @@ def _read_files(run: _Run, jobs: list[ReadJob], commits: _Commits) -> set[str]:
     bar = run.progress(len(jobs)) if run.progress is not None else None
     carry: set[str] = set()
     try:
-        for batch in build_batches(plan_batches(jobs, COMMIT_EVERY), run.staging, run.ix.schema, bar):
+        workers = worker_threads(run.cluster) if run.cluster is not None else None
+        for batch in build_batches(plan_batches(jobs, COMMIT_EVERY, workers), run.staging, run.ix.schema, bar,
+                                   run.cluster):
             if batch.failure is not None:
                 raise _run_failed(batch.failure, run.index_dir, run.full, [o.source for o in batch.outcomes])
             for outcome in batch.outcomes:
                 carry |= _account(run, outcome, commits.writer)
             if batch.segment is not None:
+                batch.received()
                 commits.pending.append(adopt_segment(batch.segment, batch.staging, run.ix.storage.folder))
             commits.files += len(batch.outcomes)
             if commits.files >= COMMIT_EVERY:

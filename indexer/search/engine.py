@@ -350,6 +350,10 @@ class SearchEngine:
             report=self.columns.refs[r] if keep else self.columns.refs.peek(r),
         )
 
+    def hit_at(self, i: int, score: float, terms: list[str], near=None) -> Hit:
+        """Row i as a search hit (a shard builds its part of a sharded page with it)."""
+        return self._hit(i, score, terms, near=near, reuse=self._reuse_if_ready())
+
     def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
                by_report: bool = False, filters: Filters | None = None, collapse: bool = False) -> SearchResult:
         """One page of the hits of ``q`` (with ``filters`` besides the query's own), ranked or
@@ -425,6 +429,18 @@ class SearchEngine:
         """For a one-phrase query with few exact hits: how many more paragraphs hold its words in
         order, each within ``near_gap`` characters of the one before (``~phrase``), counted apart
         from the exact total."""
+        counted = self.near_counts(parsed)
+        if counted is None or counted[1] > NEAR_OFFER_MAX_CANDIDATES:
+            return None
+        offer, _, loose_total = counted
+        more = loose_total - exact
+        return {**offer, "total": more} if more > 0 else None
+
+    def near_counts(self, parsed: ParsedQuery, most: int = NEAR_OFFER_MAX_CANDIDATES) -> tuple[dict, int, int] | None:
+        """The near-match offer's parts: (its query, words and gap; the paragraphs holding all its
+        words; those the near match finds, exact hits among them), None for a query that has no
+        looser form. With more than ``most`` candidates they are not read (0 found): reading every
+        one would cost seconds, and ~phrase still can. A sharded index sums the parts."""
         if len(parsed.clauses) != 1 or len(parsed.clauses[0].any_of) != 1 or parsed.clauses[0].ordered:
             return None
         phrase = parsed.clauses[0].any_of[0]
@@ -443,11 +459,11 @@ class SearchEngine:
                 counts[term] = self.store.term_counts(term)
             return counts[term][0]
 
-        if ordered_candidates(loose.clauses[0], docs).size > NEAR_OFFER_MAX_CANDIDATES:
-            return None  # common words: reading every candidate would cost seconds; ~phrase still can
-        more = int(self.match(loose, counts).size) - exact
-        words = [t.folded for t in loose.clauses[0].ordered]
-        return {"query": near_q, "words": words, "gap": self.near_gap, "total": more} if more > 0 else None
+        offer = {"query": near_q, "words": [t.folded for t in loose.clauses[0].ordered], "gap": self.near_gap}
+        candidates = int(ordered_candidates(loose.clauses[0], docs).size)
+        if candidates > most:
+            return offer, candidates, 0
+        return offer, candidates, int(self.match(loose, counts).size)
 
     def all_hits(self, q: str | ParsedQuery, *, sort: str = "relevance", filters: Filters | None = None,
                  limit: int | None = None, highlights: bool = True) -> tuple[int, Iterator[Hit]]:

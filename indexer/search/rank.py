@@ -4,8 +4,10 @@ words and re-ranked with boosts for words in the section heading and the report 
 words standing together. Retired paragraphs' stored fields are read here too, under the same lock."""
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh.scoring import BM25F, bm25
@@ -25,6 +27,34 @@ MAX_CACHED_IDFS = 100_000  # words whose idf an engine remembers
 _UNSEEN = object()
 
 
+@dataclass(frozen=True)
+class CorpusStats:
+    """What the scores take from the whole corpus: one index's own (``Ranker.own``), or for a
+    sharded index the shards' sums (search/shards.py), gathered before the query as
+    Elasticsearch's dfs_query_then_fetch does, so that every shard scores as one index would.
+    Lengths and counts are integers, so sums in any order are exact and the averages equal."""
+
+    rows: int  # live paragraphs (the pre-rank's N)
+    exact_lengths: int  # their folded lengths, summed
+    whoosh_docs: int  # Whoosh's doc_count_all: every document, deleted or not (its idf's N)
+    content_lengths: int  # Whoosh's field_length("content")
+    exact_df: dict[str, int] | None = field(default=None, compare=False)  # folded term -> paragraphs; None: own
+    word_df: dict[str, int] | None = field(default=None, compare=False)  # jieba word -> Whoosh doc_frequency
+
+    @property
+    def avg_exact_length(self) -> float:
+        return self.exact_lengths / self.rows if self.rows else 1.0
+
+    @property
+    def avg_content_length(self) -> float:
+        # As Whoosh's avg_field_length and BM25FScorer have it (``or 1``: an empty index).
+        return (self.content_lengths / (self.whoosh_docs or 1)) or 1
+
+    def idf(self, n: int) -> float:
+        """Whoosh's WeightingModel.idf for a word in n documents, to the bit."""
+        return math.log(self.whoosh_docs / (n + 1)) + 1
+
+
 def open_searcher(ix):
     """A Whoosh searcher of the index's newest generation, scoring as the ranking does."""
     return ix.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
@@ -39,7 +69,7 @@ def open_stored_fields(searcher) -> None:
             leaf.stored_fields(0)
 
 
-def _top_positions(values: np.ndarray, k: int) -> np.ndarray:
+def top_positions(values: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k largest values, ties broken by position, best first, without sorting
     all of them."""
     n = values.size
@@ -92,10 +122,8 @@ class Ranker:
         # and a retired paragraph's stored fields. Matching and scoring read no Whoosh file.
         self._whoosh = threading.Lock()
         self.content_length_bytes = _field_length_bytes(searcher.reader(), store.whoosh_docnums(), "content")
-        # As Whoosh's BM25FScorer has it (``or 1``: an empty index).
-        self._avg_content_length = searcher.avg_field_length("content") or 1
-        # The exact store's average folded length, for the pre-rank (1 for an empty index).
-        self._avg_exact_length = float(store.lengths.mean()) if len(store) else 1.0
+        self.own = CorpusStats(len(store), int(store.lengths.sum(dtype=np.int64)), searcher.doc_count_all(),
+                               int(searcher.field_length("content")))
         self._idfs: dict[str, float | None] = {}
         self.extra_words = ix.schema["content"].analyzer.extra_words
         analyse_words("预热", self.extra_words)  # load the segmenter's dictionary now, not in the first query
@@ -124,28 +152,40 @@ class Ranker:
             factor *= 1.0 + sum(0.5 for a, b in zip(terms, terms[1:]) if a + b in text)
         return factor
 
-    def _prerank(self, terms: list[str], hits: np.ndarray, counts: TermCounts) -> np.ndarray:
+    def prerank(self, terms: list[str], hits: np.ndarray, counts: TermCounts, stats: CorpusStats | None = None
+                ) -> np.ndarray:
         """BM25 over exact term occurrences, vectorised over every hit: orders the hits cheaply so
-        that Whoosh need only score the few that can reach the page."""
+        that Whoosh need only score the few that can reach the page. ``stats``: the corpus's (a
+        sharded index's sums), else this index's own."""
         store = self.store
-        n = len(store)
+        stats = stats or self.own
+        n = stats.rows
         lengths = store.lengths[hits].astype(np.float64)
-        avg = self._avg_exact_length
+        avg = stats.avg_exact_length
         score = np.zeros(hits.size)
         for term in dict.fromkeys(terms):
             docs, occ = counts.get(term) or store.term_counts(term)
             if docs.size == 0:
                 continue
+            df = docs.size if stats.exact_df is None else stats.exact_df[term]
             tf = np.zeros(hits.size)
             pos = np.searchsorted(docs, hits)
             pos[pos >= docs.size] = 0
             present = docs[pos] == hits
             tf[present] = occ[pos[present]]
-            idf = np.log(1.0 + (n - docs.size + 0.5) / (docs.size + 0.5))
+            idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
             score += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg))
         return score
 
-    def _idf(self, word: str) -> float | None:
+    def word_frequency(self, word: str) -> int:
+        """Whoosh's doc_frequency of a word in ``content`` (a shard's part of the corpus's)."""
+        with self._whoosh:
+            return self.searcher.doc_frequency("content", word)
+
+    def _idf(self, word: str, stats: CorpusStats | None = None) -> float | None:
+        if stats is not None and stats.word_df is not None:
+            n = stats.word_df.get(word, 0)
+            return stats.idf(n) if n else None
         """Whoosh's idf of a word in ``content`` (None if no paragraph has it), looked up once per
         engine: the lookup reads every segment's term file, about 1 ms a word at 1,000 reports,
         and under the Whoosh lock that would serialise the threads' queries."""
@@ -162,14 +202,15 @@ class Ranker:
             self._idfs[word] = idf
         return idf
 
-    def word_scores(self, words: list[str], rows: list[int]) -> dict[int, float]:
+    def word_scores(self, words: list[str], rows: list[int], stats: CorpusStats | None = None) -> dict[int, float]:
         """Whoosh's BM25F over jieba words (its formula, idf, average and stored field lengths) for
         just these paragraphs, the sum over the query's words as Whoosh's Or sums them. A word's
         frequency is counted from the paragraph's own words, which are exactly what its postings
         hold, instead of skipping a posting matcher to each paragraph block by block, which cost
         common words several milliseconds. Field lengths come from ``content_lengths``, read once
         when the engine opened, and idfs from ``_idf``: scoring reads no Whoosh file."""
-        idfs = {w: idf for w in words if (idf := self._idf(w)) is not None}
+        idfs = {w: idf for w in words if (idf := self._idf(w, stats)) is not None}
+        avg = (stats or self.own).avg_content_length
         out: dict[int, float] = {}
         if not idfs:
             return out
@@ -179,10 +220,18 @@ class Ranker:
             score = 0.0
             for w, idf in idfs.items():
                 if counts[w]:
-                    score += bm25(idf, float(counts[w]), length, self._avg_content_length, BM25_B, BM25_K1)
+                    score += bm25(idf, float(counts[w]), length, avg, BM25_B, BM25_K1)
             if score:
                 out[i] = score
         return out
+
+    def rescored(self, parsed: ParsedQuery, head: np.ndarray, pre: np.ndarray, stats: CorpusStats | None = None
+                 ) -> list[float]:
+        """The final scores of the pre-rank's head (rows ``head`` with pre-rank scores ``pre``):
+        Whoosh's BM25F over jieba words times the boosts, the pre-rank breaking ties."""
+        terms = [t.folded for t in parsed.positive_terms()]
+        bm25 = self.word_scores(self.query_words(parsed.positive_terms()), head.tolist(), stats)
+        return [bm25.get(int(i), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p) for i, p in zip(head, pre)]
 
     def ranked(self, parsed: ParsedQuery, hits: np.ndarray, limit: int | None,
                counts: TermCounts) -> tuple[np.ndarray, np.ndarray]:
@@ -195,15 +244,13 @@ class Ranker:
         if hits.size == 0:
             return hits, np.zeros(0)
         terms = [t.folded for t in parsed.positive_terms()]
-        pre = self._prerank(terms, hits, counts)
+        pre = self.prerank(terms, hits, counts)
         # Ties go to the earlier hit: hits come in report order (match.matching_rows), the same
         # for a merged index as for a fresh build.
-        head_pos = _top_positions(pre, RERANK_DEPTH)
+        head_pos = top_positions(pre, RERANK_DEPTH)
         head = hits[head_pos]
-        bm25 = self.word_scores(self.query_words(parsed.positive_terms()), head.tolist())
         rescored = sorted(
-            ((bm25.get(int(i), 0.0) * self._boost(int(i), terms) + 1e-3 * float(p), int(at), int(i))
-             for i, p, at in zip(head, pre[head_pos], head_pos)),
+            ((score, int(at), int(i)) for score, i, at in zip(self.rescored(parsed, head, pre[head_pos]), head, head_pos)),
             key=lambda x: (-x[0], x[1]),
         )
         ranked = [i for _, _, i in rescored]

@@ -100,6 +100,15 @@ class ReportRefs:
         return (self[r] for r in range(len(self)))
 
 
+def facet_order(facet: str, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A facet's (value, count) as shown: years in order, the others most first."""
+    return sorted(counts.items(), key=(lambda kv: kv[0]) if facet == "year" else (lambda kv: (-kv[1], kv[0])))
+
+
+def place_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 class ReportColumns:
     """One entry per report of the store, in the store's report order (by id); read-only once
     built. Built from the report table's header columns: no report's row is decoded to open."""
@@ -187,10 +196,11 @@ class ReportColumns:
         base, end = value[:-1], value[-1]
         return np.array([r.startswith(base) and r.endswith(end) for r in self.folded_regions], dtype=bool)
 
-    def region_candidates(self, value: str, per_report: np.ndarray) -> list[tuple[str, int]]:
+    def region_candidates(self, value: str, per_report: np.ndarray, every: bool = False) -> list[tuple[str, int]]:
         """The places the region filter ``value`` (folded) names among the reports with hits, with
         their hits, most first: a province, a city or a county, written out as ``place_of`` writes
-        it (which ``region:`` also matches); one place, or none, is no ambiguity."""
+        it (which ``region:`` also matches); one place, or none, is no ambiguity (``every``: they
+        are listed all the same, for a sharded index to add up)."""
         codes = self._place_codes
         per_place = codes.counts(per_report * self.region_mask(value))
         counts: dict[str, int] = {}
@@ -199,7 +209,7 @@ class ReportColumns:
             level = next((j for j, name in enumerate(named) if value in fold(name)), len(named) - 1)
             place = "".join(named[: level + 1])
             counts[place] = counts.get(place, 0) + int(per_place[k])
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if len(counts) > 1 else []
+        return place_order(counts) if len(counts) > 1 or every else []
 
     def hits_per_report(self, hit_reports: np.ndarray) -> np.ndarray:
         """How many hits each report holds, given the report of every hit."""
@@ -210,9 +220,7 @@ class ReportColumns:
         order, regions and types by count."""
         codes = self.facet_codes[facet]
         per_value = codes.counts(per_report)
-        values = [(codes.labels[v], int(per_value[v])) for v in np.flatnonzero(per_value)]
-        values.sort(key=(lambda kv: kv[0]) if facet == "year" else (lambda kv: (-kv[1], kv[0])))
-        return values
+        return facet_order(facet, {codes.labels[v]: int(per_value[v]) for v in np.flatnonzero(per_value)})
 
     def known_values(self, facet: str, limit: int) -> list[str]:
         """The values of one facet dimension that reports have, most reports first (years newest first)."""

@@ -77,6 +77,7 @@ class SearchResult:
     ambiguous_regions: list[dict] = field(default_factory=list)  # [{"value", "places": [{"place", "count"}]}]
     collapsed: int | None = None  # hits left once near-duplicates are folded (None: not folded)
     collapse_pending: bool = False  # folding was asked for, but the reuse map is still being made
+    shards: dict | None = None  # a sharded index's: {"answered", "total", "missing", "reports", "complete"}
 
     @property
     def pages(self) -> int:
@@ -94,6 +95,8 @@ class SearchResult:
             "ambiguous_regions": self.ambiguous_regions, "collapsed": self.collapsed,
             "collapse_pending": self.collapse_pending,
         }
+        if self.shards is not None:
+            d["shards"] = self.shards
         if self.groups is not None:
             d["groups"] = [{"report": asdict(g.report), "count": g.count, "hits": [h.to_dict() for h in g.hits]}
                            for g in self.groups]

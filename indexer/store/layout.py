@@ -13,6 +13,44 @@ LAYOUT_FILE = "layout"
 LAYOUT = "policy-search index layout 3: memory-mapped pieces with pair postings beside their segments"
 
 
+# A sharded index: a folder of N shard folders, each a complete index of its share of the
+# reports, and this file naming them, written once every shard is built.
+SHARDS_FILE = "shards.json"
+
+
+def shard_of(base_rid: str, shards: int) -> int:
+    """The shard a report belongs to, stable for its base id (``schema.report_id``, before any
+    suffix that tells a.txt from a.pdf: both land in one shard, where their ids are told apart
+    as in one index): the first 8 bytes of its sha1, modulo the number of shards."""
+    if shards <= 1:
+        return 0
+    import hashlib
+
+    return int.from_bytes(hashlib.sha1(base_rid.encode("utf-8")).digest()[:8], "big") % shards
+
+
+def shard_folder(index_dir: Path, k: int, shards: int) -> Path:
+    return Path(index_dir) / f"shard-{k + 1:03d}-of-{shards:03d}"
+
+
+def shard_folders(index_dir: Path) -> list[Path] | None:
+    """The shard folders of a sharded index, in order, or None if index_dir is not one."""
+    import json
+
+    try:
+        manifest = json.loads((Path(index_dir) / SHARDS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexDamaged(f"the shard list {Path(index_dir) / SHARDS_FILE} cannot be read ({exc}): "
+                           "run `policy-search index --shards N --rebuild`") from exc
+    n = manifest.get("shards") if isinstance(manifest, dict) else None
+    if not isinstance(n, int) or n < 1:
+        raise IndexDamaged(f"the shard list {Path(index_dir) / SHARDS_FILE} names no shards: "
+                           "run `policy-search index --shards N --rebuild`")
+    return [shard_folder(index_dir, k, n) for k in range(n)]
+
+
 class IndexMissing(Exception):
     pass
 

@@ -1,0 +1,440 @@
+"""Searching a sharded index as one: each shard answers its part, the coordinator adds them up.
+
+A query goes in three rounds, each sent to one replica of every shard at once:
+
+1. **counts** (Elasticsearch's dfs phase): each shard's paragraphs holding each query term and
+   Whoosh's document frequency of each query word. Summed with the shards' constant figures
+   (``rank.CorpusStats``: rows, lengths, documents), they are the corpus's statistics.
+2. **partial**: each shard matches, counts hits, reports and facet values, and ranks its hits with
+   the corpus's statistics, so that its scores are the ones one index would give. It sends its
+   best ``depth`` in the order asked for, and for relevance its best RERANK_DEPTH pre-ranked hits
+   with their final scores. The coordinator keeps the corpus's best RERANK_DEPTH by pre-rank (the
+   head one index would re-rank), orders them by final score, and lets the rest follow in pre-rank
+   order, ties broken by report id and reading order as one index breaks them.
+3. **hits**: the page's paragraphs, built by the shards that hold them.
+
+A report lives wholly in one shard, so totals, report counts and facet counts are sums. Each call
+names the generation the shard reported in round 1: a shard keeps its previous generation open
+while a query that began on it is answered. A shard that no replica answers is left out, and the
+result says which share of the corpus answered (``SearchResult.shards``); never silently partial.
+
+``ShardSide`` is the shard's end (in-process, or inside a Dask actor: search/served.py);
+``ShardedEngine`` the coordinator's. Neither reads another shard's files.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.search.engine import NEAR_OFFER_BELOW, NEAR_OFFER_MAX_CANDIDATES, SearchEngine, _check_sort, _marked_terms
+from indexer.search.query import FACETS, Filters, ParsedQuery, QueryError, parse_query
+from indexer.search.rank import RERANK_DEPTH, CorpusStats, top_positions
+from indexer.search.reports import facet_order, place_order
+from indexer.search.results import Hit, SearchResult
+
+STALE_CHECK_SECONDS = 1.0  # how often a shard looks for a newer generation of its index
+KEPT_GENERATIONS = 2  # the one served and the one before, for queries that began on it
+CACHED_TERMS = 256  # term rows a shard keeps from the counts round for the partial round
+ATTEMPTS = 3  # a query whose shard changed generation or replica mid-way is asked again
+
+
+class GenerationGone(Exception):
+    """The shard no longer holds the generation a query began on: ask again."""
+
+
+class ShardUnsupported(QueryError):
+    """What a sharded index cannot answer as one index would (a query field across reports)."""
+
+
+@dataclass(frozen=True)
+class ShardState:
+    """A shard's generation and its constant figures."""
+
+    generation: int
+    reports: int
+    paragraphs: int
+    stats: CorpusStats
+
+
+@dataclass
+class ShardPartial:
+    """One shard's part of a search."""
+
+    total: int
+    reports: int
+    facets: dict[str, list[tuple[str, int]]]
+    places: dict[str, list[tuple[str, int]]]  # region filter value -> places with hits (all of them)
+    top: list[tuple]  # (sort key, row): its best ``depth`` hits, keys comparable across shards
+    head: list[tuple] = field(default_factory=list)  # relevance: (key, row, final score) of its pre-rank head
+    near: tuple[dict, int, int] | None = None  # engine.near_counts, when its total is small
+
+
+def _combined(states: list[ShardState]) -> CorpusStats:
+    return CorpusStats(sum(s.stats.rows for s in states), sum(s.stats.exact_lengths for s in states),
+                       sum(s.stats.whoosh_docs for s in states), sum(s.stats.content_lengths for s in states))
+
+
+class ShardSide:
+    """A shard's end: its index opened as a SearchEngine, answering the coordinator's rounds with
+    plain values. Safe to share between threads."""
+
+    def __init__(self, index_dir: str | Path, **engine_options):
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        engine = SearchEngine(self.index_dir, **engine_options)
+        self._engines: OrderedDict[int, SearchEngine] = OrderedDict([(engine.generation, engine)])
+        self._checked = time.monotonic()
+        self._terms: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def _current(self) -> SearchEngine:
+        with self._lock:
+            engine = next(reversed(self._engines.values()))
+            if time.monotonic() - self._checked < STALE_CHECK_SECONDS:
+                return engine
+            self._checked = time.monotonic()
+        fresh = engine.reopened()  # outside the lock: opening reads the index
+        if fresh is None:
+            return engine
+        with self._lock:
+            self._engines[fresh.generation] = fresh
+            while len(self._engines) > KEPT_GENERATIONS:
+                self._engines.popitem(last=False)
+        return fresh
+
+    def _engine(self, generation: int) -> SearchEngine:
+        with self._lock:
+            engine = self._engines.get(generation)
+        if engine is None:
+            raise GenerationGone(f"{self.index_dir}: generation {generation} is no longer open")
+        return engine
+
+    def state(self) -> ShardState:
+        engine = self._current()
+        return ShardState(engine.generation, len(engine.store.reports), len(engine.store), engine.ranker.own)
+
+    def _term_rows(self, engine: SearchEngine, term: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (engine.generation, term)
+        with self._lock:
+            found = self._terms.get(key)
+        if found is None:
+            found = engine.store.term_counts(term)
+            with self._lock:
+                self._terms[key] = found
+                while len(self._terms) > CACHED_TERMS:
+                    self._terms.popitem(last=False)
+        return found
+
+    def counts(self, generation: int, q: str, filters: Filters | None) -> tuple[dict[str, int], dict[str, int]]:
+        """(paragraphs holding each positive term, Whoosh's frequency of each query word)."""
+        engine = self._engine(generation)
+        parsed = engine.parse_with(q, filters)
+        exact = {t.folded: int(self._term_rows(engine, t.folded)[0].size) for t in parsed.positive_terms()}
+        words = {w: engine.ranker.word_frequency(w) for w in engine.ranker.query_words(parsed.positive_terms())}
+        return exact, words
+
+    def partial(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats, sort: str,
+                depth: int) -> ShardPartial:
+        engine = self._engine(generation)
+        parsed = engine.parse_with(q, filters)
+        counts = {t.folded: self._term_rows(engine, t.folded) for t in parsed.positive_terms()}
+        hits = engine.match(parsed, counts)
+        store, columns = engine.store, engine.columns
+        ridx = store.report_idx[hits]
+        per_report = columns.hits_per_report(ridx)
+        total = int(hits.size)
+        part = ShardPartial(
+            total=total, reports=int(np.count_nonzero(per_report)), facets=columns.facets(per_report),
+            places={v: columns.region_candidates(v, per_report, every=True) for v in parsed.filters.region},
+            top=[])
+        if total < NEAR_OFFER_BELOW:  # the offer is the corpus's: a shard without hits counts its part
+            part.near = engine.near_counts(parsed)
+        if not total:
+            return part
+        rids = columns.rids
+        # A hit's place in one index's order: its report's id, then its place in that report
+        # (this shard's hits come in report order, so their positions keep reading order).
+        if sort == "relevance":
+            terms = [t.folded for t in parsed.positive_terms()]
+            pre = engine.ranker.prerank(terms, hits, counts, stats)
+            keys = [(-float(p), rids[int(r)], k) for k, (p, r) in enumerate(zip(pre.tolist(), ridx.tolist()))]
+            head_pos = top_positions(pre, RERANK_DEPTH)
+            final = engine.ranker.rescored(parsed, hits[head_pos], pre[head_pos], stats)
+            part.head = [(keys[int(k)], int(hits[k]), s) for k, s in zip(head_pos, final)]
+            chosen = top_positions(pre, depth)
+        elif sort == "date":
+            dates = columns.date_keys[ridx]
+            keys = [(-int(d), rids[int(r)], int(o)) for d, r, o in zip(dates.tolist(), ridx.tolist(),
+                                                                        store.ordinals[hits].tolist())]
+            chosen = np.lexsort((store.ordinals[hits], ridx, -dates))[:depth]
+        else:
+            keys = [(rids[int(r)], k) for k, r in enumerate(ridx.tolist())]
+            chosen = np.arange(min(depth, total))
+        part.top = [(keys[int(k)], int(hits[k])) for k in chosen]
+        return part
+
+    def hits(self, generation: int, q: str, filters: Filters | None, rows: list[tuple[int, float]]) -> list[Hit]:
+        engine = self._engine(generation)
+        parsed = engine.parse_with(q, filters)
+        terms, near = _marked_terms(parsed), parsed.near_clause()
+        return [engine.hit_at(i, score, terms, near) for i, score in rows]
+
+
+class _Done:
+    """An in-process answer, shaped like a Dask future."""
+
+    def __init__(self, call):
+        try:
+            self.value, self.error = call(), None
+        except Exception as exc:
+            self.value, self.error = None, exc
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class LocalReplica:
+    """A shard opened in this process (a sharded index searched on one machine, and the tests)."""
+
+    def __init__(self, side: ShardSide, name: str):
+        self.side, self.name = side, name
+
+    def call(self, method: str, *args):
+        return _Done(lambda: getattr(self.side, method)(*args))
+
+
+@dataclass
+class ShardsAnswered:
+    """How much of the corpus a sharded answer covers."""
+
+    answered: int
+    total: int
+    missing: list[int]  # shard numbers (from 1) that no replica answered
+    reports: int  # reports in the shards that answered
+
+    def to_dict(self) -> dict:
+        return {"answered": self.answered, "total": self.total, "missing": self.missing, "reports": self.reports,
+                "complete": not self.missing}
+
+
+class ShardedEngine:
+    """The coordinator: one replica of every shard asked at once per round, their answers
+    merged into what one index over the whole corpus answers. ``replicas[k]``: shard k's replicas
+    (objects with ``call(method, *args)`` returning a future), the first that answers is used."""
+
+    def __init__(self, replicas: list[list], *, max_query_chars: int = 200, max_query_terms: int = 12,
+                 near_gap: int = 8):
+        self.replicas = [list(r) for r in replicas]
+        self.max_query_chars, self.max_query_terms, self.near_gap = max_query_chars, max_query_terms, near_gap
+        self._lock = threading.Lock()
+        self._lost: set[int] = set()  # id() of replicas that failed; forgotten by ``restore``
+        self._reports: dict[int, int] = {}  # shard -> its reports, as last seen
+
+    # -- the query language, as SearchEngine parses it ---------------------------------------
+    def parse(self, q: str) -> ParsedQuery:
+        return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms, near_gap=self.near_gap)
+
+    def parse_with(self, q: str, filters: Filters | None = None) -> ParsedQuery:
+        if filters is None or filters.is_empty():
+            return self.parse(q)
+        if not q.strip():
+            return ParsedQuery(filters.to_query(), filters=filters)
+        parsed = self.parse(q)
+        parsed.filters = parsed.filters.merged(filters)
+        return parsed
+
+    # -- rounds --------------------------------------------------------------------------------
+    def _live(self, k: int) -> list:
+        with self._lock:
+            return [r for r in self.replicas[k] if id(r) not in self._lost]
+
+    def _lose(self, replica) -> None:
+        with self._lock:
+            self._lost.add(id(replica))
+
+    def restore(self) -> None:
+        """Ask the replicas that failed again (a worker back, a shard placed anew)."""
+        with self._lock:
+            self._lost.clear()
+
+    def _round(self, asked: dict[int, object], method: str, args_of) -> dict[int, object]:
+        """``method`` on the replica ``asked[k]`` of each shard k, all at once; a replica that fails
+        is lost and its shard left out of the answer (raised as _ReplicaLost)."""
+        futures = {k: replica.call(method, *args_of(k)) for k, replica in asked.items()}
+        out = {}
+        lost = False
+        for k, future in futures.items():
+            try:
+                out[k] = future.result()
+            except (QueryError, GenerationGone):
+                raise
+            except Exception:
+                self._lose(asked[k])
+                lost = True
+        if lost:
+            raise _ReplicaLost()
+        return out
+
+    def _states(self) -> tuple[dict[int, object], dict[int, ShardState]]:
+        """One live replica of every shard that has one, and its state."""
+        while True:
+            asked = {k: live[0] for k in range(len(self.replicas)) if (live := self._live(k))}
+            try:
+                states = self._round(asked, "state", lambda k: ())
+            except _ReplicaLost:
+                continue  # the next replica of each lost one (or none)
+            with self._lock:
+                self._reports.update({k: s.reports for k, s in states.items()})
+            return asked, states
+
+    def _answered(self, states: dict[int, ShardState]) -> ShardsAnswered:
+        missing = [k + 1 for k in range(len(self.replicas)) if k not in states]
+        return ShardsAnswered(len(states), len(self.replicas), missing, sum(s.reports for s in states.values()))
+
+    def _asking(self, work):
+        """``work(asked, states)`` with every shard at one generation, asked again if a shard
+        changed generation or lost a replica on the way."""
+        for attempt in range(ATTEMPTS):
+            asked, states = self._states()
+            try:
+                return work(asked, states)
+            except (GenerationGone, _ReplicaLost):
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _corpus_stats(self, asked, states, q: str, filters: Filters | None) -> CorpusStats:
+        gens = {k: s.generation for k, s in states.items()}
+        counted = self._round(asked, "counts", lambda k: (gens[k], q, filters))
+        exact: dict[str, int] = {}
+        words: dict[str, int] = {}
+        for ex, wd in counted.values():
+            for t, n in ex.items():
+                exact[t] = exact.get(t, 0) + n
+            for w, n in wd.items():
+                words[w] = words.get(w, 0) + n
+        base = _combined(list(states.values()))
+        return CorpusStats(base.rows, base.exact_lengths, base.whoosh_docs, base.content_lengths, exact, words)
+
+    # -- the search API ------------------------------------------------------------------------
+    def _check(self, parsed: ParsedQuery) -> None:
+        for field_name in ("similar",):
+            if getattr(parsed.filters, field_name, None):
+                raise ShardUnsupported(f"{field_name}: 在分片索引上不可用（近似段落跨越分片）", 0)
+
+    def search(self, q: str | ParsedQuery, *, page: int = 1, per_page: int = 10, sort: str = "relevance",
+               by_report: bool = False, filters: Filters | None = None, collapse: bool = False) -> SearchResult:
+        started = time.perf_counter()
+        _check_sort(sort)
+        if page < 1 or per_page < 1 or per_page > 100:
+            raise ValueError(f"page 应 ≥ 1，per_page 应在 1 到 100 之间（收到 page={page}，per_page={per_page}）")
+        if by_report or collapse:
+            raise ShardUnsupported("按报告分组与合并近似段落在分片索引上尚不可用（--by-report, --collapse）", 0)
+        if isinstance(q, ParsedQuery):
+            raise TypeError("a sharded search takes the query's text")
+        parsed = self.parse_with(q, filters)
+        self._check(parsed)
+        offset = (page - 1) * per_page
+        depth = max(offset + per_page, RERANK_DEPTH)
+
+        def work(asked, states):
+            gens = {k: s.generation for k, s in states.items()}
+            stats = self._corpus_stats(asked, states, q, filters) if sort == "relevance" else _combined(list(states.values()))
+            parts: dict[int, ShardPartial] = self._round(
+                asked, "partial", lambda k: (gens[k], q, filters, stats, sort, depth))
+            ranked = _merged_order(parts, sort, offset + per_page)
+            page_rows = ranked[offset: offset + per_page]
+            wanted: dict[int, list[tuple[int, float]]] = {}
+            for k, row, score in page_rows:
+                wanted.setdefault(k, []).append((row, score))
+            built = self._round({k: asked[k] for k in wanted}, "hits", lambda k: (gens[k], q, filters, wanted[k]))
+            taken = {k: iter(v) for k, v in built.items()}
+            hits = [next(taken[k]) for k, _, _ in page_rows]
+            return parts, hits, self._answered(states)
+
+        parts, hits, answered = self._asking(work)
+        total = sum(p.total for p in parts.values())
+        result = SearchResult(
+            query=parsed.text, folded=parsed.folded_display(), total=total,
+            reports=sum(p.reports for p in parts.values()), page=page, per_page=per_page, sort=sort, hits=hits,
+            facets=_summed_facets(parts.values()), took_ms=(time.perf_counter() - started) * 1000,
+            filters=parsed.filters.to_dict(), ambiguous_regions=_ambiguous(parsed.filters, parts.values()) if total else [],
+        )
+        result.shards = answered.to_dict()
+        if total < NEAR_OFFER_BELOW:
+            result.near = _near_offer(parts.values(), total)
+        return result
+
+    def count(self, q: str, filters: Filters | None = None) -> int:
+        return self.search(q, filters=filters, sort="report", per_page=1).total
+
+    def stats(self) -> dict:
+        _, states = self._states()
+        return {"reports": sum(s.reports for s in states.values()),
+                "paragraphs": sum(s.paragraphs for s in states.values()),
+                "generation": {k + 1: s.generation for k, s in states.items()},
+                "shards": self._answered(states).to_dict()}
+
+
+class _ReplicaLost(Exception):
+    pass
+
+
+def _merged_order(parts: dict[int, ShardPartial], sort: str, limit: int) -> list[tuple[int, int, float]]:
+    """(shard, row, score) in one index's order, up to ``limit``."""
+    if sort != "relevance":
+        merged = sorted((key, k, row) for k, p in parts.items() for key, row in p.top)
+        return [(k, row, 0.0) for _, k, row in merged[:limit]]
+    heads = sorted((key, k, row, final) for k, p in parts.items() for key, row, final in p.head)[:RERANK_DEPTH]
+    # One index sorts its head by final score, ties to the earlier hit (report id, reading order).
+    ranked = [(k, row, final) for key, k, row, final in sorted(heads, key=lambda h: (-h[3], h[0][1:]))]
+    if limit > len(ranked):
+        in_head = {(k, row) for _, k, row, _ in heads}
+        rest = sorted((key, k, row) for k, p in parts.items() for key, row in p.top if (k, row) not in in_head)
+        ranked += [(k, row, 0.0) for _, k, row in rest[: limit - len(ranked)]]
+    return ranked[:limit]
+
+
+def _summed_facets(parts) -> dict[str, list[tuple[str, int]]]:
+    out = {}
+    for facet in FACETS:
+        counts: dict[str, int] = {}
+        for p in parts:
+            for value, n in p.facets.get(facet, []):
+                counts[value] = counts.get(value, 0) + n
+        out[facet] = facet_order(facet, counts)
+    return out
+
+
+def _ambiguous(filters: Filters, parts) -> list[dict]:
+    out = []
+    for value in filters.region:
+        counts: dict[str, int] = {}
+        for p in parts:
+            for place, n in p.places.get(value, []):
+                counts[place] = counts.get(place, 0) + n
+        if len(counts) > 1:
+            out.append({"value": value, "places": [{"place": p, "count": n} for p, n in place_order(counts)]})
+    return out
+
+
+def _near_offer(parts, exact: int) -> dict | None:
+    found = [p.near for p in parts if p.near is not None]
+    if not found:
+        return None
+    candidates = sum(c for _, c, _ in found)
+    if candidates > NEAR_OFFER_MAX_CANDIDATES:
+        return None
+    more = sum(n for _, _, n in found) - exact
+    return {**found[0][0], "total": more} if more > 0 else None
+
+
+def open_local(index_dir: Path, folders: list[Path], **engine_options) -> ShardedEngine:
+    """A sharded index searched in this process: every shard opened here."""
+    return ShardedEngine([[LocalReplica(ShardSide(f, **engine_options), f.name)] for f in folders], **engine_options)
