@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,11 @@ STALE_CHECK_SECONDS = 1.0  # how often a shard looks for a newer generation of i
 KEPT_GENERATIONS = 2  # the one served and the one before, for queries that began on it
 CACHED_TERMS = 256  # term rows a shard keeps from the counts round for the partial round
 ATTEMPTS = 3  # a query whose shard changed generation or replica mid-way is asked again
+
+
+class ReplicaLost(Exception):
+    """A replica that could not be asked or did not answer (its worker gone, a timeout): the
+    transport says so by raising this; any other exception is the shard's own answer."""
 
 
 class GenerationGone(Exception):
@@ -70,7 +75,7 @@ class ShardPartial:
     facets: dict[str, list[tuple[str, int]]]
     places: dict[str, list[tuple[str, int]]]  # region filter value -> places with hits (all of them)
     top: list[tuple]  # (sort key, row): its best ``depth`` hits, keys comparable across shards
-    head: list[tuple] = field(default_factory=list)  # relevance: (key, row, final score) of its pre-rank head
+    head: list[tuple] = field(default_factory=list)  # relevance: (key, row) of its pre-rank head
     near: tuple[dict, int, int] | None = None  # engine.near_counts, when its total is small
 
 
@@ -114,7 +119,10 @@ class ShardSide:
         return engine
 
     def state(self) -> ShardState:
-        engine = self._current()
+        return self._state_of(self._current())
+
+    @staticmethod
+    def _state_of(engine: SearchEngine) -> ShardState:
         return ShardState(engine.generation, len(engine.store.reports), len(engine.store), engine.ranker.own)
 
     def _term_rows(self, engine: SearchEngine, term: str) -> tuple[np.ndarray, np.ndarray]:
@@ -129,16 +137,29 @@ class ShardSide:
                     self._terms.popitem(last=False)
         return found
 
-    def counts(self, generation: int, q: str, filters: Filters | None) -> tuple[dict[str, int], dict[str, int]]:
-        """(paragraphs holding each positive term, Whoosh's frequency of each query word)."""
-        engine = self._engine(generation)
+    def counts(self, q: str, filters: Filters | None) -> tuple[ShardState, dict[str, int], dict[str, int]]:
+        """The first round: (the generation served and its figures, paragraphs holding each
+        positive term, Whoosh's frequency of each query word) of the newest generation."""
+        engine = self._current()
         parsed = engine.parse_with(q, filters)
         exact = {t.folded: int(self._term_rows(engine, t.folded)[0].size) for t in parsed.positive_terms()}
-        words = {w: engine.ranker.word_frequency(w) for w in engine.ranker.query_words(parsed.positive_terms())}
-        return exact, words
+        words = {w: self._word_frequency(engine, w) for w in engine.ranker.query_words(parsed.positive_terms())}
+        return self._state_of(engine), exact, words
+
+    def _word_frequency(self, engine: SearchEngine, word: str) -> int:
+        key = (engine.generation, "\0" + word)  # beside the terms' rows, told apart by the NUL
+        with self._lock:
+            found = self._terms.get(key)
+        if found is None:
+            found = engine.ranker.word_frequency(word)
+            with self._lock:
+                self._terms[key] = found
+        return found
 
     def partial(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats, sort: str,
                 depth: int) -> ShardPartial:
+        """The second round: its part of a search, its best ``depth`` hits in the order asked
+        for (for relevance, pre-ranked with the corpus's statistics, and its pre-rank head)."""
         engine = self._engine(generation)
         parsed = engine.parse_with(q, filters)
         counts = {t.folded: self._term_rows(engine, t.folded) for t in parsed.positive_terms()}
@@ -158,30 +179,42 @@ class ShardSide:
         rids = columns.rids
         # A hit's place in one index's order: its report's id, then its place in that report
         # (this shard's hits come in report order, so their positions keep reading order).
+        # Keys are made only for the hits sent.
         if sort == "relevance":
             terms = [t.folded for t in parsed.positive_terms()]
             pre = engine.ranker.prerank(terms, hits, counts, stats)
-            keys = [(-float(p), rids[int(r)], k) for k, (p, r) in enumerate(zip(pre.tolist(), ridx.tolist()))]
-            head_pos = top_positions(pre, RERANK_DEPTH)
-            final = engine.ranker.rescored(parsed, hits[head_pos], pre[head_pos], stats)
-            part.head = [(keys[int(k)], int(hits[k]), s) for k, s in zip(head_pos, final)]
+
+            def key(k: int) -> tuple:
+                return (-float(pre[k]), rids[int(ridx[k])], k)
+
+            part.head = [(key(int(k)), int(hits[k])) for k in top_positions(pre, RERANK_DEPTH)]
             chosen = top_positions(pre, depth)
         elif sort == "date":
             dates = columns.date_keys[ridx]
-            keys = [(-int(d), rids[int(r)], int(o)) for d, r, o in zip(dates.tolist(), ridx.tolist(),
-                                                                        store.ordinals[hits].tolist())]
-            chosen = np.lexsort((store.ordinals[hits], ridx, -dates))[:depth]
+            ordinals = store.ordinals[hits]
+
+            def key(k: int) -> tuple:
+                return (-int(dates[k]), rids[int(ridx[k])], int(ordinals[k]))
+
+            chosen = np.lexsort((ordinals, ridx, -dates))[:depth]
         else:
-            keys = [(rids[int(r)], k) for k, r in enumerate(ridx.tolist())]
+            def key(k: int) -> tuple:
+                return (rids[int(ridx[k])], k)
+
             chosen = np.arange(min(depth, total))
-        part.top = [(keys[int(k)], int(hits[k])) for k in chosen]
+        part.top = [(key(int(k)), int(hits[k])) for k in chosen]
         return part
 
-    def hits(self, generation: int, q: str, filters: Filters | None, rows: list[tuple[int, float]]) -> list[Hit]:
+    def finish(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats,
+               head: list[tuple[int, float]], rows: list[int]) -> tuple[list[float], dict[int, Hit]]:
+        """The third round: the final scores of its rows in the corpus's head ((row, pre-rank
+        score)), and the hits of ``rows`` (their scores set by the coordinator)."""
         engine = self._engine(generation)
         parsed = engine.parse_with(q, filters)
+        finals = engine.ranker.rescored(parsed, np.array([r for r, _ in head], dtype=np.int64),
+                                        np.array([p for _, p in head]), stats) if head else []
         terms, near = _marked_terms(parsed), parsed.near_clause()
-        return [engine.hit_at(i, score, terms, near) for i, score in rows]
+        return finals, {i: engine.hit_at(i, 0.0, terms, near) for i in rows}
 
 
 class _Done:
@@ -272,55 +305,48 @@ class ShardedEngine:
         for k, future in futures.items():
             try:
                 out[k] = future.result()
-            except (QueryError, GenerationGone):
-                raise
-            except Exception:
+            except ReplicaLost:
                 self._lose(asked[k])
                 lost = True
         if lost:
             raise _ReplicaLost()
         return out
 
-    def _states(self) -> tuple[dict[int, object], dict[int, ShardState]]:
-        """One live replica of every shard that has one, and its state."""
+    def _states(self, q: str = "", filters: Filters | None = None, counted: bool = False):
+        """(one live replica of every shard that has one, its state, and with ``counted`` the
+        query's term counts: the first round)."""
         while True:
             asked = {k: live[0] for k in range(len(self.replicas)) if (live := self._live(k))}
             try:
-                states = self._round(asked, "state", lambda k: ())
+                if counted:
+                    answers = self._round(asked, "counts", lambda k: (q, filters))
+                    states = {k: a[0] for k, a in answers.items()}
+                else:
+                    answers = None
+                    states = self._round(asked, "state", lambda k: ())
             except _ReplicaLost:
                 continue  # the next replica of each lost one (or none)
             with self._lock:
                 self._reports.update({k: s.reports for k, s in states.items()})
-            return asked, states
+            return asked, states, answers
 
     def _answered(self, states: dict[int, ShardState]) -> ShardsAnswered:
         missing = [k + 1 for k in range(len(self.replicas)) if k not in states]
         return ShardsAnswered(len(states), len(self.replicas), missing, sum(s.reports for s in states.values()))
 
-    def _asking(self, work):
-        """``work(asked, states)`` with every shard at one generation, asked again if a shard
-        changed generation or lost a replica on the way."""
+    def _asking(self, work, q: str, filters: Filters | None, counted: bool):
+        """``work(asked, states, stats)`` with every shard at one generation and the corpus's
+        statistics (``counted``: with the query's term counts), asked again if a shard changed
+        generation or lost a replica on the way."""
         for attempt in range(ATTEMPTS):
-            asked, states = self._states()
+            asked, states, answers = self._states(q, filters, counted)
+            stats = _corpus_stats(states, answers)
             try:
-                return work(asked, states)
+                return work(asked, states, stats)
             except (GenerationGone, _ReplicaLost):
                 if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
-
-    def _corpus_stats(self, asked, states, q: str, filters: Filters | None) -> CorpusStats:
-        gens = {k: s.generation for k, s in states.items()}
-        counted = self._round(asked, "counts", lambda k: (gens[k], q, filters))
-        exact: dict[str, int] = {}
-        words: dict[str, int] = {}
-        for ex, wd in counted.values():
-            for t, n in ex.items():
-                exact[t] = exact.get(t, 0) + n
-            for w, n in wd.items():
-                words[w] = words.get(w, 0) + n
-        base = _combined(list(states.values()))
-        return CorpusStats(base.rows, base.exact_lengths, base.whoosh_docs, base.content_lengths, exact, words)
 
     # -- the search API ------------------------------------------------------------------------
     def _check(self, parsed: ParsedQuery) -> None:
@@ -343,22 +369,33 @@ class ShardedEngine:
         offset = (page - 1) * per_page
         depth = max(offset + per_page, RERANK_DEPTH)
 
-        def work(asked, states):
+        def work(asked, states, stats):
             gens = {k: s.generation for k, s in states.items()}
-            stats = self._corpus_stats(asked, states, q, filters) if sort == "relevance" else _combined(list(states.values()))
             parts: dict[int, ShardPartial] = self._round(
                 asked, "partial", lambda k: (gens[k], q, filters, stats, sort, depth))
-            ranked = _merged_order(parts, sort, offset + per_page)
-            page_rows = ranked[offset: offset + per_page]
-            wanted: dict[int, list[tuple[int, float]]] = {}
-            for k, row, score in page_rows:
-                wanted.setdefault(k, []).append((row, score))
-            built = self._round({k: asked[k] for k in wanted}, "hits", lambda k: (gens[k], q, filters, wanted[k]))
-            taken = {k: iter(v) for k, v in built.items()}
-            hits = [next(taken[k]) for k, _, _ in page_rows]
+            head, rest = _merged_order(parts, sort, offset + per_page)
+            touches_head = offset < len(head)
+            rest_rows = rest[max(0, offset - len(head)): offset + per_page - len(head)]
+            scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in parts} if touches_head else {}
+            wanted = {k: [row for row, _ in scoring.get(k, [])] for k in parts}
+            for _, k, row in rest_rows:
+                wanted[k].append(row)
+            asking = {k: asked[k] for k in parts if wanted[k] or scoring.get(k)}
+            done = self._round(asking, "finish",
+                               lambda k: (gens[k], q, filters, stats, scoring.get(k, []), wanted[k])) if asking else {}
+            ranked = []
+            if touches_head:
+                finals = {}
+                for k, (scores, _) in done.items():
+                    finals.update({(k, row): f for (row, _), f in zip(scoring.get(k, []), scores)})
+                # One index sorts its head by final score, ties to the earlier hit (report id, reading order).
+                ranked = [(k, row, finals[(k, row)])
+                          for key, k, row in sorted(head, key=lambda h: (-finals[(h[1], h[2])], h[0][1:]))]
+            ranked = ranked[offset:] + [(k, row, 0.0) for _, k, row in rest_rows]
+            hits = [replace(done[k][1][row], score=round(score, 4)) for k, row, score in ranked[:per_page]]
             return parts, hits, self._answered(states)
 
-        parts, hits, answered = self._asking(work)
+        parts, hits, answered = self._asking(work, q, filters, counted=sort == "relevance")
         total = sum(p.total for p in parts.values())
         result = SearchResult(
             query=parsed.text, folded=parsed.folded_display(), total=total,
@@ -375,7 +412,7 @@ class ShardedEngine:
         return self.search(q, filters=filters, sort="report", per_page=1).total
 
     def stats(self) -> dict:
-        _, states = self._states()
+        _, states, _ = self._states()
         return {"reports": sum(s.reports for s in states.values()),
                 "paragraphs": sum(s.paragraphs for s in states.values()),
                 "generation": {k + 1: s.generation for k, s in states.items()},
@@ -386,19 +423,32 @@ class _ReplicaLost(Exception):
     pass
 
 
-def _merged_order(parts: dict[int, ShardPartial], sort: str, limit: int) -> list[tuple[int, int, float]]:
-    """(shard, row, score) in one index's order, up to ``limit``."""
+def _corpus_stats(states: dict[int, ShardState], answers: dict | None) -> CorpusStats:
+    """The shards' figures summed, with the query's term counts when they were asked for."""
+    base = _combined(list(states.values()))
+    if answers is None:
+        return base
+    exact: dict[str, int] = {}
+    words: dict[str, int] = {}
+    for _, ex, wd in answers.values():
+        for t, n in ex.items():
+            exact[t] = exact.get(t, 0) + n
+        for w, n in wd.items():
+            words[w] = words.get(w, 0) + n
+    return CorpusStats(base.rows, base.exact_lengths, base.whoosh_docs, base.content_lengths, exact, words)
+
+
+def _merged_order(parts: dict[int, ShardPartial], sort: str, limit: int) -> tuple[list[tuple], list[tuple]]:
+    """(the corpus's pre-rank head, (key, shard, row) best first, for relevance; the hits after
+    it in one index's order, up to ``limit`` in all)."""
     if sort != "relevance":
-        merged = sorted((key, k, row) for k, p in parts.items() for key, row in p.top)
-        return [(k, row, 0.0) for _, k, row in merged[:limit]]
-    heads = sorted((key, k, row, final) for k, p in parts.items() for key, row, final in p.head)[:RERANK_DEPTH]
-    # One index sorts its head by final score, ties to the earlier hit (report id, reading order).
-    ranked = [(k, row, final) for key, k, row, final in sorted(heads, key=lambda h: (-h[3], h[0][1:]))]
-    if limit > len(ranked):
-        in_head = {(k, row) for _, k, row, _ in heads}
-        rest = sorted((key, k, row) for k, p in parts.items() for key, row in p.top if (k, row) not in in_head)
-        ranked += [(k, row, 0.0) for _, k, row in rest[: limit - len(ranked)]]
-    return ranked[:limit]
+        return [], sorted((key, k, row) for k, p in parts.items() for key, row in p.top)[:limit]
+    head = sorted((key, k, row) for k, p in parts.items() for key, row in p.head)[:RERANK_DEPTH]
+    if limit <= len(head):
+        return head, []
+    in_head = {(k, row) for _, k, row in head}
+    rest = sorted((key, k, row) for k, p in parts.items() for key, row in p.top if (k, row) not in in_head)
+    return head, rest[: limit - len(head)]
 
 
 def _summed_facets(parts) -> dict[str, list[tuple[str, int]]]:
