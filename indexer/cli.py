@@ -138,13 +138,41 @@ def _index_dir_option(f):
 
 def _engine(settings):
     from indexer.search.engine import SearchEngine
+    from indexer.search.opened import is_sharded
     from indexer.store.layout import IndexMissing
 
     _require_index_folder(settings.index)
     try:
+        if is_sharded(settings.index):
+            raise click.ClickException(f"the index in {printable(str(settings.index))} is sharded: `search` answers "
+                                       "from it (with --cluster, or here); this command needs an index of one shard")
         return SearchEngine.from_settings(settings)
     except IndexMissing as exc:  # missing, outdated or damaged: the message says which, and what to do
         raise click.ClickException(printable(str(exc))) from exc
+
+
+def _search_engine(settings):
+    """The engine `search` asks: one index, a sharded index here, or its shards on a cluster."""
+    from indexer.cluster import ClusterUnreachable
+    from indexer.search.actors import ShardPlacementFailed
+    from indexer.search.opened import open_search_engine
+    from indexer.store.layout import IndexMissing
+
+    _require_index_folder(settings.index)
+    client = _connected(settings.cluster) if settings.cluster else None
+    try:
+        return open_search_engine(settings, client)
+    except (IndexMissing, ClusterUnreachable, ShardPlacementFailed) as exc:
+        raise click.ClickException(printable(str(exc))) from exc
+
+
+def _shards_note(result) -> None:
+    """On stderr, when shards did not answer: which share of the corpus the answer covers."""
+    shards = getattr(result, "shards", None)
+    if shards and shards["missing"]:
+        missing = ", ".join(map(str, shards["missing"]))
+        click.echo(f"warning: {shards['answered']} of {shards['total']} shards answered (no worker holds shard "
+                   f"{missing}): the totals and hits cover {counted(shards['reports'], 'report')} only", err=True)
 
 
 def _require_index_folder(index_dir: Path) -> None:
@@ -287,9 +315,12 @@ def _search_help() -> str:
 @click.option("--marks", is_flag=True,
               help="Without colour, put 【】 around the matches (off by default: 文号 hold real 【】).")
 @click.option("--json", "as_json", is_flag=True, help="The result page as one JSON object (hits, facets, counts).")
+@_cluster_option
 def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str, by_report: bool, collapse: bool,
-           every_hit: bool, fmt: str, output: Path | None, base_url: str | None, color_when: str, marks: bool, as_json: bool) -> None:
+           every_hit: bool, fmt: str, output: Path | None, base_url: str | None, color_when: str, marks: bool, as_json: bool,
+           cluster: str | None) -> None:
     from indexer.search.query import QueryError
+    from indexer.search.shards import ShardUnsupported
 
     if as_json and fmt != "text":
         raise click.UsageError("--json and --format are two outputs: give one (--format json is the rows as a JSON array)")
@@ -301,8 +332,8 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         raise click.UsageError("--collapse folds one page of hits: it does not go with --by-report, --all or --format")
     if output is not None and fmt == "text":
         raise click.UsageError("--output writes an export: give --format too (jsonl, csv, tsv, json or xlsx)")
-    settings = _settings(index=index_dir, base_url=base_url)
-    engine = _engine(settings)
+    settings = _settings(index=index_dir, base_url=base_url, cluster=cluster)
+    engine = _search_engine(settings)
     color = color_when == "always" or (color_when == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     style = "color" if color else "marks" if marks else "plain"
     try:
@@ -312,8 +343,11 @@ def search(query: str, index_dir: Path | None, limit: int, page: int, sort: str,
         else:
             result = engine.search(query, page=page, per_page=limit, sort=sort, by_report=by_report, collapse=collapse)
             total, hits = result.total, iter(result.hits)
+    except ShardUnsupported as exc:
+        raise click.UsageError(printable(exc.message)) from exc
     except QueryError as exc:
         _query_failed(exc, query, as_json)
+    _shards_note(result)
     if as_json:
         click.echo(to_json(result.to_dict()))
         sys.exit(0 if total else 1)

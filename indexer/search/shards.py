@@ -26,20 +26,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from indexer.search.engine import NEAR_OFFER_BELOW, NEAR_OFFER_MAX_CANDIDATES, SearchEngine, _check_sort, _marked_terms
+from indexer.search.engine import GROUP_HITS, NEAR_OFFER_BELOW, NEAR_OFFER_MAX_CANDIDATES, SearchEngine, _check_sort, _marked_terms
 from indexer.search.query import FACETS, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import RERANK_DEPTH, CorpusStats, top_positions
 from indexer.search.reports import facet_order, place_order
-from indexer.search.results import Hit, SearchResult
+from indexer.search.results import Hit, ReportGroup, SearchResult
 
 STALE_CHECK_SECONDS = 1.0  # how often a shard looks for a newer generation of its index
 KEPT_GENERATIONS = 2  # the one served and the one before, for queries that began on it
 CACHED_TERMS = 256  # term rows a shard keeps from the counts round for the partial round
+EXPORT_CHUNK = 500  # hits an export fetches from the shards at a time
 ATTEMPTS = 3  # a query whose shard changed generation or replica mid-way is asked again
 
 
@@ -77,6 +79,8 @@ class ShardPartial:
     top: list[tuple]  # (sort key, row): its best ``depth`` hits, keys comparable across shards
     head: list[tuple] = field(default_factory=list)  # relevance: (key, row) of its pre-rank head
     near: tuple[dict, int, int] | None = None  # engine.near_counts, when its total is small
+    # Grouped by report: (its best hit's key, its hits, its first GROUP_HITS (key, row)), best first.
+    groups: list[tuple] = field(default_factory=list)
 
 
 def _combined(states: list[ShardState]) -> CorpusStats:
@@ -157,9 +161,11 @@ class ShardSide:
         return found
 
     def partial(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats, sort: str,
-                depth: int) -> ShardPartial:
+                depth: int, groups: int = 0) -> ShardPartial:
         """The second round: its part of a search, its best ``depth`` hits in the order asked
-        for (for relevance, pre-ranked with the corpus's statistics, and its pre-rank head)."""
+        for (for relevance, pre-ranked with the corpus's statistics, and its pre-rank head);
+        ``groups``: its first reports in that order, each with its hits counted and its first
+        GROUP_HITS (hits grouped by report)."""
         engine = self._engine(generation)
         parsed = engine.parse_with(q, filters)
         counts = {t.folded: self._term_rows(engine, t.folded) for t in parsed.positive_terms()}
@@ -202,19 +208,46 @@ class ShardSide:
                 return (rids[int(ridx[k])], k)
 
             chosen = np.arange(min(depth, total))
+        if groups:
+            part.groups = _report_groups(ridx, _order_of(sort, locals()), per_report, key, hits, groups)
         part.top = [(key(int(k)), int(hits[k])) for k in chosen]
         return part
 
     def finish(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats,
-               head: list[tuple[int, float]], rows: list[int]) -> tuple[list[float], dict[int, Hit]]:
+               head: list[tuple[int, float]], rows: list[int], marked: bool = True) -> tuple[list[float], dict[int, Hit]]:
         """The third round: the final scores of its rows in the corpus's head ((row, pre-rank
-        score)), and the hits of ``rows`` (their scores set by the coordinator)."""
+        score)), and the hits of ``rows`` (their scores set by the coordinator; ``marked``: with
+        the query's matches marked)."""
         engine = self._engine(generation)
         parsed = engine.parse_with(q, filters)
         finals = engine.ranker.rescored(parsed, np.array([r for r, _ in head], dtype=np.int64),
                                         np.array([p for _, p in head]), stats) if head else []
-        terms, near = _marked_terms(parsed), parsed.near_clause()
+        terms, near = _marked_terms(parsed) if marked else [], parsed.near_clause()
         return finals, {i: engine.hit_at(i, 0.0, terms, near) for i in rows}
+
+
+def _order_of(sort: str, scope: dict) -> np.ndarray:
+    """Every hit's position in the order asked for (the shard's part of one index's order)."""
+    if sort == "relevance":
+        pre = scope["pre"]
+        return np.lexsort((np.arange(pre.size), -pre))
+    if sort == "date":
+        return np.lexsort((scope["ordinals"], scope["ridx"], -scope["dates"]))
+    return np.arange(scope["total"])
+
+
+def _report_groups(ridx: np.ndarray, order: np.ndarray, per_report: np.ndarray, key, hits: np.ndarray,
+                   most: int) -> list[tuple]:
+    """The first ``most`` reports by their best hit in ``order``, each as (its best hit's key, its
+    hits, its first GROUP_HITS hits as (key, row))."""
+    in_order = ridx[order]
+    _, first = np.unique(in_order, return_index=True)
+    out = []
+    for at in np.sort(first)[:most].tolist():
+        r = int(in_order[at])
+        members = order[at:][in_order[at:] == r][:GROUP_HITS]
+        out.append((key(int(members[0])), int(per_report[r]), [(key(int(m)), int(hits[m])) for m in members]))
+    return out
 
 
 class _Done:
@@ -360,14 +393,55 @@ class ShardedEngine:
         _check_sort(sort)
         if page < 1 or per_page < 1 or per_page > 100:
             raise ValueError(f"page 应 ≥ 1，per_page 应在 1 到 100 之间（收到 page={page}，per_page={per_page}）")
-        if by_report or collapse:
-            raise ShardUnsupported("按报告分组与合并近似段落在分片索引上尚不可用（--by-report, --collapse）", 0)
+        if collapse:
+            raise ShardUnsupported("合并近似段落在分片索引上不可用（近似段落跨越分片：--collapse）", 0)
         if isinstance(q, ParsedQuery):
             raise TypeError("a sharded search takes the query's text")
         parsed = self.parse_with(q, filters)
         self._check(parsed)
         offset = (page - 1) * per_page
         depth = max(offset + per_page, RERANK_DEPTH)
+
+        def grouped(asked, states, stats):
+            gens = {k: s.generation for k, s in states.items()}
+            wanted_groups = offset + per_page + RERANK_DEPTH
+            parts: dict[int, ShardPartial] = self._round(
+                asked, "partial", lambda k: (gens[k], q, filters, stats, sort, RERANK_DEPTH, wanted_groups))
+            head = _merged_order(parts, sort, RERANK_DEPTH)[0]
+            finals = self._finals(asked, gens, q, filters, stats, head)
+            # One index orders reports by their first hit's rank: a report with hits in the
+            # re-ranked head by the best of them, the others after, by their best pre-rank.
+            head_rank = {(k, row): n for n, (k, row) in enumerate(_by_final(head, finals))}
+            best_rank: dict[tuple[int, str], int] = {}
+            for key, k, row in head:
+                rid = key[1]
+                best_rank[(k, rid)] = min(best_rank.get((k, rid), len(head)), head_rank[(k, row)])
+            candidates = []
+            for k, p in parts.items():
+                for best, count, members in p.groups:
+                    # Ranked by the best final score among its hits in the head, if it has any there.
+                    rank = best_rank.get((k, best[1]))
+                    candidates.append(((0, rank) if rank is not None else (1, best), k, count, members))
+            candidates.sort(key=lambda c: c[0])
+            page_groups = candidates[offset: offset + per_page]
+            chosen = []
+            for _, k, count, members in page_groups:
+                # All of its hits in the head (a report may have more there than GROUP_HITS), by
+                # final score, then its others by pre-rank.
+                rid = members[0][0][1]
+                in_head = sorted(((kk, row) for key, kk, row in head if kk == k and key[1] == rid), key=head_rank.get)
+                others = [(k, row) for _, row in members if (k, row) not in head_rank]
+                chosen.append((k, count, (in_head + others)[:GROUP_HITS]))
+            wanted: dict[int, list[int]] = {}
+            for k, _, rows in chosen:
+                wanted.setdefault(k, []).extend(row for _, row in rows)
+            done = self._round({k: asked[k] for k in wanted}, "finish",
+                               lambda k: (gens[k], q, filters, stats, [], wanted[k])) if wanted else {}
+            groups = []
+            for k, count, rows in chosen:
+                hits = [replace(done[k][1][row], score=round(finals.get((k, row), 0.0), 4)) for _, row in rows]
+                groups.append(ReportGroup(hits[0].report, count, hits))
+            return parts, groups, self._answered(states)
 
         def work(asked, states, stats):
             gens = {k: s.generation for k, s in states.items()}
@@ -395,7 +469,12 @@ class ShardedEngine:
             hits = [replace(done[k][1][row], score=round(score, 4)) for k, row, score in ranked[:per_page]]
             return parts, hits, self._answered(states)
 
-        parts, hits, answered = self._asking(work, q, filters, counted=sort == "relevance")
+        groups = None
+        if by_report:
+            parts, groups, answered = self._asking(grouped, q, filters, counted=sort == "relevance")
+            hits = [h for g in groups for h in g.hits]
+        else:
+            parts, hits, answered = self._asking(work, q, filters, counted=sort == "relevance")
         total = sum(p.total for p in parts.values())
         result = SearchResult(
             query=parsed.text, folded=parsed.folded_display(), total=total,
@@ -404,9 +483,63 @@ class ShardedEngine:
             filters=parsed.filters.to_dict(), ambiguous_regions=_ambiguous(parsed.filters, parts.values()) if total else [],
         )
         result.shards = answered.to_dict()
+        if groups is not None:
+            result.groups, result.group_total = groups, result.reports
         if total < NEAR_OFFER_BELOW:
             result.near = _near_offer(parts.values(), total)
         return result
+
+    def all_hits(self, q: str, *, sort: str = "relevance", filters: Filters | None = None,
+                 limit: int | None = None, highlights: bool = True) -> tuple[int, Iterator[Hit]]:
+        """(the number of hits, every hit in order), as SearchEngine.all_hits: ordered once, the
+        hits fetched from their shards EXPORT_CHUNK at a time as the iterator reaches them. A
+        shard that moves to a newer generation before the export ends stops it with GenerationGone."""
+        _check_sort(sort)
+        parsed = self.parse_with(q, filters)
+        self._check(parsed)
+        everything = 1 << 62
+
+        def work(asked, states, stats):
+            gens = {k: s.generation for k, s in states.items()}
+            parts = self._round(asked, "partial", lambda k: (gens[k], q, filters, stats, sort, limit or everything))
+            head, rest = _merged_order(parts, sort, limit or everything)
+            scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in parts}
+            asking = {k: asked[k] for k in parts if scoring[k]}
+            done = self._round(asking, "finish", lambda k: (gens[k], q, filters, stats, scoring[k], [], False))
+            finals = {}
+            for k, (scores, _) in done.items():
+                finals.update({(k, row): f for (row, _), f in zip(scoring[k], scores)})
+            ranked = [(k, row, finals[(k, row)]) for key, k, row in sorted(head, key=lambda h: (-finals[(h[1], h[2])], h[0][1:]))]
+            ranked += [(k, row, 0.0) for _, k, row in rest]
+            return asked, gens, stats, ranked[:limit] if limit is not None else ranked
+
+        asked, gens, stats, ranked = self._asking(work, q, filters, counted=sort == "relevance")
+
+        def hits() -> Iterator[Hit]:
+            for start in range(0, len(ranked), EXPORT_CHUNK):
+                chunk = ranked[start: start + EXPORT_CHUNK]
+                wanted: dict[int, list[int]] = {}
+                for k, row, _ in chunk:
+                    wanted.setdefault(k, []).append(row)
+                try:
+                    done = self._round({k: asked[k] for k in wanted}, "finish",
+                                       lambda k: (gens[k], q, filters, stats, [], wanted[k], highlights))
+                except _ReplicaLost:
+                    raise ReplicaLost("a shard's worker was lost during the export: run it again") from None
+                for k, row, score in chunk:
+                    yield replace(done[k][1][row], score=round(score, 4))
+
+        return len(ranked), hits()
+
+    def _finals(self, asked, gens, q, filters, stats, head) -> dict[tuple[int, int], float]:
+        """(shard, row) -> final score of each hit in the corpus's pre-rank head, from its shard."""
+        scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in asked}
+        asking = {k: asked[k] for k in scoring if scoring[k]}
+        done = self._round(asking, "finish", lambda k: (gens[k], q, filters, stats, scoring[k], [])) if asking else {}
+        finals = {}
+        for k, (scores, _) in done.items():
+            finals.update({(k, row): f for (row, _), f in zip(scoring[k], scores)})
+        return finals
 
     def count(self, q: str, filters: Filters | None = None) -> int:
         return self.search(q, filters=filters, sort="report", per_page=1).total
@@ -436,6 +569,12 @@ def _corpus_stats(states: dict[int, ShardState], answers: dict | None) -> Corpus
         for w, n in wd.items():
             words[w] = words.get(w, 0) + n
     return CorpusStats(base.rows, base.exact_lengths, base.whoosh_docs, base.content_lengths, exact, words)
+
+
+def _by_final(head: list[tuple], finals: dict) -> list[tuple[int, int]]:
+    """The head's (shard, row) as one index re-ranks it: by final score, ties to the earlier hit
+    (report id, reading order)."""
+    return [(k, row) for _, k, row in sorted(head, key=lambda h: (-finals[(h[1], h[2])], h[0][1:]))]
 
 
 def _merged_order(parts: dict[int, ShardPartial], sort: str, limit: int) -> tuple[list[tuple], list[tuple]]:
