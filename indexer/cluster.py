@@ -29,7 +29,8 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
     if "://" not in address:
         address = "tcp://" + address
     try:
-        client = Client(address, timeout=timeout, set_as_default=False)
+        # The default client: Dask's actor proxies find their client there.
+        client = Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterUnreachable(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({exc}); "
                                  "start it with `dask scheduler` and its workers with `dask worker ADDRESS`") from exc
@@ -53,8 +54,11 @@ def workers(client) -> list[str]:
 
 
 def dashboard(client) -> str:
-    """The dashboard's address, or "" when the scheduler has none (bokeh not installed)."""
+    """The dashboard's address, or "" when the scheduler runs none (--no-dashboard, or bokeh
+    missing): Dask's link names the default port even then."""
     try:
+        if "dashboard" not in client.scheduler_info().get("services", {}):
+            return ""
         return client.dashboard_link or ""
     except Exception:
         return ""
