@@ -273,7 +273,10 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, cluste
         click.echo(to_json(summary.to_dict()))
     else:
         rebuilt = " (rebuilt)" if getattr(summary, "rebuilt", False) else ""
-        click.echo(f"index {printable(str(settings.index))}: {summary.reports} reports, {summary.paragraphs} paragraphs{rebuilt}")
+        sharded = shard_folders(settings.index)
+        split = f" in {len(sharded)} shards" if sharded else ""
+        click.echo(f"index {printable(str(settings.index))}: {summary.reports} reports, {summary.paragraphs} paragraphs"
+                   f"{split}{rebuilt}")
         click.echo(f"  added {len(summary.added)}, updated {len(summary.updated)}, removed {len(summary.removed)}, "
                    f"unchanged {summary.unchanged}, skipped {len(summary.skipped)}")
         for done in getattr(summary, "recovered", []):
@@ -767,20 +770,26 @@ def _stdin_text(what: str) -> str:
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Serving processes sharing the port (default 1; setting server_workers). Each maps the same "
                    "index; one per core lets throughput grow with the cores.")
+@_cluster_option
 def serve(host: str | None, port: int | None, index_dir: Path | None, corpus_dir: Path | None,
-          base_url: str | None, workers: int | None) -> None:
-    """Serve the web UI with waitress (builds the index first if there is none)."""
+          base_url: str | None, workers: int | None, cluster: str | None) -> None:
+    """Serve the web UI with waitress (builds the index first if there is none).
+
+    A sharded index (`index --shards N`) is served by a coordinator: with --cluster its shards are
+    Dask actors on the cluster's workers (setting shard_replicas workers each), else they are opened
+    in this process. Pages that need one index over the whole corpus (citations, text reuse, a
+    quote's source) answer 501 there."""
     from indexer.store.layout import IndexMissing
     from webapp import create_app
     from webapp.server import create_bounded_server, run
 
     settings = _settings(host=host, port=port, index=index_dir, corpus=corpus_dir, base_url=base_url,
-                         server_workers=workers)
+                         server_workers=workers, cluster=cluster)
     if settings.server_workers < 1:
         raise click.UsageError(f"setting 'server_workers': {settings.server_workers} is not a number of processes (≥ 1)")
     _require_index_folder(settings.index)
     try:
-        engine = _index_to_serve(settings)
+        engine = _sharded_to_serve(settings) or _index_to_serve(settings)
         if settings.server_workers > 1:
             if engine is not None:
                 engine.close()  # every worker opens its own
@@ -811,6 +820,26 @@ def _serve_workers(settings) -> None:
         run_workers(settings, settings.server_workers)
     except WorkersFailed as exc:
         raise click.ClickException(printable(str(exc))) from None
+
+
+def _sharded_to_serve(settings):
+    """A sharded index's coordinator (its shards on the cluster, or opened here), or None for an
+    index of one shard. A sharded index is never built by serve: `index --shards N` builds it."""
+    from indexer.search.opened import is_sharded
+    from indexer.store.layout import IndexMissing
+
+    try:
+        sharded = is_sharded(settings.index)
+    except IndexMissing as exc:
+        raise click.ClickException(printable(str(exc))) from exc
+    if not sharded and not settings.cluster:
+        return None
+    engine = _search_engine(settings)
+    shards = engine.stats()["shards"]
+    where = f"on the Dask cluster {printable(settings.cluster)}" if settings.cluster else "in this process"
+    click.echo(f"Using sharded index {printable(str(settings.index))}: {shards['answered']} of {shards['total']} "
+               f"shards {where}, {counted(shards['reports'], 'report')}")
+    return engine
 
 
 def _index_to_serve(settings):

@@ -362,3 +362,83 @@ def test_a_worker_killed_mid_query_is_never_silently_left_out(single, sharded, d
             d = got.to_dict()
             d.pop("took_ms"), d.pop("shards")
             assert d == expected[q], q
+
+
+# -- serving a sharded index: the web app, in-process and from the cluster ------------------------
+
+def _json_without(value, keys=("took_ms", "shards", "similar")):
+    if isinstance(value, dict):
+        return {k: _json_without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_json_without(v, keys) for v in value]
+    return value
+
+
+WEB_SEARCHES = ["q=出庭应诉率", "q=法治&region=县&page=2", "q=行政复议&sort=date", "q=法治&by_report=1",
+                "q=政府&year=2018..2022&per_page=20", "q=依法行政&type=报告", "q=不在语料里的短语"]
+
+
+def test_a_sharded_index_is_served_with_one_indexes_pages(single, sharded):
+    """The web app on a sharded index (its shards in the process): the same search answers and
+    report pages as on one index; what needs one index over the corpus answers 501, by name."""
+    from indexer.config import load_settings
+    from webapp import create_app
+
+    many = create_app(load_settings({"index": sharded})).test_client()
+    one = create_app(load_settings({"index": single.index_dir})).test_client()
+    for args in WEB_SEARCHES:
+        got, want = many.get(f"/api/search?{args}"), one.get(f"/api/search?{args}")
+        assert got.status_code == want.status_code == 200, args
+        assert got.get_json()["shards"]["complete"]
+        assert _json_without(got.get_json()) == _json_without(want.get_json()), args
+        page = many.get(f"/?{args}")
+        assert page.status_code == 200 and "个分片作答" not in page.get_data(as_text=True)
+    hit = one.get("/api/search?q=出庭应诉率").get_json()["hits"][0]
+    for path in (f"/api/paragraphs/{hit['id']}", f"/cite/{hit['id']}", "/api/reports", "/advanced"):
+        assert many.get(path).get_data() == one.get(path).get_data(), path
+    report = many.get(f"/api/reports/{hit['report']['id']}").get_json()
+    assert report["paragraphs"] == one.get(f"/api/reports/{hit['report']['id']}").get_json()["paragraphs"]
+    assert many.get(f"/reports/{hit['report']['id']}").status_code == 200
+    for path in ("/api/citations", "/api/reuse"):
+        refused = many.get(path)
+        assert refused.status_code == 501 and refused.get_json()["error"]["code"] == "not_on_shards", path
+    page = many.get("/citations")
+    assert page.status_code == 501 and "分片索引上不可用" in page.get_data(as_text=True)
+    assert many.get("/api/search?q=similar:" + hit["id"]).status_code == 400
+
+
+def test_serve_from_a_dask_cluster_over_http_says_when_a_shard_is_gone(single, sharded, dask_processes, tmp_path):
+    """A real `serve --cluster` on loopback: its answers equal one index's; a worker killed, the
+    page and the JSON say which shards answered; the server places the shard again by itself."""
+    import urllib.parse
+    import urllib.request
+
+    from served import serve_process
+
+    address, workers = dask_processes
+    env = {"POLICY_SEARCH_CLUSTER": address}
+    with serve_process(sharded, tmp_path / "no-corpus", cwd=tmp_path, env=env, timeout_s=180) as served:
+        assert any("3 of 3 shards on the Dask cluster" in line for line in served.output), served.output
+
+        def get(path: str):
+            with urllib.request.urlopen(served.url + path, timeout=60) as resp:
+                return resp.read().decode("utf-8")
+
+        one = __import__("webapp").create_app(
+            __import__("indexer.config", fromlist=["load_settings"]).load_settings({"index": single.index_dir})).test_client()
+        for args in WEB_SEARCHES[:4]:
+            quoted = urllib.parse.quote(args, safe="=&")
+            got = json.loads(get(f"api/search?{quoted}"))
+            assert got["shards"]["complete"]
+            assert _json_without(got) == _json_without(one.get(f"/api/search?{args}").get_json()), args
+        with distributed.Client(address, timeout=30) as client:
+            pids = client.run(os.getpid)
+        victim = sorted(pids)[1]  # shards 2 (and none other of 3 on 2 workers with one replica each)
+        os.kill(pids[victim], signal.SIGKILL)
+        time.sleep(1.0)
+        got = json.loads(get("api/search?q=" + urllib.parse.quote("法治")))
+        assert got["shards"] == {"answered": 2, "total": 3, "missing": [2], "reports": got["shards"]["reports"],
+                                 "complete": False}
+        assert got["total"] < one.get("/api/search?q=法治").get_json()["total"]
+        page = get("?q=" + urllib.parse.quote("法治"))
+        assert "只有 2/3 个分片作答" in page and "第 2 片" in page

@@ -15,7 +15,9 @@ import time
 from flask import Flask, current_app, g
 
 from indexer.config import Settings
+from indexer.cluster import connect
 from indexer.search.engine import SearchEngine
+from indexer.search.opened import open_search_engine
 
 REFRESH_EVERY_S = 30.0
 _ENGINE = "policy_search_engine"  # app.extensions keys
@@ -32,9 +34,11 @@ def get_engine() -> SearchEngine:
 
 
 def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None) -> None:
-    """Give ``app`` an engine (``engine``, or one opened on ``settings``' index) and keep it fresh."""
+    """Give ``app`` an engine (``engine``, or one opened on ``settings``' index: a sharded index's
+    coordinator, on ``settings.cluster`` when one is set) and keep it fresh."""
     if engine is None:
-        engine = SearchEngine.from_settings(settings)
+        client = connect(settings.cluster) if settings.cluster else None
+        engine = open_search_engine(settings, client)
     engine.serving = True  # no request waits for a slow first build (citations, reuse)
     engine.citations_wait_rows = settings.citations_wait_paragraphs
     engine.reuse_wait_keys = settings.reuse_wait_fingerprints
@@ -44,7 +48,11 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
 
     def reopen() -> None:
         try:
-            fresh = app.extensions[_ENGINE].reopened()
+            current = app.extensions[_ENGINE]
+            if hasattr(current, "refresh"):  # a cluster's shards: place again those that lost their workers
+                for line in current.refresh():
+                    app.logger.warning("shards: %s", line)
+            fresh = current.reopened()
             if fresh is not None:
                 app.extensions[_ENGINE] = fresh  # requests under way keep the old one
         except Exception:  # keep serving the generation we have
@@ -58,5 +66,6 @@ def init_app(app: Flask, settings: Settings, engine: SearchEngine | None = None)
         now = time.monotonic()
         if now - app.extensions[_CHECKED] > REFRESH_EVERY_S:
             app.extensions[_CHECKED] = now
-            if app.extensions[_ENGINE].is_stale() and reopening.acquire(blocking=False):
+            engine = app.extensions[_ENGINE]
+            if (engine.is_stale() or hasattr(engine, "refresh")) and reopening.acquire(blocking=False):
                 threading.Thread(target=reopen, name="policy-search-reopen", daemon=True).start()

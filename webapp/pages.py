@@ -11,13 +11,15 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.results import Pending
+from indexer.search.shards import NotOnShards, ShardMissing
 
 from . import links, views
 from .views import WebError
 
 bp = Blueprint("pages", __name__)
 
-ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了", 503: "请稍后再试"}
+ERROR_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求方法", 500: "服务器出错了", 501: "此处不可用",
+                503: "请稍后再试"}
 PENDING_RETRY_S = 15  # Retry-After of a page that needs a corpus-wide index (citations, reuse) being built
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
 
@@ -188,6 +190,20 @@ def install_error_handlers(app) -> None:
 
     @app.errorhandler(Pending)
     def _pending(exc: Pending):
+        headers = {"Retry-After": str(PENDING_RETRY_S)}
+        if _wants_json():
+            return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 503, headers
+        return render_template("error.html", status=503, title=ERROR_TITLES[503], message=exc.message, q=""), 503, \
+            headers
+
+    @app.errorhandler(NotOnShards)
+    def _not_on_shards(exc: NotOnShards):
+        if _wants_json():
+            return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 501
+        return render_template("error.html", status=501, title=ERROR_TITLES[501], message=exc.message, q=""), 501
+
+    @app.errorhandler(ShardMissing)
+    def _shard_missing(exc: ShardMissing):
         headers = {"Retry-After": str(PENDING_RETRY_S)}
         if _wants_json():
             return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 503, headers

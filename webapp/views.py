@@ -24,6 +24,7 @@ from indexer.search.engine import NotFound
 from indexer.normalise import fold
 from indexer.search.query import FACETS, SORTS, Composed, Filters, QueryError, QueryTooLong, with_field_value
 from indexer.search.results import UNKNOWN, CitationsPending
+from indexer.search.shards import NotOnShards
 from indexer.search.suggest import FILTER_LABELS
 from indexer.store.schema import rid_of
 
@@ -456,7 +457,11 @@ REUSE_STATUS_LABELS = {"original": "原创", "shared": "共有", "boilerplate": 
 def report_reuse(rid: str) -> dict:
     """The reports sharing the most text with report ``rid``, with links, and each body
     paragraph's standing (original, shared, boilerplate), for the report page."""
-    found = engine().report_similar(rid, limit=REPORT_RELATIVES_SHOWN)
+    try:
+        found = engine().report_similar(rid, limit=REPORT_RELATIVES_SHOWN)
+    except NotOnShards as exc:  # a sharded index: the page is shown without them
+        return {"relatives": [], "counts": {k: 0 for k in REUSE_STATUS_LABELS}, "status": {}, "complete": True,
+                "boilerplate_reports": 0, "api_url": links.report_similar_api_url(rid), "unavailable": exc.message}
     relatives = [{"id": rel.report.id, "display_title": rel.report.display_title, "region": rel.report.region,
                   "year": rel.report.year, "share": rel.share, "percent": _percent(rel.share),
                   "passages": rel.passages, "url": links.report_url(rel.report.id)} for rel in found.relatives]
@@ -879,7 +884,7 @@ def report_articles(rid: str, title: str) -> list[dict]:
         return []
     try:
         cited = engine().citations().articles_cited(rid)
-    except CitationsPending:
+    except (CitationsPending, NotOnShards):
         cited = None
     out = []
     for key, label, first, aid in articles:
@@ -898,7 +903,7 @@ def report_citations(rid: str) -> dict:
     index is being built, ``pending`` says so and the page is shown without them."""
     try:
         ci = engine().citations()
-    except CitationsPending as exc:
+    except (CitationsPending, NotOnShards) as exc:
         return {"cites": [], "cited_by": [], "pending": exc.message}
     return {"pending": None, "cites": [_entry_dict(e) for e in ci.cites(rid)],
             "cited_by": [dict(_entry_dict(e), citing=[{"pid": p, "url": links.report_paragraph_url(rid_of(p), p)}

@@ -10,6 +10,7 @@ workers that are left (the index is on shared storage, so any worker can open an
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 from indexer.cluster import workers as cluster_workers
@@ -99,8 +100,10 @@ class ClusterEngine(ShardedEngine):
         self.place()
 
     def _open_on(self, k: int, worker: str):
+        # A key of its own each time: a worker back at the same address gets a new actor, not the lost one.
         future = self.client.submit(ShardActor, self.folders[k], self.engine_options, actor=True, workers=[worker],
-                                    allow_other_workers=False, pure=False, key=f"policy-search-shard-{k + 1}-{worker}")
+                                    allow_other_workers=False, pure=False,
+                                    key=f"policy-search-shard-{k + 1}-{uuid.uuid4().hex[:12]}")
         return future
 
     def place(self) -> list[str]:

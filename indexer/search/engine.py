@@ -698,6 +698,13 @@ class SearchEngine:
                 ordered = self._orders[order] = sorted(range(len(self.columns)), key=lambda r: key(self.columns, r))
             return ordered
 
+    def report_keys(self, order: str, end: int | None) -> tuple[list[tuple], int]:
+        """The first ``end`` reports in ``order`` with their sort keys, and the number of reports:
+        a sharded index merges its shards' lists by key."""
+        ordered = self._sorted_reports(order)
+        key = REPORT_ORDERS[order]
+        return [(key(self.columns, r), self.columns.refs[r]) for r in ordered[:end]], len(ordered)
+
     def report_page(self, start: int = 0, limit: int | None = None, order: str = "year") -> ReportPage:
         """Reports [start, start + limit) of every report in ``order`` (``REPORT_ORDERS``: "year",
         newest first, then region and id; "id"), with the number of reports in all."""

@@ -105,6 +105,14 @@ def facet_order(facet: str, counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=(lambda kv: kv[0]) if facet == "year" else (lambda kv: (-kv[1], kv[0])))
 
 
+def known_order(facet: str, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A facet's values as the advanced search offers them: years newest first, the others most
+    reports first."""
+    if facet == "year":
+        return sorted(counts.items(), key=lambda kv: kv[0], reverse=True)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def place_order(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
@@ -222,16 +230,15 @@ class ReportColumns:
         per_value = codes.counts(per_report)
         return facet_order(facet, {codes.labels[v]: int(per_value[v]) for v in np.flatnonzero(per_value)})
 
-    def known_values(self, facet: str, limit: int) -> list[str]:
-        """The values of one facet dimension that reports have, most reports first (years newest first)."""
+    def known_counts(self, facet: str) -> dict[str, int]:
+        """Reports per value of one facet dimension over the whole corpus (unknown left out)."""
         codes = self.facet_codes[facet]
         per_value = codes.counts(np.ones(len(self), dtype=np.int64))
-        values = [(codes.labels[v], int(per_value[v])) for v in np.flatnonzero(per_value) if codes.labels[v] != UNKNOWN]
-        if facet == "year":
-            values.sort(key=lambda kv: kv[0], reverse=True)
-        else:
-            values.sort(key=lambda kv: (-kv[1], kv[0]))
-        return [v for v, _ in values[:limit]]
+        return {codes.labels[v]: int(per_value[v]) for v in np.flatnonzero(per_value) if codes.labels[v] != UNKNOWN}
+
+    def known_values(self, facet: str, limit: int) -> list[str]:
+        """The values of one facet dimension that reports have, most reports first (years newest first)."""
+        return [v for v, _ in known_order(facet, self.known_counts(facet))[:limit]]
 
     def facets(self, per_report: np.ndarray) -> dict[str, list[tuple[str, int]]]:
         """Every facet dimension's counts, given the hits in each report (``hits_per_report``)."""

@@ -35,8 +35,12 @@ import numpy as np
 from indexer.search.engine import GROUP_HITS, NEAR_OFFER_BELOW, NEAR_OFFER_MAX_CANDIDATES, SearchEngine, _check_sort, _marked_terms
 from indexer.search.query import FACETS, Filters, ParsedQuery, QueryError, parse_query
 from indexer.search.rank import RERANK_DEPTH, CorpusStats, top_positions
-from indexer.search.reports import facet_order, place_order
-from indexer.search.results import Hit, ReportGroup, SearchResult
+from indexer.search.highlight import highlight_spans
+from indexer.search.reports import facet_order, known_order, place_order
+from indexer.search.results import Hit, ReportGroup, ReportPage, SearchResult
+from indexer.search.suggest import emptying_filters, suggestions
+from indexer.store.layout import shard_of
+from indexer.store.schema import report_id, rid_of
 
 STALE_CHECK_SECONDS = 1.0  # how often a shard looks for a newer generation of its index
 KEPT_GENERATIONS = 2  # the one served and the one before, for queries that began on it
@@ -52,6 +56,17 @@ class ReplicaLost(Exception):
 
 class GenerationGone(Exception):
     """The shard no longer holds the generation a query began on: ask again."""
+
+
+class NotOnShards(Exception):
+    """What a sharded index does not offer: corpus-wide structures that one index builds over
+    every report (the citation index, the clusters of near-duplicates, a quote's sources)."""
+
+    code = "not_on_shards"
+
+    def __init__(self, what: str):
+        self.message = f"{what}在分片索引上不可用：它需要整个语料的一个索引（policy-search index 不加 --shards）。"
+        super().__init__(self.message)
 
 
 class ShardUnsupported(QueryError):
@@ -212,6 +227,21 @@ class ShardSide:
             part.groups = _report_groups(ridx, _order_of(sort, locals()), per_report, key, hits, groups)
         part.top = [(key(int(k)), int(hits[k])) for k in chosen]
         return part
+
+    # What a shard answers alone: the report, paragraph and article a page shows, each in the
+    # shard that holds its report.
+    ASKABLE = frozenset({"report", "report_hits", "has_report", "articles", "article", "article_by_id", "paragraph",
+                         "paragraph_history", "references_in", "known_counts", "report_keys"})
+
+    def ask(self, method: str, args: tuple, kwargs: dict):
+        if method not in self.ASKABLE:
+            raise ValueError(f"a shard is not asked {method!r}")
+        engine = self._current()
+        if method == "known_counts":
+            return engine.columns.known_counts(*args)
+        if method == "report_keys":
+            return engine.report_keys(*args)
+        return getattr(engine, method)(*args, **kwargs)
 
     def finish(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats,
                head: list[tuple[int, float]], rows: list[int], marked: bool = True) -> tuple[list[float], dict[int, Hit]]:
@@ -544,6 +574,143 @@ class ShardedEngine:
     def count(self, q: str, filters: Filters | None = None) -> int:
         return self.search(q, filters=filters, sort="report", per_page=1).total
 
+    # -- what one shard answers: the report's, the paragraph's and the article's pages ---------
+    def shard_of_report(self, rid: str) -> int:
+        return shard_of(report_id(rid), len(self.replicas))
+
+    def _ask(self, k: int, method: str, *args, **kwargs):
+        """``method`` of shard k's engine, on its first replica that answers."""
+        for replica in self._live(k):
+            try:
+                return replica.call("ask", method, args, kwargs).result()
+            except ReplicaLost:
+                self._lose(replica)
+        raise ShardMissing(k + 1)
+
+    def _of_report(self, rid: str, method: str, *args, **kwargs):
+        return self._ask(self.shard_of_report(rid), method, *args, **kwargs)
+
+    def has_report(self, rid: str) -> bool:
+        return self._of_report(rid, "has_report", rid)
+
+    def report(self, rid: str, *, start: int = 0, limit: int | None = None):
+        return self._of_report(rid, "report", rid, start=start, limit=limit)
+
+    def report_hits(self, rid: str, q: str, limit: int | None = None):
+        return self._of_report(rid, "report_hits", rid, q, *(() if limit is None else (limit,)))
+
+    def articles(self, rid: str):
+        return self._of_report(rid, "articles", rid)
+
+    def article(self, rid: str, key: str):
+        return self._of_report(rid, "article", rid, key)
+
+    def article_by_id(self, aid: str):
+        return self._of_report(rid_of(aid), "article_by_id", aid)
+
+    def paragraph(self, pid: str):
+        return self._of_report(rid_of(pid), "paragraph", pid)
+
+    def paragraph_history(self, pid: str, limit: int = 3):
+        return self._of_report(rid_of(pid), "paragraph_history", pid, limit)
+
+    def references_in(self, text: str, rid: str = "") -> list:
+        """A paragraph's references, each linked by whichever shard holds what it names."""
+        found: dict[tuple[int, int], object] = {}
+        for k in range(len(self.replicas)):
+            try:
+                refs = self._ask(k, "references_in", text, rid)
+            except ShardMissing:
+                continue
+            for ref in refs:
+                at = (ref.start, ref.end)
+                if at not in found or (not _linked(found[at]) and _linked(ref)):
+                    found[at] = ref
+        return [found[at] for at in sorted(found)]
+
+    # -- what the shards answer together -------------------------------------------------------
+    def facets(self, q: str, filters: Filters, of: SearchResult | None = None) -> dict[str, list[tuple[str, int]]]:
+        """As SearchEngine.facets: a dimension that ``filters`` selects counted without its own selection."""
+        full = of.facets if of is not None else None
+        out = {}
+        for facet in FACETS:
+            others = filters.without(facet)
+            if filters.selects(facet) and (q or not others.is_empty()):
+                out[facet] = self.search(q, filters=others, sort="report", per_page=1).facets[facet]
+                continue
+            if full is None:
+                full = self.search(q, filters=filters, sort="report", per_page=1).facets
+            out[facet] = full[facet]
+        return out
+
+    def suggestions(self, q: str, filters: Filters):
+        return suggestions(q, filters, self.parse, self.count)
+
+    def emptying_filters(self, q: str, filters: Filters | None = None):
+        return emptying_filters(self.parse_with(q, filters), lambda parsed: self.count(parsed.text, parsed.filters))
+
+    def query_highlights(self, text: str, q: str) -> list[list[int]]:
+        return highlight_spans(text, [t.folded for t in self.parse(q).positive_terms()])
+
+    def composed(self, form) -> ParsedQuery:
+        return self.parse(form.query())
+
+    def known_values(self, facet: str, limit: int = 500) -> list[str]:
+        counts: dict[str, int] = {}
+        for k in range(len(self.replicas)):
+            try:
+                for value, n in self._ask(k, "known_counts", facet).items():
+                    counts[value] = counts.get(value, 0) + n
+            except ShardMissing:
+                continue
+        return [v for v, _ in known_order(facet, counts)[:limit]]
+
+    def report_page(self, start: int = 0, limit: int | None = None, order: str = "year") -> ReportPage:
+        if start < 0 or (limit is not None and limit < 0):
+            raise ValueError(f"start and limit must be ≥ 0 (got {start}, {limit})")
+        end = None if limit is None else start + limit
+        keyed, total = [], 0
+        for k in range(len(self.replicas)):
+            try:
+                part, n = self._ask(k, "report_keys", order, end)
+            except ShardMissing:
+                continue
+            keyed += part
+            total += n
+        keyed.sort(key=lambda kr: kr[0])
+        return ReportPage(reports=[ref for _, ref in keyed[start:end]], total=total, start=min(start, total), order=order)
+
+    def reports(self) -> list:
+        return self.report_page(order="id").reports
+
+    def is_stale(self) -> bool:
+        return False  # each shard follows its own index's generations
+
+    def reopened(self):
+        return None
+
+    # -- what needs one index over the whole corpus ---------------------------------------------
+    def citations(self):
+        raise NotOnShards("被引文献（引用索引）")
+
+    def quote(self, text: str, limit: int = 5):
+        raise NotOnShards("原文出处查找")
+
+    def similar(self, pid: str, **kwargs):
+        raise NotOnShards("相似段落")
+
+    def report_similar(self, rid: str, **kwargs):
+        raise NotOnShards("相似报告")
+
+    def reuse(self, filters=None, **kwargs):
+        raise NotOnShards("文本复用")
+
+    def reuse_pairs(self, filters=None, done=None):
+        raise NotOnShards("文本复用")
+
+    def report_filters(self, text: str) -> Filters:
+        raise NotOnShards("文本复用")
+
     def stats(self) -> dict:
         _, states, _ = self._states()
         return {"reports": sum(s.reports for s in states.values()),
@@ -554,6 +721,21 @@ class ShardedEngine:
 
 class _ReplicaLost(Exception):
     pass
+
+
+class ShardMissing(Exception):
+    """No replica of the shard that holds a report answers."""
+
+    code = "shard_missing"
+
+    def __init__(self, shard: int):
+        self.shard = shard
+        self.message = f"保存这份报告的分片（第 {shard} 片）暂时没有可用的工作节点，请稍后再试。"
+        super().__init__(self.message)
+
+
+def _linked(ref) -> bool:
+    return bool(getattr(ref, "report_id", None) or getattr(ref, "article_id", None))
 
 
 def _corpus_stats(states: dict[int, ShardState], answers: dict | None) -> CorpusStats:
