@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.citations.quote import MAX_QUOTE_CHARS
 from indexer.search.results import Pending
-from indexer.search.shards import NotOnShards, ShardMissing
+from indexer.search.shards import NotOnShards
 
 from . import links, views
 from .views import WebError
@@ -201,14 +201,6 @@ def install_error_handlers(app) -> None:
         if _wants_json():
             return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 501
         return render_template("error.html", status=501, title=ERROR_TITLES[501], message=exc.message, q=""), 501
-
-    @app.errorhandler(ShardMissing)
-    def _shard_missing(exc: ShardMissing):
-        headers = {"Retry-After": str(PENDING_RETRY_S)}
-        if _wants_json():
-            return jsonify({"ok": False, "error": {"code": exc.code, "message": exc.message}}), 503, headers
-        return render_template("error.html", status=503, title=ERROR_TITLES[503], message=exc.message, q=""), 503, \
-            headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -19,7 +19,7 @@ import numpy as np
 from indexer.search.highlight import highlight_spans
 from indexer.search.history import paragraph_history
 from indexer.search.match import TermCounts, matching_rows, ordered_candidates, ordered_gap
-from indexer.search.query import (FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError,
+from indexer.search.query import (FACETS, SORTS, Composed, Filters, ParsedQuery, QueryError, with_filters,
                                   article_key, parse_query)
 from indexer.search.rank import Ranker, open_searcher, open_stored_fields
 from indexer.search.reports import ReportColumns
@@ -182,13 +182,7 @@ class SearchEngine:
 
     def parse_with(self, q: str, filters: Filters | None = None) -> ParsedQuery:
         """The user's query (within the length limits) with filters chosen outside it (the UI's)."""
-        if filters is None or filters.is_empty():
-            return self.parse(q)
-        if not q.strip():
-            return ParsedQuery(filters.to_query(), filters=filters)
-        parsed = self.parse(q)
-        parsed.filters = parsed.filters.merged(filters)
-        return parsed
+        return with_filters(self.parse, q, filters)
 
     def stats(self) -> dict:
         return {"reports": len(self.store.reports), "paragraphs": len(self.store), "generation": self.generation}

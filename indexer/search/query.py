@@ -16,6 +16,8 @@ traditional == simplified), so they match wherever they occur, whatever jieba ma
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import re
 from dataclasses import dataclass, field, fields, replace
 
@@ -641,6 +643,17 @@ def _term(tok: _Token, q: str) -> Term:
     if not folded:
         raise QueryError("引号里没有内容" if tok.quoted else "检索词是空的", q, tok.pos)
     return Term(tok.text, folded)
+
+
+def with_filters(parse: Callable[[str], "ParsedQuery"], q: str, filters: "Filters | None") -> "ParsedQuery":
+    """``q`` parsed by ``parse`` (an engine's limits) with filters chosen outside it (the UI's)."""
+    if filters is None or filters.is_empty():
+        return parse(q)
+    if not q.strip():
+        return ParsedQuery(filters.to_query(), filters=filters)
+    parsed = parse(q)
+    parsed.filters = parsed.filters.merged(filters)
+    return parsed
 
 
 def parse_query(q: str, *, max_chars: int = 200, max_terms: int = 12, near_gap: int = 8) -> ParsedQuery:

@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from indexer.search.engine import GROUP_HITS, NEAR_OFFER_BELOW, NEAR_OFFER_MAX_CANDIDATES, SearchEngine, _check_sort, _marked_terms
-from indexer.search.query import FACETS, Filters, ParsedQuery, QueryError, parse_query
+from indexer.search.query import FACETS, Filters, ParsedQuery, QueryError, parse_query, with_filters
 from indexer.search.rank import RERANK_DEPTH, CorpusStats, top_positions
 from indexer.search.highlight import highlight_spans
 from indexer.search.reports import facet_order, known_order, place_order
-from indexer.search.results import Hit, ReportGroup, ReportPage, SearchResult
+from indexer.search.results import Hit, Pending, ReportGroup, ReportPage, SearchResult
 from indexer.search.suggest import emptying_filters, suggestions
 from indexer.store.layout import shard_of
 from indexer.store.schema import report_id, rid_of
@@ -144,17 +144,20 @@ class ShardSide:
     def _state_of(engine: SearchEngine) -> ShardState:
         return ShardState(engine.generation, len(engine.store.reports), len(engine.store), engine.ranker.own)
 
-    def _term_rows(self, engine: SearchEngine, term: str) -> tuple[np.ndarray, np.ndarray]:
-        key = (engine.generation, term)
+    def _cached(self, key: tuple, make):
+        """What the counts round found, kept for the partial round (at most CACHED_TERMS)."""
         with self._lock:
             found = self._terms.get(key)
         if found is None:
-            found = engine.store.term_counts(term)
+            found = make()
             with self._lock:
                 self._terms[key] = found
                 while len(self._terms) > CACHED_TERMS:
                     self._terms.popitem(last=False)
         return found
+
+    def _term_rows(self, engine: SearchEngine, term: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._cached((engine.generation, term), lambda: engine.store.term_counts(term))
 
     def counts(self, q: str, filters: Filters | None) -> tuple[ShardState, dict[str, int], dict[str, int]]:
         """The first round: (the generation served and its figures, paragraphs holding each
@@ -166,14 +169,8 @@ class ShardSide:
         return self._state_of(engine), exact, words
 
     def _word_frequency(self, engine: SearchEngine, word: str) -> int:
-        key = (engine.generation, "\0" + word)  # beside the terms' rows, told apart by the NUL
-        with self._lock:
-            found = self._terms.get(key)
-        if found is None:
-            found = engine.ranker.word_frequency(word)
-            with self._lock:
-                self._terms[key] = found
-        return found
+        # Beside the terms' rows, told apart by the NUL no folded term holds.
+        return self._cached((engine.generation, "\0" + word), lambda: engine.ranker.word_frequency(word))
 
     def partial(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats, sort: str,
                 depth: int, groups: int = 0) -> ShardPartial:
@@ -337,13 +334,8 @@ class ShardedEngine:
         return parse_query(q, max_chars=self.max_query_chars, max_terms=self.max_query_terms, near_gap=self.near_gap)
 
     def parse_with(self, q: str, filters: Filters | None = None) -> ParsedQuery:
-        if filters is None or filters.is_empty():
-            return self.parse(q)
-        if not q.strip():
-            return ParsedQuery(filters.to_query(), filters=filters)
-        parsed = self.parse(q)
-        parsed.filters = parsed.filters.merged(filters)
-        return parsed
+        """The user's query (within the length limits) with filters chosen outside it (the UI's)."""
+        return with_filters(self.parse, q, filters)
 
     # -- rounds --------------------------------------------------------------------------------
     def _live(self, k: int) -> list:
@@ -723,15 +715,14 @@ class _ReplicaLost(Exception):
     pass
 
 
-class ShardMissing(Exception):
-    """No replica of the shard that holds a report answers."""
+class ShardMissing(Pending):
+    """No replica of the shard that holds a report answers (503 with Retry-After, as any Pending)."""
 
     code = "shard_missing"
 
     def __init__(self, shard: int):
         self.shard = shard
-        self.message = f"保存这份报告的分片（第 {shard} 片）暂时没有可用的工作节点，请稍后再试。"
-        super().__init__(self.message)
+        super().__init__(f"保存这份报告的分片（第 {shard} 片）暂时没有可用的工作节点，请稍后再试。")
 
 
 def _linked(ref) -> bool:
