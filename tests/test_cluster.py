@@ -442,3 +442,46 @@ def test_serve_from_a_dask_cluster_over_http_says_when_a_shard_is_gone(single, s
         assert got["total"] < one.get("/api/search?q=法治").get_json()["total"]
         page = get("?q=" + urllib.parse.quote("法治"))
         assert "只有 2/3 个分片作答" in page and "第 2 片" in page
+
+
+def test_a_shard_reindexed_while_queries_run_answers_from_one_generation(corpus, tmp_path, monkeypatch):
+    """An update of one shard under 8 threads of queries: every answer equals the answer before
+    the update or the one after it, never a mix of one shard's two generations."""
+    from indexer.search import shards as shards_module
+
+    monkeypatch.setattr(shards_module, "STALE_CHECK_SECONDS", 0.0)  # every query looks for a newer generation
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus, copy)
+    index_dir = tmp_path / "index"
+    update_sharded([copy], index_dir, SHARDS)
+    many = open_local(index_dir, shard_folders(index_dir))
+    qs = ["法治", "出庭应诉率", "行政复议", "县 -法治", "政府 year:2018..2022"]
+    before = {q: answer(many, q) for q in qs}
+    # Files of shard 1 only change: their answers move, the other shards' stay.
+    changed = [p for p in sorted(copy.glob("*.txt")) if shard_of(report_id(p.name), SHARDS) == 0][:3]
+    for p in changed:
+        p.write_text(p.read_text("utf-8").replace("法治", "法治法治", 4).replace("政府", "人民政府", 3), "utf-8")
+    results: list[tuple[str, dict]] = []
+    stop = threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            for q in qs:
+                results.append((q, answer(many, q)))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        update_sharded([copy], index_dir, SHARDS)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    after = {q: answer(many, q) for q in qs}
+    assert any(after[q] != before[q] for q in qs)  # the update changed what is found
+    assert results
+    for q, got in results:
+        assert got == before[q] or got == after[q], q
+    assert any(got == after[q] for q, got in results[-40:])
