@@ -46,6 +46,7 @@ STALE_CHECK_SECONDS = 1.0  # how often a shard looks for a newer generation of i
 KEPT_GENERATIONS = 2  # the one served and the one before, for queries that began on it
 CACHED_TERMS = 256  # term rows a shard keeps from the counts round for the partial round
 EXPORT_CHUNK = 500  # hits an export fetches from the shards at a time
+KEPT_COUNTS = 4096  # (shard, generation, terms) counts a coordinator keeps
 ATTEMPTS = 3  # a query whose shard changed generation or replica mid-way is asked again
 
 
@@ -94,6 +95,7 @@ class ShardPartial:
     top: list[tuple]  # (sort key, row): its best ``depth`` hits, keys comparable across shards
     head: list[tuple] = field(default_factory=list)  # relevance: (key, row) of its pre-rank head
     near: tuple[dict, int, int] | None = None  # engine.near_counts, when its total is small
+    newest: int = 0  # the generation the shard serves now (a newer one: the coordinator asks its state again)
     # Grouped by report: (its best hit's key, its hits, its first GROUP_HITS (key, row)), best first.
     groups: list[tuple] = field(default_factory=list)
 
@@ -159,11 +161,10 @@ class ShardSide:
     def _term_rows(self, engine: SearchEngine, term: str) -> tuple[np.ndarray, np.ndarray]:
         return self._cached((engine.generation, term), lambda: engine.store.term_counts(term))
 
-    def counts(self, q: str, filters: Filters | None) -> tuple[ShardState, dict[str, int], dict[str, int]]:
+    def counts(self, parsed: ParsedQuery) -> tuple[ShardState, dict[str, int], dict[str, int]]:
         """The first round: (the generation served and its figures, paragraphs holding each
         positive term, Whoosh's frequency of each query word) of the newest generation."""
         engine = self._current()
-        parsed = engine.parse_with(q, filters)
         exact = {t.folded: int(self._term_rows(engine, t.folded)[0].size) for t in parsed.positive_terms()}
         words = {w: self._word_frequency(engine, w) for w in engine.ranker.query_words(parsed.positive_terms())}
         return self._state_of(engine), exact, words
@@ -172,14 +173,14 @@ class ShardSide:
         # Beside the terms' rows, told apart by the NUL no folded term holds.
         return self._cached((engine.generation, "\0" + word), lambda: engine.ranker.word_frequency(word))
 
-    def partial(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats, sort: str,
+    def partial(self, generation: int, parsed: ParsedQuery, stats: CorpusStats, sort: str,
                 depth: int, groups: int = 0) -> ShardPartial:
         """The second round: its part of a search, its best ``depth`` hits in the order asked
         for (for relevance, pre-ranked with the corpus's statistics, and its pre-rank head);
         ``groups``: its first reports in that order, each with its hits counted and its first
         GROUP_HITS (hits grouped by report)."""
         engine = self._engine(generation)
-        parsed = engine.parse_with(q, filters)
+        newest = self._current().generation
         counts = {t.folded: self._term_rows(engine, t.folded) for t in parsed.positive_terms()}
         hits = engine.match(parsed, counts)
         store, columns = engine.store, engine.columns
@@ -189,7 +190,7 @@ class ShardSide:
         part = ShardPartial(
             total=total, reports=int(np.count_nonzero(per_report)), facets=columns.facets(per_report),
             places={v: columns.region_candidates(v, per_report, every=True) for v in parsed.filters.region},
-            top=[])
+            top=[], newest=newest)
         if total < NEAR_OFFER_BELOW:  # the offer is the corpus's: a shard without hits counts its part
             part.near = engine.near_counts(parsed)
         if not total:
@@ -240,13 +241,12 @@ class ShardSide:
             return engine.report_keys(*args)
         return getattr(engine, method)(*args, **kwargs)
 
-    def finish(self, generation: int, q: str, filters: Filters | None, stats: CorpusStats,
+    def finish(self, generation: int, parsed: ParsedQuery, stats: CorpusStats,
                head: list[tuple[int, float]], rows: list[int], marked: bool = True) -> tuple[list[float], dict[int, Hit]]:
         """The third round: the final scores of its rows in the corpus's head ((row, pre-rank
         score)), and the hits of ``rows`` (their scores set by the coordinator; ``marked``: with
         the query's matches marked)."""
         engine = self._engine(generation)
-        parsed = engine.parse_with(q, filters)
         finals = engine.ranker.rescored(parsed, np.array([r for r, _ in head], dtype=np.int64),
                                         np.array([p for _, p in head]), stats) if head else []
         terms, near = _marked_terms(parsed) if marked else [], parsed.near_clause()
@@ -328,6 +328,8 @@ class ShardedEngine:
         self._lock = threading.Lock()
         self._lost: set[int] = set()  # id() of replicas that failed; forgotten by ``restore``
         self._reports: dict[int, int] = {}  # shard -> its reports, as last seen
+        self._known: dict[int, ShardState] = {}  # shard -> the state it last reported
+        self._counted: OrderedDict[tuple, tuple[dict, dict]] = OrderedDict()  # (shard, generation, terms) -> counts
 
     # -- the query language, as SearchEngine parses it ---------------------------------------
     def parse(self, q: str) -> ParsedQuery:
@@ -367,14 +369,24 @@ class ShardedEngine:
             raise _ReplicaLost()
         return out
 
-    def _states(self, q: str = "", filters: Filters | None = None, counted: bool = False):
+    def _states(self, parsed: ParsedQuery | None = None, counted: bool = False, fresh: bool = False):
         """(one live replica of every shard that has one, its state, and with ``counted`` the
-        query's term counts: the first round)."""
+        query's term counts: the first round). A shard's counts depend on its generation and the
+        query's terms alone, so those of a generation already asked are kept, and a query whose
+        terms were all counted skips the round (paging, facets, a term asked before). Which
+        generation each shard serves comes back with every partial answer."""
+        terms = tuple(t.folded for t in parsed.positive_terms()) if counted and parsed is not None else ()
         while True:
             asked = {k: live[0] for k in range(len(self.replicas)) if (live := self._live(k))}
+            with self._lock:
+                known = {k: self._known.get(k) for k in asked}
+                kept = {k: self._counted.get((k, st.generation, terms)) for k, st in known.items() if st is not None}
+            if not fresh and all(st is not None for st in known.values()) and \
+                    (not counted or all(v is not None for v in kept.values())):
+                return asked, known, ({k: (known[k], *kept[k]) for k in asked} if counted else None)
             try:
                 if counted:
-                    answers = self._round(asked, "counts", lambda k: (q, filters))
+                    answers = self._round(asked, "counts", lambda k: (parsed,))
                     states = {k: a[0] for k, a in answers.items()}
                 else:
                     answers = None
@@ -383,22 +395,36 @@ class ShardedEngine:
                 continue  # the next replica of each lost one (or none)
             with self._lock:
                 self._reports.update({k: s.reports for k, s in states.items()})
+                self._known.update(states)
+                for k, (st, exact, words) in (answers or {}).items():
+                    self._counted[(k, st.generation, terms)] = (exact, words)
+                while len(self._counted) > KEPT_COUNTS:
+                    self._counted.popitem(last=False)
             return asked, states, answers
+
+    def _moved(self, parts: dict[int, "ShardPartial"], states: dict[int, ShardState]) -> None:
+        """Forget the state of each shard that serves a newer generation than the one asked."""
+        with self._lock:
+            for k, p in parts.items():
+                if p.newest != states[k].generation:
+                    self._known.pop(k, None)
 
     def _answered(self, states: dict[int, ShardState]) -> ShardsAnswered:
         missing = [k + 1 for k in range(len(self.replicas)) if k not in states]
         return ShardsAnswered(len(states), len(self.replicas), missing, sum(s.reports for s in states.values()))
 
-    def _asking(self, work, q: str, filters: Filters | None, counted: bool):
+    def _asking(self, work, parsed: ParsedQuery, counted: bool):
         """``work(asked, states, stats)`` with every shard at one generation and the corpus's
         statistics (``counted``: with the query's term counts), asked again if a shard changed
         generation or lost a replica on the way."""
         for attempt in range(ATTEMPTS):
-            asked, states, answers = self._states(q, filters, counted)
+            asked, states, answers = self._states(parsed, counted)
             stats = _corpus_stats(states, answers)
             try:
                 return work(asked, states, stats)
             except (GenerationGone, _ReplicaLost):
+                with self._lock:
+                    self._known.clear()
                 if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
@@ -417,9 +443,7 @@ class ShardedEngine:
             raise ValueError(f"page 应 ≥ 1，per_page 应在 1 到 100 之间（收到 page={page}，per_page={per_page}）")
         if collapse:
             raise ShardUnsupported("合并近似段落在分片索引上不可用（近似段落跨越分片：--collapse）", 0)
-        if isinstance(q, ParsedQuery):
-            raise TypeError("a sharded search takes the query's text")
-        parsed = self.parse_with(q, filters)
+        parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         self._check(parsed)
         offset = (page - 1) * per_page
         depth = max(offset + per_page, RERANK_DEPTH)
@@ -428,9 +452,10 @@ class ShardedEngine:
             gens = {k: s.generation for k, s in states.items()}
             wanted_groups = offset + per_page + RERANK_DEPTH
             parts: dict[int, ShardPartial] = self._round(
-                asked, "partial", lambda k: (gens[k], q, filters, stats, sort, RERANK_DEPTH, wanted_groups))
+                asked, "partial", lambda k: (gens[k], parsed, stats, sort, RERANK_DEPTH, wanted_groups))
+            self._moved(parts, states)
             head = _merged_order(parts, sort, RERANK_DEPTH)[0]
-            finals = self._finals(asked, gens, q, filters, stats, head)
+            finals = self._finals(asked, gens, parsed, stats, head)
             # One index orders reports by their first hit's rank: a report with hits in the
             # re-ranked head by the best of them, the others after, by their best pre-rank.
             head_rank = {(k, row): n for n, (k, row) in enumerate(_by_final(head, finals))}
@@ -458,7 +483,7 @@ class ShardedEngine:
             for k, _, rows in chosen:
                 wanted.setdefault(k, []).extend(row for _, row in rows)
             done = self._round({k: asked[k] for k in wanted}, "finish",
-                               lambda k: (gens[k], q, filters, stats, [], wanted[k])) if wanted else {}
+                               lambda k: (gens[k], parsed, stats, [], wanted[k])) if wanted else {}
             groups = []
             for k, count, rows in chosen:
                 hits = [replace(done[k][1][row], score=round(finals.get((k, row), 0.0), 4)) for _, row in rows]
@@ -468,7 +493,8 @@ class ShardedEngine:
         def work(asked, states, stats):
             gens = {k: s.generation for k, s in states.items()}
             parts: dict[int, ShardPartial] = self._round(
-                asked, "partial", lambda k: (gens[k], q, filters, stats, sort, depth))
+                asked, "partial", lambda k: (gens[k], parsed, stats, sort, depth))
+            self._moved(parts, states)
             head, rest = _merged_order(parts, sort, offset + per_page)
             touches_head = offset < len(head)
             rest_rows = rest[max(0, offset - len(head)): offset + per_page - len(head)]
@@ -478,7 +504,7 @@ class ShardedEngine:
                 wanted[k].append(row)
             asking = {k: asked[k] for k in parts if wanted[k] or scoring.get(k)}
             done = self._round(asking, "finish",
-                               lambda k: (gens[k], q, filters, stats, scoring.get(k, []), wanted[k])) if asking else {}
+                               lambda k: (gens[k], parsed, stats, scoring.get(k, []), wanted[k])) if asking else {}
             ranked = []
             if touches_head:
                 finals = {}
@@ -493,10 +519,10 @@ class ShardedEngine:
 
         groups = None
         if by_report:
-            parts, groups, answered = self._asking(grouped, q, filters, counted=sort == "relevance")
+            parts, groups, answered = self._asking(grouped, parsed, counted=sort == "relevance")
             hits = [h for g in groups for h in g.hits]
         else:
-            parts, hits, answered = self._asking(work, q, filters, counted=sort == "relevance")
+            parts, hits, answered = self._asking(work, parsed, counted=sort == "relevance")
         total = sum(p.total for p in parts.values())
         result = SearchResult(
             query=parsed.text, folded=parsed.folded_display(), total=total,
@@ -511,23 +537,24 @@ class ShardedEngine:
             result.near = _near_offer(parts.values(), total)
         return result
 
-    def all_hits(self, q: str, *, sort: str = "relevance", filters: Filters | None = None,
+    def all_hits(self, q: str | ParsedQuery, *, sort: str = "relevance", filters: Filters | None = None,
                  limit: int | None = None, highlights: bool = True) -> tuple[int, Iterator[Hit]]:
         """(the number of hits, every hit in order), as SearchEngine.all_hits: ordered once, the
         hits fetched from their shards EXPORT_CHUNK at a time as the iterator reaches them. A
         shard that moves to a newer generation before the export ends stops it with GenerationGone."""
         _check_sort(sort)
-        parsed = self.parse_with(q, filters)
+        parsed = q if isinstance(q, ParsedQuery) else self.parse_with(q, filters)
         self._check(parsed)
         everything = 1 << 62
 
         def work(asked, states, stats):
             gens = {k: s.generation for k, s in states.items()}
-            parts = self._round(asked, "partial", lambda k: (gens[k], q, filters, stats, sort, limit or everything))
+            parts = self._round(asked, "partial", lambda k: (gens[k], parsed, stats, sort, limit or everything))
+            self._moved(parts, states)
             head, rest = _merged_order(parts, sort, limit or everything)
             scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in parts}
             asking = {k: asked[k] for k in parts if scoring[k]}
-            done = self._round(asking, "finish", lambda k: (gens[k], q, filters, stats, scoring[k], [], False))
+            done = self._round(asking, "finish", lambda k: (gens[k], parsed, stats, scoring[k], [], False))
             finals = {}
             for k, (scores, _) in done.items():
                 finals.update({(k, row): f for (row, _), f in zip(scoring[k], scores)})
@@ -535,7 +562,7 @@ class ShardedEngine:
             ranked += [(k, row, 0.0) for _, k, row in rest]
             return asked, gens, stats, ranked[:limit] if limit is not None else ranked
 
-        asked, gens, stats, ranked = self._asking(work, q, filters, counted=sort == "relevance")
+        asked, gens, stats, ranked = self._asking(work, parsed, counted=sort == "relevance")
 
         def hits() -> Iterator[Hit]:
             for start in range(0, len(ranked), EXPORT_CHUNK):
@@ -545,7 +572,7 @@ class ShardedEngine:
                     wanted.setdefault(k, []).append(row)
                 try:
                     done = self._round({k: asked[k] for k in wanted}, "finish",
-                                       lambda k: (gens[k], q, filters, stats, [], wanted[k], highlights))
+                                       lambda k: (gens[k], parsed, stats, [], wanted[k], highlights))
                 except _ReplicaLost:
                     raise ReplicaLost("a shard's worker was lost during the export: run it again") from None
                 for k, row, score in chunk:
@@ -553,17 +580,17 @@ class ShardedEngine:
 
         return len(ranked), hits()
 
-    def _finals(self, asked, gens, q, filters, stats, head) -> dict[tuple[int, int], float]:
+    def _finals(self, asked, gens, parsed, stats, head) -> dict[tuple[int, int], float]:
         """(shard, row) -> final score of each hit in the corpus's pre-rank head, from its shard."""
         scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in asked}
         asking = {k: asked[k] for k in scoring if scoring[k]}
-        done = self._round(asking, "finish", lambda k: (gens[k], q, filters, stats, scoring[k], [])) if asking else {}
+        done = self._round(asking, "finish", lambda k: (gens[k], parsed, stats, scoring[k], [])) if asking else {}
         finals = {}
         for k, (scores, _) in done.items():
             finals.update({(k, row): f for (row, _), f in zip(scoring[k], scores)})
         return finals
 
-    def count(self, q: str, filters: Filters | None = None) -> int:
+    def count(self, q: str | ParsedQuery, filters: Filters | None = None) -> int:
         return self.search(q, filters=filters, sort="report", per_page=1).total
 
     # -- what one shard answers: the report's, the paragraph's and the article's pages ---------
@@ -639,7 +666,7 @@ class ShardedEngine:
         return suggestions(q, filters, self.parse, self.count)
 
     def emptying_filters(self, q: str, filters: Filters | None = None):
-        return emptying_filters(self.parse_with(q, filters), lambda parsed: self.count(parsed.text, parsed.filters))
+        return emptying_filters(self.parse_with(q, filters), self.count)
 
     def query_highlights(self, text: str, q: str) -> list[list[int]]:
         return highlight_spans(text, [t.folded for t in self.parse(q).positive_terms()])
@@ -704,7 +731,7 @@ class ShardedEngine:
         raise NotOnShards("文本复用")
 
     def stats(self) -> dict:
-        _, states, _ = self._states()
+        _, states, _ = self._states(fresh=True)
         return {"reports": sum(s.reports for s in states.values()),
                 "paragraphs": sum(s.paragraphs for s in states.values()),
                 "generation": {k + 1: s.generation for k, s in states.items()},
