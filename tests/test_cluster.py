@@ -488,3 +488,17 @@ def test_a_shard_reindexed_while_queries_run_answers_from_one_generation(corpus,
     for q, got in results:
         assert got == before[q] or got == after[q], q
     assert any(got == after[q] for q, got in results[-40:])
+
+
+def test_suggestions_and_emptying_filters_equal_one_indexes(single, sharded):
+    many = open_local(sharded, shard_folders(sharded))
+    from indexer.search.query import Filters
+
+    for q, filters in [("出庭应诉率 region:不存在县 year:2030", None), ("法治 type:法律", Filters(region=["县"])),
+                       ("出庭应诉率 一村一法律顾问 不在语料里的短语", None), ("出庭应诉率 year:2030", None), ("行政复议 -县", Filters(year_from=2030, year_to=2031))]:
+        assert many.emptying_filters(q, filters) == single.emptying_filters(q, filters), q
+        assert many.suggestions(q, filters or Filters()) == single.suggestions(q, filters or Filters()), q
+    for facet in ("region", "year", "type", "issuer"):
+        assert many.known_values(facet) == single.known_values(facet)
+    for order in ("year", "id"):
+        assert many.report_page(3, 17, order) == single.report_page(3, 17, order)
