@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     overhead = [c - s for c, s in zip(times[cluster_name], times[local_name])]
     lines += ["", f"Coordinator overhead (cluster less in-process shards, per query): p50 {statistics.median(overhead):.1f} ms; "
               f"an empty Dask actor call on this machine: p50 {statistics.median(pings):.2f} ms, "
-              f"p95 {percentile(pings, 0.95):.2f} ms (a query makes three rounds of calls)."]
+              f"p95 {percentile(pings, 0.95):.2f} ms (a query makes three rounds of calls, two once its terms were counted)."]
     publish(f"cluster-{n_files}", lines)
     return 0
 
