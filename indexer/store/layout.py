@@ -39,7 +39,7 @@ def shard_folders(index_dir: Path) -> list[Path] | None:
 
     try:
         manifest = json.loads((Path(index_dir) / SHARDS_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such folder, or a path through a file
         return None
     except (OSError, ValueError) as exc:
         raise IndexDamaged(f"the shard list {Path(index_dir) / SHARDS_FILE} cannot be read ({exc}): "
