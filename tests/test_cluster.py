@@ -261,12 +261,13 @@ def dask_processes(tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
-    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+    # `python -m dask`: the `dask` script of this interpreter, on the PATH or not.
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "scheduler.log", "w"), env=env)]
     try:
         for n in range(2):
             procs.append(subprocess.Popen(
-                ["dask", "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{n}"],
+                [sys.executable, "-m", "dask", "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{n}"],
                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker{n}.log", "w"), env=env, cwd=tmp_path))
         with distributed.Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
