@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None, help="Work folder (default bench/out/cluster-N).")
+    ap.add_argument("--single", type=Path, default=None,
+                    help="One index of the same corpus built before (by bench/run.py): the reference, "
+                         "instead of building it; with it only the sharded build is timed (the 100k run).")
     ap.add_argument("--searches-only", action="store_true",
                     help="Keep the indexes an earlier run built in the work folder; measure the searches only.")
     args = ap.parse_args(argv)
@@ -112,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     queries = [q for _, q in load_queries(BENCH / "queries.txt")]
 
     builds = {}
-    if not args.searches_only:
+    if not args.searches_only and args.single is None:
         builds["local (2 processes)"] = _timed_build(roots=[corpus], index_dir=work / "local")
-    one = SearchEngine(work / "local")
+    one = SearchEngine(args.single or work / "local")
     expected = {q: _answer(one, q) for q in queries}
     unequal = {}
-    for n in (() if args.searches_only else (1, 2)):
+    for n in (() if args.searches_only or args.single else (1, 2)):
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
                 Client(lc) as client:
             name = f"cluster, {n} worker{'s' if n > 1 else ''}"
@@ -163,9 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"## Cluster: {n_files:,} reports", "", conditions(start, f"{len(queries)} queries × {args.rounds} rounds"), ""]
     if builds:
         lines += ["| build | seconds | × local | answers unequal to the local build |", "| --- | --- | --- | --- |"]
-        base = builds["local (2 processes)"]
+        base = builds.get("local (2 processes)")
         for name, seconds in builds.items():
-            lines.append(f"| {name} | {seconds:.1f} | {seconds / base:.2f} | {unequal.get(name, '—')} |")
+            ratio = f"{seconds / base:.2f}" if base else "—"
+            lines.append(f"| {name} | {seconds:.1f} | {ratio} | {unequal.get(name, '—')} |")
     lines += ["", "| search | p50 ms | p95 ms | × one engine (p50) | queries/s, 4 threads | answers unequal |",
               "| --- | --- | --- | --- | --- | --- |"]
     p50_one = percentile(times["one engine"], 0.5)
