@@ -510,9 +510,7 @@ class ShardedEngine:
                 finals = {}
                 for k, (scores, _) in done.items():
                     finals.update({(k, row): f for (row, _), f in zip(scoring.get(k, []), scores)})
-                # One index sorts its head by final score, ties to the earlier hit (report id, reading order).
-                ranked = [(k, row, finals[(k, row)])
-                          for key, k, row in sorted(head, key=lambda h: (-finals[(h[1], h[2])], h[0][1:]))]
+                ranked = [(k, row, finals[(k, row)]) for k, row in _by_final(head, finals)]
             ranked = ranked[offset:] + [(k, row, 0.0) for _, k, row in rest_rows]
             hits = [replace(done[k][1][row], score=round(score, 4)) for k, row, score in ranked[:per_page]]
             return parts, hits, self._answered(states)
@@ -552,13 +550,8 @@ class ShardedEngine:
             parts = self._round(asked, "partial", lambda k: (gens[k], parsed, stats, sort, limit or everything))
             self._moved(parts, states)
             head, rest = _merged_order(parts, sort, limit or everything)
-            scoring = {k: [(row, -key[0]) for key, kk, row in head if kk == k] for k in parts}
-            asking = {k: asked[k] for k in parts if scoring[k]}
-            done = self._round(asking, "finish", lambda k: (gens[k], parsed, stats, scoring[k], [], False))
-            finals = {}
-            for k, (scores, _) in done.items():
-                finals.update({(k, row): f for (row, _), f in zip(scoring[k], scores)})
-            ranked = [(k, row, finals[(k, row)]) for key, k, row in sorted(head, key=lambda h: (-finals[(h[1], h[2])], h[0][1:]))]
+            finals = self._finals(asked, gens, parsed, stats, head)
+            ranked = [(k, row, finals[(k, row)]) for k, row in _by_final(head, finals)]
             ranked += [(k, row, 0.0) for _, k, row in rest]
             return asked, gens, stats, ranked[:limit] if limit is not None else ranked
 
